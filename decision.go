@@ -1,0 +1,93 @@
+package handoff
+
+import "time"
+
+// Action is what the ladder tells the system to do.
+type Action string
+
+// Ladder actions.
+const (
+	ActionContinue Action = "continue" // log only; the agent carries on
+	ActionAssist   Action = "assist"   // FYI task for a human; the agent keeps ownership
+	ActionHandoff  Action = "handoff"  // ownership moves to one human
+	ActionHold     Action = "hold"     // the agent must stop now (and a human is told)
+)
+
+// Priority of the CRM task.
+type Priority string
+
+// Task priorities.
+const (
+	PriorityLow    Priority = "low"
+	PriorityMedium Priority = "medium"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Route says who should own the task. Exactly one of To, Team or Owner is set;
+// Fallback is tried when the target cannot be resolved.
+type Route struct {
+	To       string `json:"to,omitempty"`       // account_owner | contact_owner | deal_owner
+	Team     string `json:"team,omitempty"`     // a team of the reviewer matrix
+	Owner    string `json:"owner,omitempty"`    // a fixed owner (email or CRM owner id)
+	Strategy string `json:"strategy,omitempty"` // for teams: round_robin | least_open
+	// Owners are the team's members, copied from the ladder so the router
+	// needs nothing else.
+	Owners   []string `json:"owners,omitempty"`
+	Fallback *Route   `json:"fallback,omitempty"`
+}
+
+// Decision is the ladder's answer for one context. It is pure data: the same
+// ladder and context always produce the same decision.
+type Decision struct {
+	LadderVersion string        `json:"ladder_version"`
+	Action        Action        `json:"action"`
+	RungID        string        `json:"rung_id,omitempty"`      // the rung that matched
+	ExceptionID   string        `json:"exception_id,omitempty"` // or the exception that matched
+	Route         *Route        `json:"route,omitempty"`
+	SLA           time.Duration `json:"sla,omitempty"`
+	Priority      Priority      `json:"priority,omitempty"`
+	Constraints   []string      `json:"constraints,omitempty"`
+	NextSteps     []string      `json:"next_steps,omitempty"`
+	Required      []string      `json:"required,omitempty"` // bundle fields the rung requires
+	Goal          string        `json:"goal,omitempty"`
+	Climb         []ClimbStep   `json:"climb,omitempty"`
+	Score         float64       `json:"score"`
+	Signals       Signals       `json:"signals"`
+	// Reasons are the human-readable conditions that held, with their values.
+	Reasons []string    `json:"reasons,omitempty"`
+	Trace   []TraceStep `json:"trace"`
+	Shadow  bool        `json:"shadow,omitempty"` // produced by the shadow ladder
+}
+
+// Matched returns the id of the rung or exception that produced the decision.
+func (d Decision) Matched() string {
+	if d.ExceptionID != "" {
+		return d.ExceptionID
+	}
+	return d.RungID
+}
+
+// Escalates reports whether the decision puts a human in the loop.
+func (d Decision) Escalates() bool {
+	return d.Action == ActionAssist || d.Action == ActionHandoff || d.Action == ActionHold
+}
+
+// ClimbStep is what to do when an SLA lapses with the task not started.
+type ClimbStep struct {
+	After    float64  `json:"after"` // multiple of the SLA: 1 = at the SLA, 2 = twice the SLA
+	Do       string   `json:"do"`    // reassign | notify | raise_priority
+	To       *Route   `json:"to,omitempty"`
+	Priority Priority `json:"priority,omitempty"`
+}
+
+// TraceStep records one rung or exception that was checked.
+type TraceStep struct {
+	Kind    string         `json:"kind"` // exception | rung
+	ID      string         `json:"id"`
+	When    string         `json:"when"`
+	Matched bool           `json:"matched"`
+	Skipped string         `json:"skipped,omitempty"` // why it was not evaluated (e.g. workflow filter)
+	Values  map[string]any `json:"values,omitempty"`  // the context values the condition read
+	Error   string         `json:"error,omitempty"`   // evaluation error (treated as not matched)
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The project's test command (make test). It installs redis-server when it is
+# missing, starts one on a free port in a temporary directory (unless
+# REDIS_TEST_ADDR names one already), runs go vet and the race-enabled test
+# suite against it, stops it, and exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "test.sh: installing redis-server (Debian package)" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
+started=""
+if [ -z "${REDIS_TEST_ADDR:-}" ]; then
+  dir=$(mktemp -d -t handoff-redis-XXXXXX)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $(( (RANDOM % 20000) + 30000 )))
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+    --databases 1024 --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+  for _ in $(seq 1 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -p "$port" ping >/dev/null || { echo "test.sh: redis-server did not start (see $dir/redis.log)" >&2; exit 1; }
+  export REDIS_TEST_ADDR="127.0.0.1:$port"
+  started="$dir"
+  echo "test.sh: redis-server $(redis-server --version | awk '{print $3}') on $REDIS_TEST_ADDR" >&2
+fi
+cleanup() {
+  if [ -n "$started" ]; then
+    redis-cli -p "${REDIS_TEST_ADDR##*:}" shutdown nosave >/dev/null 2>&1 || kill "$(cat "$started/redis.pid" 2>/dev/null)" 2>/dev/null || true
+    rm -rf "$started"
+  fi
+}
+trap cleanup EXIT
+
+go vet ./...
+go test -race -count=1 -timeout 12m ./...

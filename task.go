@@ -1,0 +1,85 @@
+package handoff
+
+import "time"
+
+// Owner is a CRM user who can own a task.
+type Owner struct {
+	ID    string `json:"id"` // CRM owner / user id
+	Email string `json:"email,omitempty"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Bundle is the context a human needs to start warm. Connectors render it
+// into the CRM's task body.
+type Bundle struct {
+	HandoffID     string         `json:"handoff_id"`
+	Goal          string         `json:"goal"`
+	Summary       string         `json:"summary"`
+	Timeline      []HistoryItem  `json:"timeline,omitempty"` // what the buyer did, newest first
+	BuyerAsked    string         `json:"buyer_asked,omitempty"`
+	AgentReplied  string         `json:"agent_replied,omitempty"`
+	Why           Why            `json:"why"`
+	TranscriptURL string         `json:"transcript_url,omitempty"`
+	Sources       []string       `json:"sources,omitempty"`
+	Constraints   []string       `json:"constraints,omitempty"`
+	NextSteps     []string       `json:"next_steps,omitempty"`
+	Contact       ContactFacts   `json:"contact"`
+	Account       AccountFacts   `json:"account"`
+	Deal          DealFacts      `json:"deal"`
+	Missing       []string       `json:"missing,omitempty"` // required fields that are empty
+	Completeness  float64        `json:"completeness"`      // 0..1 against the rung's required fields
+	Extra         map[string]any `json:"extra,omitempty"`
+}
+
+// Why explains an escalation.
+type Why struct {
+	Action        Action   `json:"action"`
+	Rung          string   `json:"rung"` // rung or exception id
+	IsException   bool     `json:"is_exception,omitempty"`
+	Reasons       []string `json:"reasons,omitempty"`
+	LadderVersion string   `json:"ladder_version"`
+	Score         float64  `json:"score"`
+}
+
+// TaskSpec is a CRM-neutral request to create one task.
+type TaskSpec struct {
+	HandoffID string     `json:"handoff_id"` // idempotency key; connectors store it on the task
+	Tenant    string     `json:"tenant"`
+	Contact   ContactRef `json:"contact"`
+	CompanyID string     `json:"company_id,omitempty"` // HubSpot company / Salesforce Account
+	DealID    string     `json:"deal_id,omitempty"`    // HubSpot deal / Salesforce Opportunity
+	Owner     Owner      `json:"owner"`
+	Subject   string     `json:"subject"`
+	Due       time.Time  `json:"due"`
+	Priority  Priority   `json:"priority"`
+	Bundle    Bundle     `json:"bundle"`
+}
+
+// TaskState is the CRM-neutral status of a task.
+type TaskState string
+
+// Task states.
+const (
+	TaskNotStarted TaskState = "not_started"
+	TaskInProgress TaskState = "in_progress"
+	TaskWaiting    TaskState = "waiting"
+	TaskCompleted  TaskState = "completed"
+	TaskDeferred   TaskState = "deferred"
+	TaskUnknown    TaskState = "unknown"
+)
+
+// Task is a task as read back from a CRM.
+type Task struct {
+	ID          string    `json:"id"`
+	HandoffID   string    `json:"handoff_id,omitempty"`
+	OwnerID     string    `json:"owner_id"`
+	State       TaskState `json:"state"`
+	Priority    Priority  `json:"priority,omitempty"`
+	Subject     string    `json:"subject,omitempty"`
+	Due         time.Time `json:"due,omitempty"`
+	CompletedAt time.Time `json:"completed_at,omitempty"`
+	// Disposition is the CRM's outcome of the task when it records one
+	// (e.g. a Salesforce TaskSubtype/CallDisposition or a HubSpot outcome).
+	Disposition string `json:"disposition,omitempty"`
+	URL         string `json:"url,omitempty"`
+}

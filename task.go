@@ -83,3 +83,16 @@ type Task struct {
 	Disposition string `json:"disposition,omitempty"`
 	URL         string `json:"url,omitempty"`
 }
+
+// Profile is what a CRM knows about a buyer: the contact, its company and
+// its most relevant deal, read in as few API calls as the CRM allows.
+// Connectors return it; the enricher caches it and builds a Context from it.
+type Profile struct {
+	Contact ContactRef   `json:"ref"` // resolved: ID and Type filled in when found
+	Facts   ContactFacts `json:"contact"`
+	Account AccountFacts `json:"account"`
+	Deal    DealFacts    `json:"deal"`  // the primary deal (open, latest-stage), if any
+	Deals   []DealFacts  `json:"deals,omitempty"`
+	// Calls is how many CRM API calls the read took (for tests and metrics).
+	Calls int `json:"-"`
+}

@@ -1,0 +1,47 @@
+package ratelimit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/handoff-dev/handoff/internal/testredis"
+)
+
+func TestAllowSharedAcrossLimiters(t *testing.T) {
+	db := testredis.New(t)
+	a, b := New(db.Client(t)), New(db.Client(t)) // two processes
+	ctx := context.Background()
+	lim := Limit{Rate: 5, Period: 10 * time.Second}
+	allowed := 0
+	var wait time.Duration
+	for i := 0; i < 10; i++ {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		w, err := l.Allow(ctx, "hubspot:1", lim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w == 0 {
+			allowed++
+		} else {
+			wait = w
+		}
+	}
+	if allowed != 5 {
+		t.Fatalf("allowed %d of 10, want 5", allowed)
+	}
+	if wait <= 0 || wait > 2*time.Second+100*time.Millisecond {
+		t.Fatalf("retry after %s, want about 2s (10s/5)", wait)
+	}
+	// Another tenant has its own budget.
+	if w, _ := a.Allow(ctx, "hubspot:2", lim); w != 0 {
+		t.Fatal("tenant 2 limited by tenant 1's calls")
+	}
+	// Zero limit means unlimited.
+	if w, _ := a.Allow(ctx, "x", Limit{}); w != 0 {
+		t.Fatal("zero limit refused a call")
+	}
+}

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/handoff-dev/handoff/internal/httpserver"
+	"github.com/handoff-dev/handoff/internal/redisconn"
+)
+
+// Config is the whole program's configuration: each package's own Config,
+// composed here. The README's configuration table documents every variable
+// (TestREADMEDocumentsEveryVariable keeps them in step).
+type Config struct {
+	HTTP   httpserver.Config
+	Redis  redisconn.Config
+	Log    LogConfig
+	Worker WorkerConfig
+}
+
+// LogConfig selects the log level and format.
+type LogConfig struct {
+	Level  string `env:"LOG_LEVEL, default=info"`  // debug, info, warn, error
+	Format string `env:"LOG_FORMAT, default=json"` // json or text
+}
+
+// WorkerConfig tunes the asynq worker.
+type WorkerConfig struct {
+	Concurrency int `env:"WORKER_CONCURRENCY, default=20"`
+}
+
+func (c Config) validate() error {
+	if err := c.HTTP.Validate(); err != nil {
+		return err
+	}
+	if err := c.Redis.Validate(); err != nil {
+		return err
+	}
+	if _, err := parseLevel(c.Log.Level); err != nil {
+		return err
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		return fmt.Errorf("LOG_FORMAT: %q is not json or text", c.Log.Format)
+	}
+	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
+		return fmt.Errorf("WORKER_CONCURRENCY: must be between 1 and 1000, got %d", c.Worker.Concurrency)
+	}
+	return nil
+}
+
+// loadConfig reads the environment. Any error is one line that names the
+// variable and the problem.
+func loadConfig(ctx context.Context, env envconfig.Lookuper) (Config, error) {
+	var cfg Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
+		return cfg, &exitError{code: 2, msg: "configuration: " + envErrorLine(reflect.TypeOf(cfg), err)}
+	}
+	if err := cfg.validate(); err != nil {
+		return cfg, &exitError{code: 2, msg: "configuration: " + err.Error()}
+	}
+	return cfg, nil
+}
+
+// envErrorLine rewrites go-envconfig's "Field: Sub: problem" into
+// "ENV_VAR: problem" by walking the struct along the field names.
+func envErrorLine(t reflect.Type, err error) string {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	rest := msg
+	for t.Kind() == reflect.Struct {
+		name, tail, ok := strings.Cut(rest, ": ")
+		if !ok {
+			break
+		}
+		f, found := t.FieldByName(name)
+		if !found {
+			break
+		}
+		if tag := f.Tag.Get("env"); tag != "" {
+			key, _, _ := strings.Cut(tag, ",")
+			problem := tail
+			if strings.HasPrefix(problem, "missing required value") {
+				problem = "required but not set"
+			}
+			return strings.TrimSpace(key) + ": " + problem
+		}
+		t, rest = f.Type, tail
+	}
+	return msg
+}
+
+// envVars lists every environment variable the configuration reads, with
+// its default ("" if none).
+func envVars(t reflect.Type) map[string]string {
+	out := map[string]string{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("env")
+			if tag == "" {
+				if f.Type.Kind() == reflect.Struct {
+					walk(f.Type)
+				}
+				continue
+			}
+			parts := strings.Split(tag, ",")
+			def := ""
+			for _, p := range parts[1:] {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(p), "default="); ok {
+					def = v
+				}
+			}
+			out[strings.TrimSpace(parts[0])] = def
+		}
+	}
+	walk(t)
+	return out
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, errors.New("LOG_LEVEL: " + fmt.Sprintf("%q is not debug, info, warn or error", s))
+	}
+	return l, nil
+}

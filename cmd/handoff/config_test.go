@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"HTTP_READ_TIMEOUT": "soon"}, `HTTP_READ_TIMEOUT: time: invalid duration "soon"`},
+		{map[string]string{"WORKER_CONCURRENCY": "many"}, "WORKER_CONCURRENCY: "},
+		{map[string]string{"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY: must be between 1 and 1000"},
+		{map[string]string{"HTTP_MAX_BODY": "lots"}, `HTTP_MAX_BODY: "lots" is not a size`},
+		{map[string]string{"HTTP_ADDR": "8080"}, `HTTP_ADDR: "8080" is not host:port`},
+		{map[string]string{"PUBLIC_BASE_URL": "example.com"}, "PUBLIC_BASE_URL: "},
+		{map[string]string{"ADMIN_TOKEN": "short"}, "ADMIN_TOKEN: too short"},
+		{map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL: "},
+		{map[string]string{"LOG_FORMAT": "xml"}, "LOG_FORMAT: "},
+		{map[string]string{"REDIS_URL": "http://x:secretpw@host:1"}, "REDIS_URL: invalid Redis URL"},
+		{map[string]string{"REDIS_SENTINEL_ADDRS": "a:1,b:2"}, "REDIS_SENTINEL_MASTER: required"},
+		{map[string]string{"REDIS_URL": "redis://a:1", "REDIS_CLUSTER_ADDRS": "b:1"}, "alternatives: set only one"},
+		{map[string]string{"REDIS_CLUSTER_ADDRS": "nohostport"}, `"nohostport" is not host:port`},
+	}
+	for _, c := range cases {
+		var stderr bytes.Buffer
+		err := run(context.Background(), []string{"serve"}, envconfig.MapLookuper(c.env), io.Discard, &stderr)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 2 {
+			t.Fatalf("%v: err = %v, want exit 2", c.env, err)
+		}
+		if !strings.Contains(ee.msg, c.want) || strings.Contains(ee.msg, "\n") {
+			t.Errorf("%v: message %q does not contain %q on one line", c.env, ee.msg, c.want)
+		}
+		if strings.Contains(ee.msg, "secretpw") {
+			t.Errorf("%v: message leaks the password: %q", c.env, ee.msg)
+		}
+	}
+}
+
+func TestCLIUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, envconfig.MapLookuper(nil), &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "serve") || !strings.Contains(out.String(), "version") {
+		t.Fatalf("root help: %s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"serve", "--help"}, envconfig.MapLookuper(nil), &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "--role") && !strings.Contains(out.String(), "-role") {
+		t.Fatalf("serve help lacks --role: %s", out.String())
+	}
+	err := run(context.Background(), []string{"serve", "--role", "both"}, envconfig.MapLookuper(nil), io.Discard, io.Discard)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(ee.msg, "--role") {
+		t.Fatalf("bad role: %v", err)
+	}
+	if err := run(context.Background(), []string{"frobnicate"}, envconfig.MapLookuper(nil), io.Discard, io.Discard); !errors.As(err, &ee) || ee.code != 2 {
+		t.Fatalf("unknown command: %v", err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"version"}, envconfig.MapLookuper(nil), &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "handoff ") {
+		t.Fatalf("version: %v %q", err, out.String())
+	}
+}
+
+// Every variable the code reads is in the README's configuration table, and
+// every variable in the table is read by the code.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]string{}
+	row := regexp.MustCompile("(?m)^\\|\\s*`([A-Z][A-Z0-9_]+)`\\s*\\|\\s*([^|]*)\\|")
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		documented[m[1]] = strings.Trim(strings.TrimSpace(m[2]), "`")
+	}
+	code := envVars(reflect.TypeOf(Config{}))
+	var missing, stale, wrongDefault []string
+	for k, def := range code {
+		d, ok := documented[k]
+		switch {
+		case !ok:
+			missing = append(missing, k)
+		case def != "" && d != def:
+			wrongDefault = append(wrongDefault, k+" (code "+def+", README "+d+")")
+		}
+	}
+	for k := range documented {
+		if _, ok := code[k]; !ok {
+			stale = append(stale, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(stale)
+	if len(missing)+len(stale)+len(wrongDefault) > 0 {
+		t.Fatalf("README configuration table out of step with the code:\n  undocumented: %v\n  documented but not read: %v\n  wrong default: %v", missing, stale, wrongDefault)
+	}
+}

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynq/x/metrics"
+	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/handoff-dev/handoff/internal/asynqlog"
+	"github.com/handoff-dev/handoff/internal/httpserver"
+	"github.com/handoff-dev/handoff/internal/redisconn"
+)
+
+const serveUsage = `Usage: handoff serve [--role all|http|worker]
+
+Runs Handoff. By default one process serves HTTP (webhooks, OAuth, the
+dashboard at /admin/queues/, the API at /api/) and runs the job worker. To
+scale out, run several processes with --role http behind a load balancer and
+several with --role worker; they coordinate through Redis. Worker-only
+processes still serve /healthz, /readyz and /metrics on HTTP_ADDR.
+
+Configuration comes from environment variables (see the README). With
+REDIS_URL unset, an embedded in-process Redis is used: fine for trying it
+out, not durable.
+`
+
+// Roles of a serve process.
+const (
+	roleAll    = "all"
+	roleHTTP   = "http"
+	roleWorker = "worker"
+)
+
+func runServe(ctx context.Context, args []string, env envconfig.Lookuper, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", serveUsage, helpOut(args, stdout, stderr))
+	role := fs.String("role", roleAll, "what this process does: all, http or worker")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("serve takes no arguments, got %q", fs.Args())
+	}
+	if *role != roleAll && *role != roleHTTP && *role != roleWorker {
+		return usageError("--role: %q is not all, http or worker", *role)
+	}
+	cfg, err := loadConfig(ctx, env)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log, stderr)
+	if procLogger != nil {
+		procLogger(log)
+	}
+	app, err := newApp(ctx, cfg, *role, log)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	l, err := app.http.Listen()
+	if err != nil {
+		return err
+	}
+	return app.serve(ctx, l)
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	level, _ := parseLevel(cfg.Level) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// app is one running Handoff process: explicit wiring of every part.
+type app struct {
+	cfg       Config
+	role      string
+	log       *slog.Logger
+	redis     *redisconn.Conn
+	registry  *prometheus.Registry
+	inspector *asynq.Inspector
+	client    *asynq.Client
+	worker    *asynq.Server
+	mux       *asynq.ServeMux
+	dashboard *asynqmon.HTTPHandler
+	http      *httpserver.Server
+}
+
+func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*app, error) {
+	conn, err := redisconn.Open(ctx, cfg.Redis, log)
+	if err != nil {
+		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
+	}
+	a := &app{cfg: cfg, role: role, log: log, redis: conn, registry: prometheus.NewRegistry()}
+	a.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// One Redis pool for everything asynq does in this process.
+	a.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
+	a.client = asynq.NewClientFromRedisClient(conn.Client)
+	a.registry.MustRegister(metrics.NewQueueMetricsCollector(a.inspector))
+
+	if role != roleHTTP {
+		a.mux = asynq.NewServeMux()
+		a.worker = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
+			Concurrency:     cfg.Worker.Concurrency,
+			Queues:          map[string]int{"handoff": 6, "events": 3, "background": 1},
+			Logger:          asynqlog.New(log, 30*time.Second),
+			ShutdownTimeout: min(cfg.HTTP.ShutdownTimeout, 25*time.Second),
+			// HealthCheckFunc is left to readiness (/readyz pings Redis itself).
+		})
+	}
+
+	checks := []httpserver.Check{{Name: "redis", Fn: conn.Ping}}
+	if a.worker != nil {
+		checks = append(checks, httpserver.Check{Name: "worker", Fn: a.workerHeartbeat})
+	}
+	srv, err := httpserver.New(cfg.HTTP, httpserver.Deps{Log: log, Registry: a.registry, Ready: checks, OpsOnly: role == roleWorker})
+	if err != nil {
+		conn.Close()
+		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
+	}
+	a.http = srv
+	if role != roleWorker {
+		a.dashboard = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: conn.Opt})
+		if !srv.MountDashboard(a.dashboard) {
+			a.dashboard.Close()
+			a.dashboard = nil
+		}
+	}
+	return a, nil
+}
+
+// workerHeartbeat is ready when this process's asynq server has written a
+// heartbeat to Redis in the last 10 s (asynq beats every 5 s, with a 10 s TTL).
+func (a *app) workerHeartbeat(ctx context.Context) error {
+	servers, err := a.inspector.Servers()
+	if err != nil {
+		return fmt.Errorf("cannot read worker heartbeats: %w", err)
+	}
+	host, _ := os.Hostname()
+	pid := os.Getpid()
+	for _, s := range servers {
+		if s.PID == pid && s.Host == host {
+			return nil
+		}
+	}
+	return errors.New("no fresh heartbeat from this process's worker yet")
+}
+
+// serve runs until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
+// order: stop taking HTTP requests and finish those in flight, then stop the
+// worker so in-progress tasks finish or go back to the queue.
+func (a *app) serve(ctx context.Context, l net.Listener) error {
+	if a.worker != nil {
+		if err := a.worker.Start(a.mux); err != nil {
+			return fmt.Errorf("start worker: %w", err)
+		}
+	}
+	a.log.Info("handoff is running", "role", a.role, "addr", l.Addr().String(), "redis", string(a.redis.Mode),
+		"admin", a.cfg.HTTP.AdminToken != "", "version", version)
+	err := a.http.Serve(ctx, l)
+	if a.worker != nil {
+		a.log.Info("stopping the worker: in-progress tasks finish or are requeued")
+		a.worker.Shutdown()
+	}
+	a.log.Info("handoff stopped")
+	return err
+}
+
+func (a *app) close() {
+	if a.dashboard != nil {
+		_ = a.dashboard.Close()
+	}
+	_ = a.inspector.Close()
+	_ = a.redis.Close()
+}

@@ -1,0 +1,296 @@
+// Package httpserver owns Handoff's HTTP front: the Echo instance with its
+// timeouts, body limit, request ids, JSON access logs, panic recovery and the
+// one error handler; the liveness, readiness and metrics endpoints; the
+// admin area (asynqmon and /api) behind ADMIN_TOKEN; and graceful shutdown.
+package httpserver
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is the HTTP server's configuration.
+type Config struct {
+	Addr              string        `env:"HTTP_ADDR, default=:8080"`
+	PublicBaseURL     string        `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
+	AdminToken        string        `env:"ADMIN_TOKEN"`
+	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT, default=15s"`
+	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT, default=5s"`
+	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT, default=30s"`
+	IdleTimeout       time.Duration `env:"HTTP_IDLE_TIMEOUT, default=120s"`
+	MaxBody           ByteSize      `env:"HTTP_MAX_BODY, default=2MB"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
+}
+
+// Validate checks values that the types alone do not.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("HTTP_ADDR: %q is not host:port or :port", c.Addr)
+	}
+	if !strings.HasPrefix(c.PublicBaseURL, "http://") && !strings.HasPrefix(c.PublicBaseURL, "https://") {
+		return fmt.Errorf("PUBLIC_BASE_URL: %q must start with http:// or https://", c.PublicBaseURL)
+	}
+	if strings.HasSuffix(c.PublicBaseURL, "/") {
+		return fmt.Errorf("PUBLIC_BASE_URL: %q must not end with a slash", c.PublicBaseURL)
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return errors.New("ADMIN_TOKEN: too short; use at least 16 random characters (e.g. openssl rand -hex 24)")
+	}
+	for name, d := range map[string]time.Duration{"HTTP_READ_TIMEOUT": c.ReadTimeout, "HTTP_READ_HEADER_TIMEOUT": c.ReadHeaderTimeout,
+		"HTTP_WRITE_TIMEOUT": c.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.IdleTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", name, d)
+		}
+	}
+	if c.MaxBody <= 0 {
+		return errors.New("HTTP_MAX_BODY: must be positive")
+	}
+	return nil
+}
+
+// ByteSize is a size such as 512KB, 2MB or 1048576.
+type ByteSize int64
+
+// EnvDecode implements envconfig.Decoder.
+func (b *ByteSize) EnvDecode(v string) error {
+	s := strings.ToUpper(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.m
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return fmt.Errorf("%q is not a size (examples: 512KB, 2MB, 1048576)", v)
+	}
+	*b = ByteSize(n * mult)
+	return nil
+}
+
+// Check is one readiness condition; it returns nil when satisfied.
+type Check struct {
+	Name string
+	Fn   func(ctx context.Context) error
+}
+
+// Deps are what the server needs from the rest of the program.
+type Deps struct {
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Ready    []Check
+	// OpsOnly serves only /healthz, /readyz and /metrics (worker processes).
+	OpsOnly bool
+}
+
+// Server is the HTTP server.
+type Server struct {
+	Echo *echo.Echo
+	cfg  Config
+	log  *slog.Logger
+	srv  *http.Server
+
+	admin *echo.Group
+	api   *echo.Group
+}
+
+// New builds the Echo instance with every cross-cutting concern and the ops
+// endpoints. Routes are added by the caller (webhooks, OAuth, admin).
+func New(cfg Config, deps Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Logger.SetOutput(discard{})
+	s := &Server{Echo: e, cfg: cfg, log: deps.Log}
+	e.HTTPErrorHandler = s.handleError
+
+	reqDur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "handoff_http_request_duration_seconds",
+		Help:    "HTTP request latency by route and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "method", "status"})
+	if deps.Registry != nil {
+		deps.Registry.MustRegister(reqDur)
+	}
+
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		RequestIDHandler: func(c echo.Context, id string) { c.Set("request_id", id) },
+	}))
+	e.Use(s.accessLog(reqDur))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		StackSize: 8 << 10,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			s.log.Error("panic while serving a request", "route", routeOf(c), "request_id", requestID(c),
+				"err", err.Error(), "stack", string(stack))
+			return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+		},
+	}))
+	e.Use(middleware.BodyLimit(strconv.FormatInt(int64(cfg.MaxBody), 10) + "B"))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", readyHandler(deps.Ready))
+	if deps.Registry != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(deps.Registry, promhttp.HandlerOpts{Registry: deps.Registry})))
+	}
+
+	switch {
+	case deps.OpsOnly:
+	case cfg.AdminToken == "":
+		s.log.Warn("ADMIN_TOKEN is not set: the dashboard (/admin/queues/) and the API (/api/) are disabled and answer 404")
+	default:
+		auth := adminAuth(cfg.AdminToken)
+		s.admin = e.Group("/admin", auth)
+		s.api = e.Group("/api", auth)
+		// Anything under /api that no route claims is a JSON 404 (after auth).
+		s.api.Any("/*", func(c echo.Context) error {
+			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such API route: " + c.Request().URL.Path}
+		})
+	}
+
+	s.srv = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           e,
+		ReadTimeout:       cfg.ReadTimeout,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(deps.Log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// API returns the /api group (behind ADMIN_TOKEN), or nil when admin is off.
+func (s *Server) API() *echo.Group { return s.api }
+
+// MountDashboard mounts h (asynqmon, whose RootPath must be /admin/queues)
+// at /admin/queues and everything under it. It is a no-op when admin is off.
+// asynqmon must see the full, unstripped path.
+func (s *Server) MountDashboard(h http.Handler) bool {
+	if s.admin == nil {
+		return false
+	}
+	wrapped := echo.WrapHandler(h)
+	s.admin.Any("/queues", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, "/admin/queues/")
+	})
+	s.admin.Any("/queues/*", wrapped)
+	return true
+}
+
+// Serve accepts connections on l until ctx is done, then shuts down
+// gracefully: it stops accepting, lets in-flight requests finish (up to
+// SHUTDOWN_TIMEOUT) and returns.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down the HTTP server: no new connections, finishing in-flight requests", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := s.srv.Shutdown(sctx); err != nil {
+		_ = s.srv.Close()
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// Listen opens the configured address.
+func (s *Server) Listen() (net.Listener, error) {
+	l, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP_ADDR: listen on %s: %w", s.cfg.Addr, err)
+	}
+	return l, nil
+}
+
+func readyHandler(checks []Check) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
+		defer cancel()
+		errs := make([]error, len(checks))
+		var wg sync.WaitGroup
+		for i, ch := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = ch.Fn(ctx)
+			}()
+		}
+		wg.Wait()
+		results := make(map[string]string, len(checks))
+		var failed []string
+		for i, ch := range checks {
+			if errs[i] != nil {
+				results[ch.Name] = errs[i].Error()
+				failed = append(failed, ch.Name+": "+errs[i].Error())
+				continue
+			}
+			results[ch.Name] = "ok"
+		}
+		if len(failed) > 0 {
+			return c.JSON(http.StatusServiceUnavailable, map[string]any{
+				"status": "not ready", "checks": results,
+				"error": map[string]string{"code": "not_ready", "message": strings.Join(failed, "; ")},
+			})
+		}
+		return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": results})
+	}
+}
+
+// adminAuth accepts "Authorization: Bearer <token>" or HTTP Basic with the
+// token as password (any user name), comparing in constant time.
+func adminAuth(token string) echo.MiddlewareFunc {
+	want := sha256.Sum256([]byte(token))
+	ok := func(got string) bool {
+		h := sha256.Sum256([]byte(got))
+		return subtle.ConstantTimeCompare(h[:], want[:]) == 1
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			authz := c.Request().Header.Get(echo.HeaderAuthorization)
+			if len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") && ok(strings.TrimSpace(authz[7:])) {
+				return next(c)
+			}
+			if _, pass, has := c.Request().BasicAuth(); has && ok(pass) {
+				return next(c)
+			}
+			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="Handoff admin", charset="UTF-8"`)
+			return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "this route needs ADMIN_TOKEN (Authorization: Bearer <token>, or Basic with the token as password)"}
+		}
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

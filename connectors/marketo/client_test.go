@@ -405,7 +405,11 @@ func TestConcurrencyCapAcrossProcesses(t *testing.T) {
 	e := newEnv(t)
 	e.fake.SetLatency(60 * time.Millisecond)
 	e.fake.SetConcurrencyLimit(0) // observe our cap, not Marketo's 615
-	cap2 := func(c *marketo.Config) { c.Concurrency = 2; c.ConcurrencyWait = 10 * time.Second; c.RateLimit = "1000/20s" }
+	cap2 := func(c *marketo.Config) {
+		c.Concurrency = 2
+		c.ConcurrencyWait = 10 * time.Second
+		c.RateLimit = "1000/20s"
+	}
 	clients := []*marketo.Client{e.client(t, cap2), e.client(t, cap2)}
 	var wg sync.WaitGroup
 	errs := make(chan error, 10)

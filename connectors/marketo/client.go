@@ -99,7 +99,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	}
 	// GCRA allows a burst on top of the steady rate; keep burst+rate within
 	// the published budget so no 20 s window sees more than Calls.
-	burst := max(1, s.rate.Calls/10)
+	burst := max(1, s.rate.Calls/4)
 	c.limit = ratelimit.Limit{Rate: max(1, s.rate.Calls-burst), Period: s.rate.Period, Burst: burst}
 	return c, nil
 }
@@ -207,10 +207,8 @@ func firstError(env *envelope) apiError {
 
 // roundTrip does one HTTP exchange.
 func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok *oauth2.Token) (*envelope, error) {
-	if wait, err := c.allow(ctx); err != nil {
+	if err := c.allow(ctx); err != nil {
 		return nil, err
-	} else if wait > 0 {
-		return nil, &handoff.RateLimitError{CRM: crm, Tenant: c.s.munchkin, RetryAfter: wait, Detail: "client-side limit " + c.cfg.RateLimit}
 	}
 	release, err := c.slots.acquire(ctx, c.cfg.ConcurrencyWait)
 	if err != nil {
@@ -300,15 +298,36 @@ func scrub(err error) error {
 	return err
 }
 
-func (c *Client) allow(ctx context.Context) (time.Duration, error) {
+// maxLimiterWait: a refusal shorter than this is waited out in place (a
+// multi-call read should not fail for a 200 ms gap); longer ones return a
+// RateLimitError without calling Marketo.
+const maxLimiterWait = time.Second
+
+func (c *Client) allow(ctx context.Context) error {
 	if c.d.Limiter == nil {
-		return 0, nil
+		return nil
 	}
-	d, err := c.d.Limiter.Allow(ctx, "marketo:"+c.s.munchkin, c.limit)
-	if err != nil {
-		return 0, &handoff.TransientError{CRM: crm, Err: err}
+	waited := time.Duration(0)
+	for {
+		d, err := c.d.Limiter.Allow(ctx, "marketo:"+c.s.munchkin, c.limit)
+		if err != nil {
+			return &handoff.TransientError{CRM: crm, Err: err}
+		}
+		if d == 0 {
+			return nil
+		}
+		if waited+d > maxLimiterWait {
+			return &handoff.RateLimitError{CRM: crm, Tenant: c.s.munchkin, RetryAfter: d, Detail: "client-side limit " + c.cfg.RateLimit}
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		waited += d
 	}
-	return d, nil
 }
 
 // Rate-limit windows (doc §9).

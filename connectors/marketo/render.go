@@ -216,7 +216,10 @@ func snapshot(b handoff.Bundle) string {
 	var w strings.Builder
 	c := b.Contact
 	if c.Name != "" || c.Email != "" {
-		parts := nonEmpty(c.Title, c.Email)
+		parts := nonEmpty(c.Title)
+		if c.Name != "" && c.Email != "" {
+			parts = append(parts, c.Email)
+		}
 		fmt.Fprintf(&w, "Contact: %s", first(c.Name, c.Email))
 		if len(parts) > 0 {
 			fmt.Fprintf(&w, " (%s)", strings.Join(parts, ", "))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sethvargo/go-envconfig"
 
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/connectors/marketo"
@@ -558,5 +559,71 @@ func TestNoTokenInQuery(t *testing.T) {
 		if r.Header.Get("Authorization") != "Bearer" {
 			t.Errorf("%s %s Authorization scheme = %q, want Bearer", r.Method, r.Path, r.Header.Get("Authorization"))
 		}
+	}
+}
+
+func TestExpiredTokenRefreshedOnceAcrossProcesses(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.RateLimit = "1000/20s"
+	clients := []*marketo.Client{e.client(t), e.client(t)}
+	if _, err := clients[0].Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent)); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.ExpireToken()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			_, err := clients[i%2].Profile(context.Background(), marketotest.Munchkin, ref(marketotest.LeadStudent))
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.fake.TokenRequests(); n != 2 {
+		t.Errorf("token requests = %d, want 2 (initial + one refresh for all 8 rejected calls)", n)
+	}
+}
+
+// Marketo hands back the current token with its remaining life; a token
+// fetched moments ago is used even inside the refresh margin.
+func TestShortLivedTokenNotRefetchedPerCall(t *testing.T) {
+	e := newEnv(t)
+	e.fake.SetTokenLifetime(30 * time.Second) // inside the 60 s margin from the start
+	c := e.client(t)
+	for range 3 {
+		if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.fake.TokenRequests(); n != 1 {
+		t.Errorf("token requests = %d, want 1", n)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	var cfg marketo.Config
+	err := envconfig.ProcessWith(t.Context(), &envconfig.Config{Target: &cfg, Lookuper: envconfig.MapLookuper(map[string]string{
+		"MARKETO_BASE_URL": "https://123-abc-456.mktorest.com", "MARKETO_CLIENT_ID": "id", "MARKETO_CLIENT_SECRET": "secret",
+		"MARKETO_TASK_TARGET": "campaign:1069", "MARKETO_ACTIVITY_TYPE_ID": "100001",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.RateLimit != "100/20s" || cfg.Concurrency != 10 || !cfg.CRMSynced || cfg.TierField != "namedaccount:tier" || cfg.HTTPTimeout != 30*time.Second {
+		t.Errorf("defaults = %+v", cfg)
+	}
+	e := newEnv(t)
+	c, err := marketo.New(cfg, marketo.Deps{Tokens: e.store, Redis: e.rdb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Munchkin() != "123-ABC-456" {
+		t.Errorf("munchkin = %q", c.Munchkin())
 	}
 }

@@ -75,7 +75,7 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 	p := &handoff.Profile{}
 	l, err := c.findLead(ctx, ref, c.profileFields(), &p.Calls)
 	if err != nil {
-		return p, err
+		return nil, err
 	}
 	id := l.str("id")
 	p.Contact = handoff.ContactRef{CRM: crm, Tenant: c.s.munchkin, ID: id, Type: "lead", Email: l.str("email")}
@@ -101,14 +101,14 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 		}
 		if c.s.tier.namedAccount {
 			if err := c.namedAccount(ctx, &p.Account, &p.Calls); err != nil {
-				return p, err
+				return nil, err
 			}
 		}
 	}
 	if !c.cfg.CRMSynced && id != "" {
 		deals, err := c.opportunities(ctx, id, &p.Calls)
 		if err != nil {
-			return p, err
+			return nil, err
 		}
 		p.Deals = deals
 		if len(deals) > 0 {

@@ -195,6 +195,9 @@ func (s *Server) InvalidateToken() {
 	}
 }
 
+// RevokeToken is InvalidateToken (the name the other CRM fakes use).
+func (s *Server) RevokeToken() { s.InvalidateToken() }
+
 // AddActivities appends activities (for paging tests).
 func (s *Server) AddActivities(as ...Activity) {
 	s.mu.Lock()

@@ -627,3 +627,25 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Errorf("munchkin = %q", c.Munchkin())
 	}
 }
+
+// Instances differ: a missing custom field or named-account tier field
+// degrades the profile instead of failing it.
+func TestProfileDegradesOnUnknownFields(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t, func(c *marketo.Config) { c.OwnerEmailField = "noSuchField"; c.TierField = "namedaccount:noSuchTier" })
+	p, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Facts.Name != "Dana Whitfield" || p.Account.Name != "Globex Corporation" || p.Account.Tier != "" || p.Facts.OwnerEmail != "" {
+		t.Errorf("profile = %+v %+v", p.Facts, p.Account)
+	}
+	if p.Calls != 3 {
+		t.Errorf("calls = %d, want 3 (lead 1006, lead core fields, named account 1006)", p.Calls)
+	}
+	// Rate limits still propagate: they are not a schema problem.
+	e.fake.FailNext(1, "615")
+	if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1)); err == nil {
+		t.Error("615 swallowed")
+	}
+}

@@ -3,6 +3,7 @@ package marketo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"net/url"
@@ -19,6 +20,10 @@ import (
 // have no REST API name, so an owner email comes from OwnerEmailField.
 var leadFields = []string{"id", "email", "firstName", "lastName", "title", "company", "industry",
 	"numberOfEmployees", "annualRevenue", "sfdcLeadOwnerId", "updatedAt"}
+
+// coreLeadFields are the fields every instance has (the fallback on 1006).
+var coreLeadFields = []string{"id", "email", "firstName", "lastName", "title", "company", "industry",
+	"numberOfEmployees", "annualRevenue", "updatedAt"}
 
 // lead is one lead record; every field may be missing (= null).
 type lead map[string]any
@@ -74,6 +79,14 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 	}
 	p := &handoff.Profile{}
 	l, err := c.findLead(ctx, ref, c.profileFields(), &p.Calls)
+	var pe *handoff.PermanentError
+	if errors.As(err, &pe) && pe.Code == "1006" {
+		// A field this instance lacks (a custom owner/tier field, or an
+		// SFDC field on an instance without CRM fields): read the core
+		// fields rather than fail the enrichment.
+		c.log.WarnContext(ctx, "marketo lead field not found; reading core fields only", "detail", pe.Detail)
+		l, err = c.findLead(ctx, ref, coreLeadFields, &p.Calls)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -101,14 +114,22 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 		}
 		if c.s.tier.namedAccount {
 			if err := c.namedAccount(ctx, &p.Account, &p.Calls); err != nil {
-				return nil, err
+				if !handoff.IsPermanent(err) {
+					return nil, err
+				}
+				// Named accounts not enabled, or no such tier field: the
+				// lead is still worth having; the tier stays unknown.
+				c.log.WarnContext(ctx, "marketo named account lookup failed; tier unknown", "err", err)
 			}
 		}
 	}
 	if !c.cfg.CRMSynced && id != "" {
 		deals, err := c.opportunities(ctx, id, &p.Calls)
-		if err != nil {
+		if err != nil && !handoff.IsPermanent(err) {
 			return nil, err
+		}
+		if err != nil {
+			c.log.WarnContext(ctx, "marketo opportunities not readable; no deal", "err", err)
 		}
 		p.Deals = deals
 		if len(deals) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -647,5 +648,64 @@ func TestProfileDegradesOnUnknownFields(t *testing.T) {
 	e.fake.FailNext(1, "615")
 	if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1)); err == nil {
 		t.Error("615 swallowed")
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	e := newEnv(t)
+	var logs syncBuf
+	c, err := marketo.New(e.cfg, marketo.Deps{Tokens: e.store, Redis: e.rdb,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent)); err != nil {
+		t.Fatal(err)
+	}
+	first := storedToken(t, e)
+	e.fake.InvalidateToken()
+	if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent)); err != nil {
+		t.Fatal(err)
+	}
+	e.fake.FailNext(2, "602")
+	_, perr := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent))
+	if perr == nil {
+		t.Fatal("want an error after two 602s")
+	}
+	second := storedToken(t, e)
+	out := logs.String() + perr.Error()
+	if !strings.Contains(out, "refreshing") {
+		t.Errorf("the refresh was not logged: %s", out)
+	}
+	for _, secret := range []string{first, second, marketotest.ClientSecret} {
+		if strings.Contains(out, secret) {
+			t.Errorf("logs or errors carry a secret")
+		}
+	}
+	// The token is stored encrypted: the raw Redis value does not contain it.
+	keys, _ := e.rdb.Keys(t.Context(), "handoff:oauth:token:marketo:*").Result()
+	if len(keys) != 1 {
+		t.Fatalf("token keys = %v", keys)
+	}
+	raw, _ := e.rdb.Get(t.Context(), keys[0]).Result()
+	if strings.Contains(raw, second) {
+		t.Error("token stored in clear")
 	}
 }

@@ -94,6 +94,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		rdb:      deps.Redis,
 		key:      c.prefix + "inflight",
 		cooldown: c.prefix + "cooldown",
+		log:      c.prefix + "calls",
 		limit:    cfg.Concurrency,
 		lease:    cfg.HTTPTimeout + 5*time.Second,
 	}
@@ -342,7 +343,7 @@ func (c *Client) apiErr(ctx context.Context, e apiError, requestID string) error
 	detail := fmt.Sprintf("%s %s (requestId %s)", e.Code, e.Message, requestID)
 	switch e.Code {
 	case "606":
-		left := c.slots.startCooldown(ctx, rateWindow)
+		left := c.slots.startCooldown(ctx)
 		return &handoff.RateLimitError{CRM: crm, Tenant: c.s.munchkin, RetryAfter: left, Detail: detail}
 	case "615":
 		return &handoff.RateLimitError{CRM: crm, Tenant: c.s.munchkin, RetryAfter: concurrencyPause, Detail: detail}

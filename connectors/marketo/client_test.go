@@ -709,3 +709,27 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		t.Error("token stored in clear")
 	}
 }
+
+// 606 waits for the rest of Marketo's 20 s window: until the oldest of our
+// calls in it (shared log in Redis) ages out.
+func TestRateLimit606RestOfWindow(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	now, err := e.rdb.Time(t.Context()).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Calls made 15 s and 10 s ago by other processes.
+	key := "handoff:marketo:" + marketotest.Munchkin + ":calls"
+	e.rdb.ZAdd(t.Context(), key, redis.Z{Score: float64(now.Add(-15*time.Second).UnixMilli()), Member: "a"},
+		redis.Z{Score: float64(now.Add(-10*time.Second).UnixMilli()), Member: "b"})
+	e.fake.FailNext(1, "606")
+	_, err = c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent))
+	var rl *handoff.RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("err = %v", err)
+	}
+	if rl.RetryAfter < 4*time.Second || rl.RetryAfter > 5*time.Second {
+		t.Errorf("RetryAfter = %s, want ~5 s (the 15 s old call leaves the window)", rl.RetryAfter)
+	}
+}

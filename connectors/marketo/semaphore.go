@@ -18,7 +18,8 @@ import (
 //
 // The same script also enforces the 606 cooldown: after Marketo said "more
 // than 100 calls in 20 s", every process holds off until the cooldown key
-// expires instead of spending more calls on refusals.
+// expires instead of spending more calls on refusals. The cooldown lasts
+// the rest of Marketo's 20 s window as seen from a shared log of our calls.
 //
 // Written here rather than taken from a library: the semaphore libraries
 // for go-redis v9 either implement a mutex only (redsync) or need a
@@ -27,12 +28,15 @@ type slots struct {
 	rdb      redis.UniversalClient
 	key      string // sorted set of leases
 	cooldown string // 606 cooldown key
+	log      string // sorted set of call start times within Marketo's 20 s window
 	limit    int
 	lease    time.Duration
 }
 
-// acquireScript: KEYS[1] leases, KEYS[2] cooldown; ARGV lease_ms, limit, id.
-// Returns 1 (acquired), 0 (full), or -pttl of the cooldown.
+// acquireScript: KEYS[1] leases, KEYS[2] cooldown, KEYS[3] call log;
+// ARGV lease_ms, limit, id, window_ms. Returns 1 (acquired), 0 (full), or
+// -pttl of the cooldown. An acquired slot is a call about to start, so it
+// is also logged (the log gives 606 the rest of Marketo's window).
 var acquireScript = redis.NewScript(`
 local pttl = redis.call('PTTL', KEYS[2])
 if pttl > 0 then return -pttl end
@@ -42,9 +46,31 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
   redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[3])
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 2)
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[4]))
+  redis.call('ZADD', KEYS[3], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[4]))
   return 1
 end
 return 0
+`)
+
+// cooldownScript: KEYS[1] cooldown, KEYS[2] call log; ARGV window_ms,
+// min_ms. Starts the cooldown (unless one runs) for the rest of the window:
+// until the oldest call we made in it ages out, or the whole window when
+// the budget went to other integrations. Returns the cooldown's pttl.
+var cooldownScript = redis.NewScript(`
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl > 0 then return pttl end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local win = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - win)
+local left = win
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if oldest[2] then left = tonumber(oldest[2]) + win - now end
+if left < tonumber(ARGV[2]) then left = tonumber(ARGV[2]) end
+redis.call('SET', KEYS[1], '606', 'PX', left)
+return left
 `)
 
 // errCooldown carries the remaining 606 cooldown.
@@ -64,7 +90,7 @@ func (s *slots) acquire(ctx context.Context, wait time.Duration) (func(), error)
 	deadline := time.Now().Add(wait)
 	backoff := 5 * time.Millisecond
 	for {
-		n, err := acquireScript.Run(ctx, s.rdb, []string{s.key, s.cooldown}, s.lease.Milliseconds(), s.limit, id).Int64()
+		n, err := acquireScript.Run(ctx, s.rdb, []string{s.key, s.cooldown, s.log}, s.lease.Milliseconds(), s.limit, id, rateWindow.Milliseconds()).Int64()
 		if err != nil {
 			return nil, fmt.Errorf("take concurrency slot: %w", err)
 		}
@@ -92,14 +118,16 @@ func (s *slots) acquire(ctx context.Context, wait time.Duration) (func(), error)
 
 // startCooldown starts the 606 cooldown unless one runs, and returns what
 // is left of it.
-func (s *slots) startCooldown(ctx context.Context, d time.Duration) time.Duration {
-	_ = s.rdb.SetNX(ctx, s.cooldown, "606", d).Err()
-	left, err := s.rdb.PTTL(ctx, s.cooldown).Result()
-	if err != nil || left <= 0 {
-		return d
+func (s *slots) startCooldown(ctx context.Context) time.Duration {
+	ms, err := cooldownScript.Run(ctx, s.rdb, []string{s.cooldown, s.log}, rateWindow.Milliseconds(), minCooldown.Milliseconds()).Int64()
+	if err != nil || ms <= 0 {
+		return rateWindow
 	}
-	return left
+	return time.Duration(ms) * time.Millisecond
 }
+
+// minCooldown keeps a 606 from being answered by an immediate retry.
+const minCooldown = time.Second
 
 func randomID() string {
 	b := make([]byte, 12)

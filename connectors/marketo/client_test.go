@@ -721,8 +721,8 @@ func TestRateLimit606RestOfWindow(t *testing.T) {
 	}
 	// Calls made 15 s and 10 s ago by other processes.
 	key := "handoff:marketo:" + marketotest.Munchkin + ":calls"
-	e.rdb.ZAdd(t.Context(), key, redis.Z{Score: float64(now.Add(-15*time.Second).UnixMilli()), Member: "a"},
-		redis.Z{Score: float64(now.Add(-10*time.Second).UnixMilli()), Member: "b"})
+	e.rdb.ZAdd(t.Context(), key, redis.Z{Score: float64(now.Add(-15 * time.Second).UnixMilli()), Member: "a"},
+		redis.Z{Score: float64(now.Add(-10 * time.Second).UnixMilli()), Member: "b"})
 	e.fake.FailNext(1, "606")
 	_, err = c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadStudent))
 	var rl *handoff.RateLimitError

@@ -21,7 +21,10 @@
 // # Limits
 //
 // MARKETO_RATE_LIMIT (default 100/20s) feeds the shared GCRA limiter, keyed
-// "marketo:<munchkin>". MARKETO_CONCURRENCY (default 10) is a Redis
+// "marketo:<munchkin>", as a steady rate of 3/4 of the budget plus a burst
+// of 1/4, so no 20 s window exceeds it; refusals under a second are waited
+// out, longer ones return a RateLimitError without calling Marketo.
+// MARKETO_CONCURRENCY (default 10) is a Redis
 // semaphore with expiring leases shared by every process. 606 starts a
 // cooldown, shared through Redis, for the rest of Marketo's 20 s window:
 // until it ends calls fail fast with a RateLimitError carrying the time

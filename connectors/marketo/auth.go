@@ -1,0 +1,108 @@
+package marketo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/tokenstore"
+)
+
+const (
+	// refreshBefore: a token this close to expiry is replaced before use.
+	refreshBefore = 60 * time.Second
+	// justFetched: Marketo hands back the current token with its remaining
+	// life until it expires, so a token fetched moments ago is used even if
+	// it is inside refreshBefore (no identity call per request in the last
+	// minute of a token's life).
+	justFetched = 10 * time.Second
+	lockWait    = 15 * time.Second
+)
+
+// token returns a usable access token: the shared one from the store, or a
+// fresh one fetched under the cross-process lock.
+func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
+	t, err := c.d.Tokens.Get(ctx, crm, c.s.munchkin)
+	if err != nil && !errors.Is(err, handoff.ErrNotInstalled) {
+		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("read cached token: %w", err)}
+	}
+	if t != nil && c.usable(t) {
+		return oauthToken(t), nil
+	}
+	return c.refresh(ctx, "")
+}
+
+func (c *Client) usable(t *tokenstore.Token) bool {
+	if t.AccessToken == "" || t.NeedsReauth {
+		return false
+	}
+	now := c.now()
+	if t.Expiry.IsZero() || t.Expiry.Sub(now) > refreshBefore {
+		return true
+	}
+	return now.Before(t.Expiry) && now.Sub(t.UpdatedAt) < justFetched
+}
+
+func oauthToken(t *tokenstore.Token) *oauth2.Token {
+	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}
+}
+
+// refresh fetches a new token unless another process already replaced the
+// stale one (bad is the token Marketo rejected, or "" when it merely aged).
+// One refresh per instance at a time across all processes.
+func (c *Client) refresh(ctx context.Context, bad string) (*oauth2.Token, error) {
+	lctx, cancel := context.WithTimeout(ctx, lockWait)
+	unlock, err := c.d.Tokens.Lock(lctx, crm, c.s.munchkin)
+	cancel()
+	if err != nil {
+		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("take token refresh lock: %w", err)}
+	}
+	defer unlock()
+	t, err := c.d.Tokens.Get(ctx, crm, c.s.munchkin)
+	if err != nil && !errors.Is(err, handoff.ErrNotInstalled) {
+		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("read cached token: %w", err)}
+	}
+	if t != nil && t.AccessToken != bad && c.usable(t) {
+		return oauthToken(t), nil // someone else refreshed it
+	}
+	hctx := context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: c.http.Transport, Timeout: c.cfg.HTTPTimeout})
+	ot, err := c.cc.Token(hctx)
+	if err != nil {
+		return nil, c.identityErr(err)
+	}
+	nt := &tokenstore.Token{AccessToken: ot.AccessToken, TokenType: "bearer", Expiry: ot.Expiry}
+	if s, ok := ot.Extra("scope").(string); ok {
+		nt.Scope = s
+	}
+	if err := c.d.Tokens.Put(ctx, crm, c.s.munchkin, nt); err != nil {
+		// The token works; other processes will fetch their own.
+		c.log.WarnContext(ctx, "marketo token not cached", "err", err)
+	}
+	c.log.InfoContext(ctx, "marketo token fetched", "munchkin", c.s.munchkin, "expires_in", time.Until(ot.Expiry).Round(time.Second))
+	return &oauth2.Token{AccessToken: ot.AccessToken, TokenType: "Bearer", Expiry: ot.Expiry}, nil
+}
+
+// identityErr maps a token-endpoint failure. HTTP 401/400 means the client
+// id or secret is wrong (or the service was deleted): no refresh helps.
+func (c *Client) identityErr(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.Response != nil {
+		st := re.Response.StatusCode
+		switch {
+		case st == http.StatusUnauthorized || st == http.StatusBadRequest || st == http.StatusForbidden:
+			return &handoff.AuthError{CRM: crm, Tenant: c.s.munchkin, Refreshable: false,
+				Detail: fmt.Sprintf("identity endpoint refused the client credentials (HTTP %d %s); check MARKETO_CLIENT_ID/SECRET", st, re.ErrorCode)}
+		case st == http.StatusTooManyRequests:
+			return &handoff.RateLimitError{CRM: crm, Tenant: c.s.munchkin, RetryAfter: rateWindow, Detail: "identity endpoint HTTP 429"}
+		default:
+			return &handoff.TransientError{CRM: crm, Status: st, Err: fmt.Errorf("identity endpoint HTTP %d", st)}
+		}
+	}
+	// Transport errors: drop the URL (x/oauth2 wraps *url.Error).
+	return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("fetch token: %w", scrub(err))}
+}

@@ -1,0 +1,352 @@
+package marketo
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// Token is one program "My Token" passed to Request Campaign.
+type Token struct {
+	Name  string `json:"name"`  // "{{my.handoff_subject}}"
+	Value string `json:"value"` // plain text
+}
+
+// TaskTokens is what RenderTask produces: the tokens, in a fixed order, that
+// the requested campaign's "Create Task" flow step uses.
+type TaskTokens []Token
+
+// Get returns the value of the token named like "handoff_body".
+func (ts TaskTokens) Get(short string) string {
+	name := "{{my." + short + "}}"
+	for _, t := range ts {
+		if t.Name == name {
+			return t.Value
+		}
+	}
+	return ""
+}
+
+// The token names the campaign's program must define (as Text My Tokens).
+const (
+	TokenSubject    = "{{my.handoff_subject}}"
+	TokenBody       = "{{my.handoff_body}}"
+	TokenOwnerEmail = "{{my.handoff_owner_email}}"
+	TokenDue        = "{{my.handoff_due}}"
+	TokenPriority   = "{{my.handoff_priority}}"
+	TokenID         = "{{my.handoff_id}}"
+)
+
+// Value limits. A Text My Token holds up to 524,288 characters, but the
+// values land in the synced CRM's task: Salesforce Task Subject is 255
+// characters and Description 32,000 (DESIGN §6). Lengths are counted in
+// UTF-16 code units, as Salesforce counts them, and cuts fall on rune
+// boundaries.
+const (
+	MaxSubject = 255
+	MaxBody    = 32000
+)
+
+const truncMark = "\n[... truncated; see the transcript for the rest]\n"
+
+// RenderTask turns a TaskSpec into the campaign tokens. It is pure.
+func RenderTask(spec handoff.TaskSpec) TaskTokens {
+	due := ""
+	if !spec.Due.IsZero() {
+		due = spec.Due.UTC().Format(time.RFC3339)
+	}
+	return TaskTokens{
+		{TokenSubject, clip(clean(subject(spec)), MaxSubject)},
+		{TokenBody, renderBody(spec)},
+		{TokenOwnerEmail, clean(ownerEmail(spec.Owner))},
+		{TokenDue, due},
+		{TokenPriority, sfPriority(spec.Priority)},
+		{TokenID, clean(spec.HandoffID)},
+	}
+}
+
+func subject(spec handoff.TaskSpec) string {
+	if s := strings.TrimSpace(spec.Subject); s != "" {
+		return s
+	}
+	who := spec.Bundle.Contact.Name
+	if who == "" {
+		who = spec.Bundle.Contact.Email
+	}
+	if who == "" {
+		who = "a buyer"
+	}
+	return fmt.Sprintf("Handoff (%s): %s", spec.Bundle.Why.Action, who)
+}
+
+func ownerEmail(o handoff.Owner) string {
+	if o.Email != "" {
+		return o.Email
+	}
+	if strings.Contains(o.ID, "@") {
+		return o.ID
+	}
+	return ""
+}
+
+// sfPriority maps to Salesforce's standard Task Priority values, since the
+// campaign's Create Task step writes a Salesforce Task.
+func sfPriority(p handoff.Priority) string {
+	switch p {
+	case handoff.PriorityUrgent, handoff.PriorityHigh:
+		return "High"
+	case handoff.PriorityLow:
+		return "Low"
+	}
+	return "Normal"
+}
+
+// renderBody writes the bundle sections in the contract's order as plain
+// text. The footer (missing context, handoff id) survives truncation.
+func renderBody(spec handoff.TaskSpec) string {
+	b := spec.Bundle
+	var w strings.Builder
+	section := func(title, text string) {
+		text = strings.TrimSpace(clean(text))
+		if text == "" {
+			return
+		}
+		if w.Len() > 0 {
+			w.WriteString("\n")
+		}
+		w.WriteString(title)
+		w.WriteString("\n")
+		w.WriteString(text)
+		w.WriteString("\n")
+	}
+	list := func(items []string, numbered bool) string {
+		var l strings.Builder
+		n := 0
+		for _, it := range items {
+			it = strings.TrimSpace(it)
+			if it == "" {
+				continue
+			}
+			n++
+			if numbered {
+				l.WriteString(strconv.Itoa(n) + ". ")
+			} else {
+				l.WriteString("- ")
+			}
+			l.WriteString(it)
+			l.WriteString("\n")
+		}
+		return l.String()
+	}
+
+	section("GOAL", b.Goal)
+	section("SUMMARY", b.Summary)
+	var tl []string
+	for _, h := range b.Timeline {
+		line := h.At.UTC().Format("2006-01-02 15:04 UTC") + " " + string(h.Kind)
+		if h.Channel != "" {
+			line += " (" + h.Channel + ")"
+		}
+		if h.Source != "" {
+			line += " via " + string(h.Source)
+		}
+		if h.Summary != "" {
+			line += ": " + h.Summary
+		}
+		tl = append(tl, line)
+	}
+	section("WHAT THE BUYER DID", list(tl, false))
+	section("WHAT THEY ASKED", b.BuyerAsked)
+	section("WHAT THE AGENT REPLIED", b.AgentReplied)
+	section("WHY IT ESCALATED", why(b.Why))
+	section("TRANSCRIPT", b.TranscriptURL)
+	section("CITED SOURCES", list(b.Sources, false))
+	section("CONSTRAINTS", list(b.Constraints, false))
+	section("NEXT STEPS", list(b.NextSteps, true))
+	section("ACCOUNT AND DEAL", snapshot(b))
+
+	var foot strings.Builder
+	if len(b.Missing) > 0 {
+		fmt.Fprintf(&foot, "\nMissing context: %s (completeness %d%%)\n", strings.Join(b.Missing, ", "), int(b.Completeness*100+0.5))
+	}
+	if spec.HandoffID != "" {
+		fmt.Fprintf(&foot, "\nHandoff ID: %s\n", clean(spec.HandoffID))
+	}
+	body, tail := w.String(), foot.String()
+	if u16len(body)+u16len(tail) > MaxBody {
+		body = clip(body, MaxBody-u16len(tail)-u16len(truncMark)) + truncMark
+	}
+	return body + tail
+}
+
+func why(y handoff.Why) string {
+	var w strings.Builder
+	if y.Action != "" {
+		fmt.Fprintf(&w, "Action: %s\n", y.Action)
+	}
+	if y.Rung != "" {
+		if y.IsException {
+			fmt.Fprintf(&w, "Exception: %s\n", y.Rung)
+		} else {
+			fmt.Fprintf(&w, "Rung: %s\n", y.Rung)
+		}
+	}
+	if len(y.Reasons) > 0 {
+		w.WriteString("Reasons:\n")
+		for _, r := range y.Reasons {
+			fmt.Fprintf(&w, "- %s\n", r)
+		}
+	}
+	if y.LadderVersion != "" {
+		fmt.Fprintf(&w, "Ladder version: %s\n", y.LadderVersion)
+	}
+	if w.Len() > 0 {
+		fmt.Fprintf(&w, "Score: %.2f\n", y.Score)
+	}
+	return w.String()
+}
+
+func snapshot(b handoff.Bundle) string {
+	var w strings.Builder
+	c := b.Contact
+	if c.Name != "" || c.Email != "" {
+		parts := nonEmpty(c.Title)
+		if c.Name != "" && c.Email != "" {
+			parts = append(parts, c.Email)
+		}
+		fmt.Fprintf(&w, "Contact: %s", first(c.Name, c.Email))
+		if len(parts) > 0 {
+			fmt.Fprintf(&w, " (%s)", strings.Join(parts, ", "))
+		}
+		w.WriteString("\n")
+	}
+	a := b.Account
+	if a.Name != "" {
+		var parts []string
+		parts = append(parts, nonEmpty(a.Tier, a.Industry)...)
+		if a.Employees > 0 {
+			parts = append(parts, fmt.Sprintf("%d employees", a.Employees))
+		}
+		if a.Revenue > 0 {
+			parts = append(parts, "revenue "+money(a.Revenue))
+		}
+		if a.IsTarget {
+			parts = append(parts, "named account")
+		}
+		fmt.Fprintf(&w, "Account: %s", a.Name)
+		if len(parts) > 0 {
+			fmt.Fprintf(&w, " (%s)", strings.Join(parts, ", "))
+		}
+		w.WriteString("\n")
+		if a.OwnerEmail != "" {
+			fmt.Fprintf(&w, "Account owner: %s\n", a.OwnerEmail)
+		}
+	}
+	d := b.Deal
+	if d.Name != "" || d.ID != "" {
+		parts := nonEmpty(first(d.StageLabel, d.Stage))
+		if d.Amount > 0 {
+			parts = append(parts, money(d.Amount))
+		}
+		parts = append(parts, fmt.Sprintf("%.0f%% probability", d.Probability*100))
+		if d.CloseDate != "" {
+			parts = append(parts, "closes "+d.CloseDate)
+		}
+		if !d.IsOpen {
+			parts = append(parts, "closed")
+		}
+		fmt.Fprintf(&w, "Deal: %s (%s)\n", first(d.Name, d.ID), strings.Join(parts, ", "))
+	}
+	return w.String()
+}
+
+func money(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// clean makes a value safe as a token value: no control characters other
+// than newline and tab, and no "{{" that Marketo could read as a token.
+func clean(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+	for strings.Contains(s, "{{") {
+		s = strings.ReplaceAll(s, "{{", "{ {")
+	}
+	return s
+}
+
+// u16len is the length in UTF-16 code units.
+func u16len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += runeLen16(r)
+	}
+	return n
+}
+
+// clip cuts s to at most max UTF-16 code units, on a rune boundary.
+func clip(s string, limit int) string {
+	if limit <= 0 {
+		return ""
+	}
+	n := 0
+	for i, r := range s {
+		l := runeLen16(r)
+		if n+l > limit {
+			return s[:i]
+		}
+		n += l
+	}
+	return s
+}
+
+func runeLen16(r rune) int {
+	if l := utf16.RuneLen(r); l > 0 {
+		return l
+	}
+	return 1
+}

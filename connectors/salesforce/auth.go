@@ -88,7 +88,7 @@ func (c *Client) Connect(ctx context.Context) (string, error) {
 	}
 	tok, err := c.configuredGrant(ctx, "")
 	if err != nil {
-		return "", fmt.Errorf("salesforce connect: %w", err)
+		return "", fmt.Errorf("salesforce connect: %w", c.grantError("", err))
 	}
 	st, org, err := c.stored(tok, nil)
 	if err != nil {

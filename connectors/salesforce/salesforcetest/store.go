@@ -254,7 +254,9 @@ func (d *db) run(q *query, parentField, parentID string) ([]map[string]any, erro
 			if it.sub != nil {
 				cr := subRels[sub]
 				sub++
-				recs, err := d.run(it.sub, cr.field, fmt.Sprint(r["Id"]))
+				sq := *it.sub
+				sq.from = cr.object
+				recs, err := d.run(&sq, cr.field, fmt.Sprint(r["Id"]))
 				if err != nil {
 					return nil, err
 				}

@@ -58,35 +58,35 @@ type ContactRole struct {
 const (
 	OrgID = "00D5e000000AbCdEAK"
 
-	UserAdmin   = "0055e000000ADMN1AA" // the integration user (JWT subject)
-	UserAE1     = "0055e000000AE001AA"
-	UserAE2     = "0055e000000AE002AA"
-	UserDD1     = "0055e000000DD001AA"
-	UserDD2     = "0055e000000DD002AA"
-	UserCounsel = "0055e000000LGL01AA"
-	UserSDR1    = "0055e000000SDR01AA"
-	UserSDR2    = "0055e000000SDR02AA"
-	UserMgr1    = "0055e000000MGR01AA"
-	UserFormer  = "0055e000000OLD01AA" // inactive
-	QueueSDR    = "00G5e000000SDRQ1AA"
+	UserAdmin   = "0055e00000ADMN1AAA" // the integration user (JWT subject)
+	UserAE1     = "0055e00000AE001AAA"
+	UserAE2     = "0055e00000AE002AAA"
+	UserDD1     = "0055e00000DD001AAA"
+	UserDD2     = "0055e00000DD002AAA"
+	UserCounsel = "0055e00000LGL01AAA"
+	UserSDR1    = "0055e00000SDR01AAA"
+	UserSDR2    = "0055e00000SDR02AAA"
+	UserMgr1    = "0055e00000MGR01AAA"
+	UserFormer  = "0055e00000OLD01AAA" // inactive
+	QueueSDR    = "00G5e00000SDRQ1AAA"
 
-	AccountGlobex  = "0015e000000GLBX1AA" // Tier 1, Technology, owned by ae1
-	AccountBank    = "0015e000000BANK1AA" // tier_2, Banking, owned by ae2
-	AccountInitech = "0015e000000INIT1AA" // Tier 3, no deals
+	AccountGlobex  = "0015e00000GLBX1AAA" // Tier 1, Technology, owned by ae1
+	AccountBank    = "0015e00000BANK1AAA" // tier_2, Banking, owned by ae2
+	AccountInitech = "0015e00000INIT1AAA" // Tier 3, no deals
 
-	ContactJane    = "0035e000000JANE1AA" // VP Finance at Globex; late-stage deal via contact role
-	ContactCEO     = "0035e000000CEO01AA" // Chief Executive Officer at Globex; no contact roles
-	ContactBanker  = "0035e000000BANK1AA" // Head of Procurement at the bank
-	ContactStudent = "0035e000000STUD1AA" // student, no account
-	ContactPeter   = "0035e000000PETE1AA" // engineer at Initech
+	ContactJane    = "0035e00000JANE1AAA" // VP Finance at Globex; late-stage deal via contact role
+	ContactCEO     = "0035e00000CEO01AAA" // Chief Executive Officer at Globex; no contact roles
+	ContactBanker  = "0035e00000BANK1AAA" // Head of Procurement at the bank
+	ContactStudent = "0035e00000STUD1AAA" // student, no account
+	ContactPeter   = "0035e00000PETE1AAA" // engineer at Initech
 
-	LeadNewCo     = "00Q5e000000NEWC1AA" // owned by sdr1
-	LeadQueued    = "00Q5e000000QUEU1AA" // owned by the SDR queue
-	LeadConverted = "00Q5e000000CONV1AA" // converted into ContactPeter
+	LeadNewCo     = "00Q5e00000NEWC1AAA" // owned by sdr1
+	LeadQueued    = "00Q5e00000QUEU1AAA" // owned by the SDR queue
+	LeadConverted = "00Q5e00000CONV1AAA" // converted into ContactPeter
 
-	OppGlobexEnterprise = "0065e000000GENT1AA" // Negotiation/Review, 90 %
-	OppGlobexPilot      = "0065e000000GPIL1AA" // Closed Won
-	OppBankPlatform     = "0065e000000BPLT1AA" // Qualification, 20 %
+	OppGlobexEnterprise = "0065e00000GENT1AAA" // Negotiation/Review, 90 %
+	OppGlobexPilot      = "0065e00000GPIL1AAA" // Closed Won
+	OppBankPlatform     = "0065e00000BPLT1AAA" // Qualification, 20 %
 )
 
 // Username of the integration user, the JWT bearer flow's subject.
@@ -135,9 +135,9 @@ func DefaultSeed() Seed {
 			{ID: OppBankPlatform, Name: "First Meridian - Platform", AccountID: AccountBank, StageName: "Qualification", CloseDate: "2027-02-26", OwnerID: UserAE2, Probability: 20, Amount: 120000},
 		},
 		ContactRoles: []ContactRole{
-			{ID: "00K5e000000JENT1AA", ContactID: ContactJane, OpportunityID: OppGlobexEnterprise, Role: "Decision Maker", IsPrimary: true},
-			{ID: "00K5e000000JPIL1AA", ContactID: ContactJane, OpportunityID: OppGlobexPilot, Role: "Evaluator"},
-			{ID: "00K5e000000MPLT1AA", ContactID: ContactBanker, OpportunityID: OppBankPlatform, Role: "Economic Buyer", IsPrimary: true},
+			{ID: "00K5e00000JENT1AAA", ContactID: ContactJane, OpportunityID: OppGlobexEnterprise, Role: "Decision Maker", IsPrimary: true},
+			{ID: "00K5e00000JPIL1AAA", ContactID: ContactJane, OpportunityID: OppGlobexPilot, Role: "Evaluator"},
+			{ID: "00K5e00000MPLT1AAA", ContactID: ContactBanker, OpportunityID: OppBankPlatform, Role: "Economic Buyer", IsPrimary: true},
 		},
 	}
 }

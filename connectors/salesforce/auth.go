@@ -175,7 +175,15 @@ func (c *Client) refresh(ctx context.Context, tenant, stale string) (*tokenstore
 	case c.isConfiguredOrg(tenant):
 		tok, err = c.configuredGrant(ctx, tenant)
 	default:
-		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "no refresh token stored; re-authorize the app"}
+		// The session is dead and nothing can renew it (the install did
+		// not grant the refresh_token scope).
+		const reason = "no refresh token stored; re-authorize the app with the refresh_token scope"
+		if cur != nil {
+			if merr := c.tokens.MarkNeedsReauth(ctx, crm, tenant, reason); merr != nil {
+				c.log.ErrorContext(ctx, "salesforce: could not mark tenant for re-authorization", "tenant", tenant, "err", merr)
+			}
+		}
+		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: reason}
 	}
 	if err != nil {
 		err = c.grantError(tenant, err)

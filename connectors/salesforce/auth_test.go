@@ -321,3 +321,40 @@ func itoa(n int) string {
 	}
 	return s
 }
+
+func TestNoRefreshTokenIsTerminal(t *testing.T) {
+	e := newEnv(t, func(c *salesforce.Config) { c.Scopes = []string{"api"} })
+	tenant := e.install()
+	ctx := context.Background()
+	tok, _ := e.store.Get(ctx, sf, tenant)
+	if tok.RefreshToken != "" {
+		t.Fatal("without the refresh_token scope no refresh token is issued")
+	}
+	e.fake.ExpireSessions()
+	_, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example")
+	var ae *handoff.AuthError
+	if !errors.As(err, &ae) || ae.Refreshable {
+		t.Fatalf("err %v", err)
+	}
+	if tok, _ := e.store.Get(ctx, sf, tenant); !tok.NeedsReauth {
+		t.Fatal("the tenant should need re-authorization")
+	}
+}
+
+func TestTokenEndpointOutageIsTransient(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	e.fake.ExpireSessions()
+	e.fake.FailTokenNext(1, 503)
+	_, err := e.client.OwnerByEmail(context.Background(), tenant, "dd1@acme.example")
+	var te *handoff.TransientError
+	if !errors.As(err, &te) {
+		t.Fatalf("err %v, want TransientError", err)
+	}
+	if tok, _ := e.store.Get(context.Background(), sf, tenant); tok.NeedsReauth {
+		t.Fatal("an outage must not require re-authorization")
+	}
+	if _, err := e.client.OwnerByEmail(context.Background(), tenant, "dd1@acme.example"); err != nil {
+		t.Fatalf("after the outage: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -35,7 +36,7 @@ type Config struct {
 	JWTUsername       string `env:"SALESFORCE_JWT_USERNAME"`
 	JWTPrivateKey     string `env:"SALESFORCE_JWT_PRIVATE_KEY"` // PEM
 	JWTPrivateKeyFile string `env:"SALESFORCE_JWT_PRIVATE_KEY_FILE"`
-	JWTAudience       string `env:"SALESFORCE_JWT_AUDIENCE"` // default: LoginURL
+	JWTAudience       string `env:"SALESFORCE_JWT_AUDIENCE"` // default: LoginURL (login.salesforce.com / test.salesforce.com for My Domain URLs)
 
 	// RefreshToken configures one org without the browser install.
 	RefreshToken string `env:"SALESFORCE_REFRESH_TOKEN"`
@@ -80,7 +81,7 @@ func (c *Config) setDefaults() {
 		c.TokenURL = c.LoginURL + "/services/oauth2/token"
 	}
 	if c.JWTAudience == "" {
-		c.JWTAudience = c.LoginURL
+		c.JWTAudience = defaultAudience(c.LoginURL)
 	}
 	if c.APIVersion == "" {
 		c.APIVersion = DefaultAPIVersion
@@ -103,6 +104,25 @@ func (c *Config) setDefaults() {
 	if c.LimitRetry <= 0 {
 		c.LimitRetry = time.Minute
 	}
+}
+
+// defaultAudience is the JWT `aud` for a login URL. Salesforce accepts
+// https://login.salesforce.com, https://test.salesforce.com or a community
+// URL, not a My Domain host, so a My Domain login URL maps to the
+// production (or, for sandboxes, test) login host.
+func defaultAudience(loginURL string) string {
+	u, err := url.Parse(loginURL)
+	if err != nil {
+		return loginURL
+	}
+	h := strings.ToLower(u.Hostname())
+	switch {
+	case strings.HasSuffix(h, ".sandbox.my.salesforce.com"):
+		return "https://test.salesforce.com"
+	case strings.HasSuffix(h, ".my.salesforce.com"):
+		return "https://login.salesforce.com"
+	}
+	return loginURL
 }
 
 var (

@@ -200,7 +200,7 @@ func (c *Client) contactProfile(ctx context.Context, tenant, where string) (*han
 	p := &handoff.Profile{
 		Contact: handoff.ContactRef{CRM: crm, Tenant: tenant, ID: r.ID, Type: "contact", Email: r.Email},
 		Facts: handoff.ContactFacts{
-			ID: r.ID, Email: r.Email, Name: r.Name, Title: r.Title,
+			ID: r.ID, Email: r.Email, Name: r.Name, Title: r.Title, Seniority: Seniority(r.Title),
 			OwnerID: r.OwnerID, Known: true,
 		},
 	}
@@ -266,7 +266,7 @@ func (c *Client) leadProfile(ctx context.Context, tenant, where string) (*handof
 	p := &handoff.Profile{
 		Contact: handoff.ContactRef{CRM: crm, Tenant: tenant, ID: l.ID, Type: "lead", Email: l.Email},
 		Facts: handoff.ContactFacts{
-			ID: l.ID, Email: l.Email, Name: l.Name, Title: l.Title, Lifecycle: "lead", Known: true,
+			ID: l.ID, Email: l.Email, Name: l.Name, Title: l.Title, Seniority: Seniority(l.Title), Lifecycle: "lead", Known: true,
 		},
 		Account: handoff.AccountFacts{
 			Name: l.Company, Domain: domainOf(l.Website), Industry: l.Industry,
@@ -400,4 +400,35 @@ func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handof
 	}
 	u := res.Records[0]
 	return handoff.Owner{ID: u.ID, Email: u.Email, Name: u.Name}, nil
+}
+
+// Seniority buckets a job title: c_suite, vp, director, manager,
+// individual, student, or "" when there is no title.
+func Seniority(title string) string {
+	t := " " + strings.Join(strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
+		return r == ' ' || r == ',' || r == '/' || r == '-' || r == '&' || r == '(' || r == ')' || r == '.'
+	}), " ") + " "
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(t, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case strings.TrimSpace(t) == "":
+		return ""
+	case has(" student ", " intern ", " trainee ", " phd candidate "):
+		return "student"
+	case has(" vice president ", " vp ", " svp ", " evp ", " avp "):
+		return "vp"
+	case has(" ceo ", " cfo ", " cto ", " coo ", " cmo ", " cro ", " cio ", " ciso ", " cpo ", " chief ", " founder ", " co founder ", " president ", " owner ", " managing partner "):
+		return "c_suite"
+	case has(" director ", " head of ", " head "):
+		return "director"
+	case has(" manager ", " lead ", " supervisor "):
+		return "manager"
+	}
+	return "individual"
 }

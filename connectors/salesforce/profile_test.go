@@ -47,7 +47,7 @@ func TestProfiles(t *testing.T) {
 			}
 		}},
 		{"exec without contact roles: account deals", handoff.ContactRef{ID: salesforcetest.ContactCEO}, 2, func(t *testing.T, p *handoff.Profile) {
-			if p.Facts.Title != "Chief Executive Officer" || p.Deal.ID != salesforcetest.OppGlobexEnterprise {
+			if p.Facts.Title != "Chief Executive Officer" || p.Facts.Seniority != "c_suite" || p.Deal.ID != salesforcetest.OppGlobexEnterprise {
 				t.Errorf("profile %+v / %+v", p.Facts, p.Deal)
 			}
 		}},
@@ -57,7 +57,7 @@ func TestProfiles(t *testing.T) {
 			}
 		}},
 		{"student without account", handoff.ContactRef{Email: "sam.student@university.example"}, 1, func(t *testing.T, p *handoff.Profile) {
-			if p.Account.Known || p.Deal.Known || p.Facts.Title != "Student" {
+			if p.Account.Known || p.Deal.Known || p.Facts.Title != "Student" || p.Facts.Seniority != "student" {
 				t.Errorf("profile %+v", p)
 			}
 		}},
@@ -186,6 +186,22 @@ func TestNormalizeTier(t *testing.T) {
 	for in, want := range cases {
 		if got := salesforce.NormalizeTier(in); got != want {
 			t.Errorf("NormalizeTier(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSeniority(t *testing.T) {
+	cases := map[string]string{
+		"Chief Executive Officer": "c_suite", "CFO": "c_suite", "Co-Founder & CEO": "c_suite", "President": "c_suite",
+		"VP Finance": "vp", "Vice President, Sales": "vp", "SVP Engineering": "vp",
+		"Head of Procurement": "director", "Director of IT": "director",
+		"Engineering Manager": "manager", "Team Lead": "manager",
+		"Software Engineer": "individual", "Student": "student", "Marketing Intern": "student", "": "",
+		"Leadership Coach": "individual",
+	}
+	for in, want := range cases {
+		if got := salesforce.Seniority(in); got != want {
+			t.Errorf("Seniority(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

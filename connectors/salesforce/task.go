@@ -3,6 +3,7 @@ package salesforce
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -60,6 +61,13 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 	var res upsertResult
 	path := "/sobjects/Task/" + c.cfg.HandoffIDField + "/" + url.PathEscape(spec.HandoffID)
 	status, err := c.do(ctx, spec.Tenant, http.MethodPatch, path, nil, fields, &res)
+	var pe *handoff.PermanentError
+	if errors.As(err, &pe) && pe.Status == http.StatusMultipleChoices {
+		// Several tasks already carry this handoff id (created before the
+		// field was unique): use one of them rather than failing forever.
+		c.log.WarnContext(ctx, "salesforce: several tasks carry one handoff id", "tenant", spec.Tenant, "handoff_id", spec.HandoffID)
+		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	}
 	if err != nil {
 		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
 	}

@@ -3,6 +3,7 @@ package salesforce_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -292,5 +293,29 @@ func TestAppendUpdateKeepsHeaderAndTrimsOldest(t *testing.T) {
 	out := salesforce.AppendUpdate(full, at, strings.Repeat("y", 100))
 	if !strings.HasPrefix(out, full) || len([]rune(out)) > salesforce.DescriptionMax {
 		t.Fatalf("full description: %d", len([]rune(out)))
+	}
+}
+
+func TestCreateTaskWithDuplicateHandoffIDsReturnsOne(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	ctx := context.Background()
+	tok, _ := e.store.Get(ctx, sf, tenant)
+	for range 2 { // two tasks carrying the same handoff id, made outside Handoff
+		req, _ := http.NewRequest("POST", e.fake.URL+"/services/data/v62.0/sobjects/Task", strings.NewReader(`{"Subject":"dup","Handoff_Id__c":"hf_dup"}`))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("seed duplicate: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	task, err := e.client.CreateTask(ctx, janeSpec(tenant, "hf_dup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.HandoffID != "hf_dup" || len(e.fake.Tasks()) != 2 {
+		t.Fatalf("task %+v, %d tasks", task, len(e.fake.Tasks()))
 	}
 }

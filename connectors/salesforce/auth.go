@@ -161,6 +161,10 @@ func (c *Client) refresh(ctx context.Context, tenant, stale string) (*tokenstore
 		cur = nil
 	case err != nil:
 		return nil, fmt.Errorf("refresh token: %w", err)
+	case cur.NeedsReauth && stale == "" && c.isConfiguredOrg(tenant):
+		// Connect for the configured org: its configuration may have been
+		// fixed since the grant was refused, so try the grant again.
+		cur = nil
 	case cur.NeedsReauth:
 		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "re-authorization needed: " + cur.Reason}
 	case cur.AccessToken != "" && cur.AccessToken != stale &&

@@ -358,3 +358,26 @@ func TestTokenEndpointOutageIsTransient(t *testing.T) {
 		t.Fatalf("after the outage: %v", err)
 	}
 }
+
+func TestConnectRetriesAConfiguredOrgMarkedForReauth(t *testing.T) {
+	e := newEnv(t, func(c *salesforce.Config) {
+		c.JWTUsername = salesforcetest.AdminUsername
+		c.OrgID = salesforcetest.OrgID
+		_, c.JWTPrivateKey = testKey(t)
+	})
+	ctx := context.Background()
+	if err := e.store.MarkNeedsReauth(ctx, sf, salesforcetest.OrgID, "invalid_grant: user hasn't approved this consumer"); err != nil {
+		t.Fatal(err)
+	}
+	var ae *handoff.AuthError
+	if _, err := e.client.OwnerByEmail(ctx, salesforcetest.OrgID, "dd1@acme.example"); !errors.As(err, &ae) || ae.Refreshable {
+		t.Fatalf("marked org: %v", err)
+	}
+	// The admin fixed the app; Connect (at start-up) tries the grant again.
+	if _, err := e.client.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.OwnerByEmail(ctx, salesforcetest.OrgID, "dd1@acme.example"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -8,7 +8,9 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/connectors/salesforce"
+	"github.com/handoff-dev/handoff/connectors/salesforce/salesforcetest"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -78,5 +80,25 @@ func TestJWTAudienceDefaults(t *testing.T) {
 		if got := salesforce.DefaultJWTAudience(login); got != want {
 			t.Errorf("%s: %s, want %s", login, got, want)
 		}
+	}
+}
+
+func TestFakeEnvConfiguresAClient(t *testing.T) {
+	e := newEnv(t, nil)
+	var cfg salesforce.Config
+	if err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: &cfg, Lookuper: envconfig.MapLookuper(e.fake.Env())}); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RateLimit = "0"
+	c, err := salesforce.New(cfg, e.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Profile(context.Background(), salesforcetest.OrgID, handoff.ContactRef{Email: "ceo@globex.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Account.Tier != "tier_1" || p.Facts.Seniority != "c_suite" {
+		t.Fatalf("profile %+v", p)
 	}
 }

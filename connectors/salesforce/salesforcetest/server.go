@@ -7,6 +7,19 @@
 // arrays, 401 INVALID_SESSION_ID, 403 REQUEST_LIMIT_EXCEEDED,
 // Sforce-Limit-Info on every API response. It records every request and
 // can inject failures and latency.
+//
+// Use:
+//
+//	fake := salesforcetest.New(salesforcetest.DefaultSeed(), salesforcetest.WithJWTKey(&key.PublicKey))
+//	defer fake.Close()
+//	// fake.URL is the login URL and the instance URL. Either run the
+//	// web-server flow (fake.AuthorizeURL auto-approves and redirects with
+//	// a code), or configure the client without a browser: fake.Env()
+//	// returns SALESFORCE_LOGIN_URL, _CLIENT_ID, _CLIENT_SECRET,
+//	// _REFRESH_TOKEN and _ORG_ID for the seeded org (OrgID).
+//	fake.FailNext(1, 403, 0)  // 403 REQUEST_LIMIT_EXCEEDED
+//	fake.ExpireSessions()     // next call: 401 INVALID_SESSION_ID
+//	fake.RevokeAll()          // refresh: 400 invalid_grant
 package salesforcetest
 
 import (
@@ -1087,4 +1100,21 @@ func (s *Server) applyTaskLocked(w http.ResponseWriter, rec record, fields map[s
 	}
 	rec["LastModifiedDate"], rec["SystemModstamp"] = now, now
 	return true
+}
+
+// Env returns the SALESFORCE_* variables that point a Handoff client at
+// this fake org without a browser install (a refresh token issued for the
+// integration user, the org id, the connected app), for `handoff demo`
+// and tests that load configuration with go-envconfig.
+func (s *Server) Env() map[string]string {
+	s.mu.Lock()
+	admin := s.authUser
+	s.mu.Unlock()
+	return map[string]string{
+		"SALESFORCE_LOGIN_URL":     s.LoginURL,
+		"SALESFORCE_CLIENT_ID":     s.clientID,
+		"SALESFORCE_CLIENT_SECRET": s.clientSecret,
+		"SALESFORCE_REFRESH_TOKEN": s.IssueRefreshToken(admin),
+		"SALESFORCE_ORG_ID":        s.OrgID,
+	}
 }

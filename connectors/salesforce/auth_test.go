@@ -155,8 +155,13 @@ func TestRevokedRefreshTokenIsTerminal(t *testing.T) {
 	e := newEnv(t, nil)
 	tenant := e.install()
 	ctx := context.Background()
+	old, _ := e.store.Get(ctx, sf, tenant)
 	e.fake.RevokeAll()
 	_, err := e.client.Profile(ctx, tenant, handoff.ContactRef{Email: "jane.doe@globex.example"})
+	if strings.Contains(err.Error(), old.RefreshToken) || strings.Contains(err.Error(), old.AccessToken) || strings.Contains(err.Error(), salesforcetest.DefaultClientSecret) {
+		t.Fatal("a token or secret reached the error text")
+	}
+	defer e.assertNoSecrets(old.AccessToken, old.RefreshToken)
 	var ae *handoff.AuthError
 	if !errors.As(err, &ae) || ae.Refreshable {
 		t.Fatalf("err %v, want a terminal AuthError", err)

@@ -233,7 +233,13 @@ func (c *Client) classify(tenant string, resp *http.Response, body []byte) error
 	st := resp.StatusCode
 	switch {
 	case code == "REQUEST_LIMIT_EXCEEDED" || st == http.StatusTooManyRequests:
-		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: c.retryAfter(resp), Detail: code + ": " + msg}
+		retry := c.retryAfter(resp)
+		if used, max, ok := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); ok && max > 0 && used >= max && resp.Header.Get("Retry-After") == "" {
+			// The rolling 24 h allocation is spent (not the concurrent
+			// long-running request cap): wait longer.
+			retry = c.cfg.APIUsageRetry
+		}
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: retry, Detail: code + ": " + msg}
 	case st == http.StatusUnauthorized:
 		return &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: true, Detail: code + ": " + msg}
 	case st == http.StatusNotFound:

@@ -219,7 +219,7 @@ func TestLimitInfoAndUsageBackoff(t *testing.T) {
 	e2 := newEnv(t, func(c *salesforce.Config) { c.APIUsageBackoff = 0 })
 	tenant2 := e2.install()
 	e2.fake.SetAPIUsage(500, 500)
-	if _, err := e2.client.OwnerByEmail(ctx, tenant2, "dd1@acme.example"); !errors.As(err, &rl) {
+	if _, err := e2.client.OwnerByEmail(ctx, tenant2, "dd1@acme.example"); !errors.As(err, &rl) || rl.RetryAfter != 15*time.Minute {
 		t.Fatalf("exhausted allocation: %v", err)
 	}
 }

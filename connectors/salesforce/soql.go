@@ -55,10 +55,7 @@ func isID(s string) bool {
 
 // Key prefixes of the record types the client reads.
 const (
-	prefixContact     = "003"
-	prefixLead        = "00Q"
-	prefixAccount     = "001"
-	prefixOpportunity = "006"
-	prefixUser        = "005"
-	prefixQueue       = "00G"
+	prefixContact = "003"
+	prefixLead    = "00Q"
+	prefixUser    = "005" // a Lead owner may also be a queue (00G)
 )

@@ -1,0 +1,425 @@
+// Package salesforce is Handoff's Salesforce REST API client: OAuth 2.0
+// (web-server flow with PKCE, refresh-token flow, JWT bearer flow) with
+// tokens kept per org in the encrypted token store, enrichment reads in as
+// few SOQL queries as the API allows, and idempotent Task writes keyed on
+// the handoff id (an External ID field upsert).
+//
+// Salesforce access tokens carry no expiry, so a 401 INVALID_SESSION_ID
+// triggers one refresh (one per org across processes, under the store's
+// lock) and one retry of the request.
+package salesforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/ratelimit"
+	"github.com/handoff-dev/handoff/connectors/tokenstore"
+)
+
+const crm = handoff.SourceSalesforce
+
+// maxBody bounds what is read from one API response.
+const maxBody = 16 << 20
+
+// TokenStore is the part of *tokenstore.Store the client uses.
+type TokenStore interface {
+	Get(ctx context.Context, crm handoff.Source, tenant string) (*tokenstore.Token, error)
+	Put(ctx context.Context, crm handoff.Source, tenant string, t *tokenstore.Token) error
+	MarkNeedsReauth(ctx context.Context, crm handoff.Source, tenant, reason string) error
+	Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error)
+	NewState(ctx context.Context, crm handoff.Source, data map[string]string, ttl time.Duration) (string, error)
+	TakeState(ctx context.Context, crm handoff.Source, state string) (map[string]string, error)
+}
+
+// Limiter is the part of *ratelimit.Limiter the client uses.
+type Limiter interface {
+	Allow(ctx context.Context, key string, lim ratelimit.Limit) (time.Duration, error)
+}
+
+// Deps are the client's collaborators.
+type Deps struct {
+	Tokens  TokenStore // required
+	Limiter Limiter    // optional: no per-org pacing when nil
+	// HTTPClient is the base client (timeouts, transport); OAuth
+	// transports wrap its Transport. Defaults to a 30 s client.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Client talks to the Salesforce orgs that installed Handoff. One Client
+// serves every org (tenant = the 18-character org id).
+type Client struct {
+	cfg    Config
+	tokens TokenStore
+	lim    Limiter
+	limit  ratelimit.Limit
+	http   *http.Client
+	log    *slog.Logger
+	now    func() time.Time
+	jwtKey []byte
+
+	mu     sync.Mutex
+	orgID  string               // the configured org (SALESFORCE_ORG_ID or learned by Connect)
+	usage  map[string]LimitInfo // last Sforce-Limit-Info per org
+	calls  atomic.Int64
+	oauthC *oauth2.Config
+}
+
+// New builds a client. cfg is usually loaded with go-envconfig.
+func New(cfg Config, deps Deps) (*Client, error) {
+	cfg.setDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if deps.Tokens == nil {
+		return nil, errors.New("salesforce: a token store is required")
+	}
+	key, err := cfg.jwtKey()
+	if err != nil {
+		return nil, err
+	}
+	lim, _ := ParseRate(cfg.RateLimit)
+	c := &Client{
+		cfg:    cfg,
+		tokens: deps.Tokens,
+		lim:    deps.Limiter,
+		limit:  lim,
+		http:   deps.HTTPClient,
+		log:    deps.Logger,
+		now:    deps.Now,
+		jwtKey: key,
+		orgID:  cfg.OrgID,
+		usage:  map[string]LimitInfo{},
+	}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.oauthC = &oauth2.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   cfg.AuthURL,
+			TokenURL:  cfg.TokenURL,
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: strings.TrimRight(cfg.PublicBaseURL, "/") + "/oauth/salesforce/callback",
+		Scopes:      cfg.Scopes,
+	}
+	return c, nil
+}
+
+// Calls is the number of REST API requests this client has sent (token
+// requests excluded).
+func (c *Client) Calls() int64 { return c.calls.Load() }
+
+// LimitInfo is the org's daily API allocation as last reported in the
+// Sforce-Limit-Info header (api-usage=Used/Max).
+type LimitInfo struct {
+	Used, Max int
+	At        time.Time
+}
+
+// Fraction is Used/Max (0 when Max is unknown).
+func (l LimitInfo) Fraction() float64 {
+	if l.Max <= 0 {
+		return 0
+	}
+	return float64(l.Used) / float64(l.Max)
+}
+
+// LimitInfo returns the last api-usage reading for the org.
+func (c *Client) LimitInfo(tenant string) (LimitInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.usage[tenant]
+	return l, ok
+}
+
+// ParseLimitInfo reads the api-usage part of a Sforce-Limit-Info header,
+// e.g. "api-usage=18/5000" or "api-usage=18/5000, per-app-api-usage=17/250(appName=x)".
+func ParseLimitInfo(h string) (used, max int, ok bool) {
+	for part := range strings.SplitSeq(h, ",") {
+		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
+		if !found || k != "api-usage" {
+			continue
+		}
+		u, m, found := strings.Cut(v, "/")
+		if !found {
+			return 0, 0, false
+		}
+		ui, err1 := strconv.Atoi(strings.TrimSpace(u))
+		mi, err2 := strconv.Atoi(strings.TrimSpace(m))
+		if err1 != nil || err2 != nil || ui < 0 || mi < 0 {
+			return 0, 0, false
+		}
+		return ui, mi, true
+	}
+	return 0, 0, false
+}
+
+// APIError is one entry of Salesforce's JSON error array.
+type APIError struct {
+	Message   string   `json:"message"`
+	ErrorCode string   `json:"errorCode"`
+	Fields    []string `json:"fields,omitempty"`
+}
+
+// decodeErrors reads a REST error body: normally a JSON array of
+// {message, errorCode, fields}; tolerates a single object and OAuth-style
+// {error, error_description}.
+func decodeErrors(body []byte) []APIError {
+	var arr []APIError
+	if err := json.Unmarshal(body, &arr); err == nil && len(arr) > 0 {
+		return arr
+	}
+	var one struct {
+		APIError
+		Error     string `json:"error"`
+		ErrorDesc string `json:"error_description"`
+	}
+	if err := json.Unmarshal(body, &one); err == nil {
+		if one.ErrorCode != "" {
+			return []APIError{one.APIError}
+		}
+		if one.Error != "" {
+			return []APIError{{ErrorCode: one.Error, Message: one.ErrorDesc}}
+		}
+	}
+	return nil
+}
+
+// transientCodes are 4xx error codes that go away on retry.
+var transientCodes = map[string]bool{
+	"UNABLE_TO_LOCK_ROW": true,
+	"SERVER_UNAVAILABLE": true,
+}
+
+// classify turns a non-2xx response into a root typed error.
+func (c *Client) classify(tenant string, resp *http.Response, body []byte) error {
+	errs := decodeErrors(body)
+	code, msg := "", ""
+	if len(errs) > 0 {
+		code, msg = errs[0].ErrorCode, errs[0].Message
+		if len(errs[0].Fields) > 0 {
+			msg += " (fields: " + strings.Join(errs[0].Fields, ", ") + ")"
+		}
+	}
+	if code == "" {
+		code = http.StatusText(resp.StatusCode)
+	}
+	st := resp.StatusCode
+	switch {
+	case code == "REQUEST_LIMIT_EXCEEDED" || st == http.StatusTooManyRequests:
+		retry := c.retryAfter(resp)
+		if used, max, ok := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); ok && max > 0 && used >= max && resp.Header.Get("Retry-After") == "" {
+			// The rolling 24 h allocation is spent (not the concurrent
+			// long-running request cap): wait longer.
+			retry = c.cfg.APIUsageRetry
+		}
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: retry, Detail: code + ": " + msg}
+	case st == http.StatusUnauthorized:
+		return &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: true, Detail: code + ": " + msg}
+	case st == http.StatusNotFound:
+		return fmt.Errorf("%s: %s: %w", code, msg, handoff.ErrNotFound)
+	case st >= 500 || transientCodes[code] || st == http.StatusConflict:
+		return &handoff.TransientError{CRM: crm, Status: st, Err: fmt.Errorf("%s: %s", code, msg)}
+	default:
+		return &handoff.PermanentError{CRM: crm, Status: st, Code: code, Detail: msg}
+	}
+}
+
+func (c *Client) retryAfter(resp *http.Response) time.Duration {
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			if d := t.Sub(c.now()); d > 0 {
+				return d
+			}
+		}
+	}
+	return c.cfg.LimitRetry
+}
+
+type counterKey struct{}
+
+// withCounter makes every API request sent with ctx increment *n.
+func withCounter(ctx context.Context, n *int) context.Context {
+	return context.WithValue(ctx, counterKey{}, n)
+}
+
+// preflight applies our own pacing and the api-usage backoff.
+func (c *Client) preflight(ctx context.Context, tenant string) error {
+	if c.lim != nil && c.limit.Rate > 0 {
+		d, err := c.lim.Allow(ctx, "salesforce:"+tenant, c.limit)
+		if err != nil {
+			return &handoff.TransientError{CRM: crm, Err: err}
+		}
+		if d > 0 {
+			return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: d, Detail: "SALESFORCE_RATE_LIMIT " + c.cfg.RateLimit}
+		}
+	}
+	if c.cfg.APIUsageBackoff > 0 {
+		if l, ok := c.LimitInfo(tenant); ok && l.Fraction() >= c.cfg.APIUsageBackoff {
+			if wait := l.At.Add(c.cfg.APIUsageRetry).Sub(c.now()); wait > 0 {
+				return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait,
+					Detail: fmt.Sprintf("api-usage %d/%d reached the %.0f%% backoff threshold", l.Used, l.Max, c.cfg.APIUsageBackoff*100)}
+			}
+		}
+	}
+	return nil
+}
+
+// do sends one REST request to {instance_url}/services/data/{version}{path}
+// for tenant, refreshing the token once on 401 and retrying once. out, if
+// non-nil, receives the decoded JSON body of a 2xx answer. It returns the
+// HTTP status of the final answer.
+func (c *Client) do(ctx context.Context, tenant, method, path string, query url.Values, body, out any) (int, error) {
+	if err := c.preflight(ctx, tenant); err != nil {
+		return 0, err
+	}
+	var payload []byte
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, fmt.Errorf("encode request: %w", err)
+		}
+		payload = b
+	}
+	tok, err := c.token(ctx, tenant)
+	if err != nil {
+		return 0, err
+	}
+	resp, respBody, err := c.send(ctx, tenant, tok, method, path, query, payload)
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		// Salesforce tokens have no expiry: the session timed out or was
+		// revoked. Refresh once (unless someone already did) and retry once.
+		c.log.InfoContext(ctx, "salesforce session rejected; refreshing token", "tenant", tenant, "code", firstCode(respBody))
+		tok, err = c.refresh(ctx, tenant, tok.AccessToken)
+		if err != nil {
+			return 0, err
+		}
+		resp, respBody, err = c.send(ctx, tenant, tok, method, path, query, payload)
+		if err != nil {
+			return 0, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			return resp.StatusCode, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: true,
+				Detail: "session rejected again right after a token refresh (" + firstCode(respBody) + ")"}
+		}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, c.classify(tenant, resp, respBody)
+	}
+	if out != nil && len(respBody) > 0 {
+		if err := json.Unmarshal(respBody, out); err != nil {
+			return resp.StatusCode, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func firstCode(body []byte) string {
+	if errs := decodeErrors(body); len(errs) > 0 {
+		return errs[0].ErrorCode
+	}
+	return ""
+}
+
+// send makes one HTTP request through an oauth2.Transport carrying tok.
+func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token, method, path string, query url.Values, payload []byte) (*http.Response, []byte, error) {
+	if tok.InstanceURL == "" {
+		return nil, nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "stored token has no instance_url; re-authorize"}
+	}
+	u := strings.TrimRight(tok.InstanceURL, "/") + "/services/data/" + c.cfg.APIVersion + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	base := c.http.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc := &http.Client{
+		Timeout: c.http.Timeout,
+		Transport: &oauth2.Transport{
+			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer"}),
+			Base:   base,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	c.calls.Add(1)
+	if n, ok := ctx.Value(counterKey{}).(*int); ok && n != nil {
+		*n++
+	}
+	start := c.now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, &handoff.TransientError{CRM: crm, Err: scrubURLError(err)}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+	}
+	if used, max, ok := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); ok {
+		c.mu.Lock()
+		c.usage[tenant] = LimitInfo{Used: used, Max: max, At: c.now()}
+		c.mu.Unlock()
+	}
+	// The path may carry record ids but never the SOQL text (PII).
+	c.log.DebugContext(ctx, "salesforce api call", "tenant", tenant, "method", method, "path", path,
+		"status", resp.StatusCode, "duration", c.now().Sub(start), "limit_info", resp.Header.Get("Sforce-Limit-Info"))
+	return resp, b, nil
+}
+
+// scrubURLError drops the URL (which can hold a SOQL query with emails)
+// from a transport error.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s request: %w", ue.Op, ue.Err)
+	}
+	return err
+}

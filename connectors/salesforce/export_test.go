@@ -1,0 +1,4 @@
+package salesforce
+
+// DefaultJWTAudience exposes defaultAudience to the tests.
+var DefaultJWTAudience = defaultAudience

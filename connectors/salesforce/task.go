@@ -1,0 +1,256 @@
+package salesforce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// upsertResult is the documented body of a 201/200 sObject upsert.
+type upsertResult struct {
+	ID      string     `json:"id"`
+	Success bool       `json:"success"`
+	Errors  []APIError `json:"errors"`
+	Created bool       `json:"created"`
+}
+
+type taskRec struct {
+	ID                string `json:"Id"`
+	Subject           string `json:"Subject"`
+	Status            string `json:"Status"`
+	IsClosed          bool   `json:"IsClosed"`
+	OwnerID           string `json:"OwnerId"`
+	Priority          string `json:"Priority"`
+	ActivityDate      string `json:"ActivityDate"`
+	CompletedDateTime string `json:"CompletedDateTime"`
+	CallDisposition   string `json:"CallDisposition"`
+	Description       string `json:"Description"`
+}
+
+func (c *Client) taskFields() string {
+	return "Id, Subject, Status, IsClosed, OwnerId, Priority, ActivityDate, CompletedDateTime, CallDisposition, " + c.cfg.HandoffIDField
+}
+
+// TaskByHandoffIDQuery finds the task carrying a handoff id.
+func (c *Client) TaskByHandoffIDQuery(handoffID string) string {
+	return "SELECT " + c.taskFields() + " FROM Task WHERE " + c.cfg.HandoffIDField + " = " + Quote(handoffID) + " LIMIT 1"
+}
+
+// CreateTask creates the handoff's task, idempotently: an upsert on the
+// handoff id External ID field (PATCH /sobjects/Task/<field>/<id>), so a
+// retry updates the same task instead of creating a second one.
+func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff.Task, error) {
+	if spec.Tenant == "" || spec.HandoffID == "" {
+		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Code: "INVALID_SPEC", Detail: "create task: tenant and handoff id are required"}
+	}
+	if spec.Owner.ID == "" && spec.Owner.Email != "" {
+		o, err := c.OwnerByEmail(ctx, spec.Tenant, spec.Owner.Email)
+		if err != nil {
+			return handoff.Task{}, fmt.Errorf("salesforce create task %s: resolve owner: %w", spec.HandoffID, err)
+		}
+		spec.Owner = o
+	}
+	fields := RenderTask(spec)
+	var res upsertResult
+	path := "/sobjects/Task/" + c.cfg.HandoffIDField + "/" + url.PathEscape(spec.HandoffID)
+	status, err := c.do(ctx, spec.Tenant, http.MethodPatch, path, nil, fields, &res)
+	var pe *handoff.PermanentError
+	if errors.As(err, &pe) && pe.Status == http.StatusMultipleChoices {
+		// Several tasks already carry this handoff id (created before the
+		// field was unique): use one of them rather than failing forever.
+		c.log.WarnContext(ctx, "salesforce: several tasks carry one handoff id", "tenant", spec.Tenant, "handoff_id", spec.HandoffID)
+		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	}
+	if err != nil {
+		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
+	}
+	if res.ID == "" || status == http.StatusNoContent {
+		// Older API versions answer an update with 204 and no body.
+		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	}
+	if !res.Success && len(res.Errors) > 0 {
+		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Status: status, Code: res.Errors[0].ErrorCode, Detail: "create task: " + res.Errors[0].Message}
+	}
+	t := handoff.Task{
+		ID: res.ID, HandoffID: spec.HandoffID, OwnerID: fields.OwnerID, State: handoff.TaskNotStarted,
+		Priority: fromSFPriority(fields.Priority), Subject: fields.Subject, URL: c.recordURL(ctx, spec.Tenant, res.ID),
+	}
+	if fields.ActivityDate != "" {
+		t.Due, _ = time.Parse("2006-01-02", fields.ActivityDate)
+	}
+	c.log.InfoContext(ctx, "salesforce task upserted", "tenant", spec.Tenant, "task", res.ID, "created", res.Created)
+	return t, nil
+}
+
+func (c *Client) recordURL(ctx context.Context, tenant, id string) string {
+	t, err := c.tokens.Get(ctx, crm, tenant)
+	if err != nil || t.InstanceURL == "" {
+		return ""
+	}
+	return strings.TrimRight(t.InstanceURL, "/") + "/" + id
+}
+
+// FindTask returns the task created for handoffID (wraps handoff.ErrNotFound).
+func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handoff.Task, error) {
+	var res queryResult[json.RawMessage]
+	if err := c.query(ctx, tenant, c.TaskByHandoffIDQuery(handoffID), &res); err != nil {
+		return handoff.Task{}, fmt.Errorf("salesforce find task for handoff %s (tenant %s): %w", handoffID, tenant, err)
+	}
+	if len(res.Records) == 0 {
+		return handoff.Task{}, fmt.Errorf("salesforce find task for handoff %s (tenant %s): %w", handoffID, tenant, handoff.ErrNotFound)
+	}
+	return c.toTask(ctx, tenant, res.Records[0])
+}
+
+// GetTask reads a task by id.
+func (c *Client) GetTask(ctx context.Context, tenant, taskID string) (handoff.Task, error) {
+	if !isID(taskID) {
+		return handoff.Task{}, fmt.Errorf("salesforce get task %q: not a record id: %w", taskID, handoff.ErrNotFound)
+	}
+	var raw json.RawMessage
+	q := url.Values{"fields": {strings.ReplaceAll(c.taskFields(), " ", "")}}
+	if _, err := c.do(ctx, tenant, http.MethodGet, "/sobjects/Task/"+taskID, q, nil, &raw); err != nil {
+		return handoff.Task{}, fmt.Errorf("salesforce get task %s (tenant %s): %w", taskID, tenant, err)
+	}
+	return c.toTask(ctx, tenant, raw)
+}
+
+func (c *Client) toTask(ctx context.Context, tenant string, raw json.RawMessage) (handoff.Task, error) {
+	var r taskRec
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return handoff.Task{}, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("decode task: %w", err)}
+	}
+	t := handoff.Task{
+		ID: r.ID, HandoffID: fieldString(raw, c.cfg.HandoffIDField), OwnerID: r.OwnerID,
+		State: taskState(r.Status, r.IsClosed), Priority: fromSFPriority(r.Priority), Subject: r.Subject,
+		Disposition: r.CallDisposition, URL: c.recordURL(ctx, tenant, r.ID),
+	}
+	if r.ActivityDate != "" {
+		t.Due, _ = time.Parse("2006-01-02", r.ActivityDate)
+	}
+	if r.CompletedDateTime != "" {
+		t.CompletedAt = parseDateTime(r.CompletedDateTime)
+	}
+	return t, nil
+}
+
+// parseDateTime reads Salesforce's dateTime JSON format
+// (2026-11-23T10:00:00.000+0000), tolerating RFC 3339.
+func parseDateTime(s string) time.Time {
+	for _, layout := range []string{"2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-0700", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+func taskState(status string, closed bool) handoff.TaskState {
+	switch strings.ToLower(strings.TrimSpace(status)) {
+	case "not started", "open":
+		return handoff.TaskNotStarted
+	case "in progress":
+		return handoff.TaskInProgress
+	case "completed":
+		return handoff.TaskCompleted
+	case "waiting on someone else", "waiting":
+		return handoff.TaskWaiting
+	case "deferred":
+		return handoff.TaskDeferred
+	}
+	if closed {
+		return handoff.TaskCompleted
+	}
+	return handoff.TaskUnknown
+}
+
+// updateMarker starts every update appended to a Description.
+const updateMarker = "\n\n--- Update "
+
+// AppendUpdate adds note to a task Description as a dated update. When the
+// result would pass 32,000 characters, the oldest updates are dropped
+// first; the rendered header (everything before the first update) is
+// never cut. A note too long for the room left is truncated.
+func AppendUpdate(desc string, at time.Time, note string) string {
+	entry := updateMarker + at.UTC().Format("2006-01-02 15:04 UTC") + " ---\n" + plain(note)
+	header, rest, _ := strings.Cut(desc, updateMarker)
+	var updates []string
+	if rest != "" {
+		for _, u := range strings.Split(rest, updateMarker) {
+			updates = append(updates, updateMarker+u)
+		}
+	}
+	room := DescriptionMax - utf16Len(header)
+	if room <= 0 {
+		return TruncateUTF16(header, DescriptionMax, "")
+	}
+	entry = TruncateUTF16(entry, room, "…")
+	used := utf16Len(entry)
+	kept := 0
+	for i := len(updates) - 1; i >= 0; i-- { // newest first
+		l := utf16Len(updates[i])
+		if used+l > room {
+			break
+		}
+		used += l
+		kept++
+	}
+	var b strings.Builder
+	b.WriteString(header)
+	for _, u := range updates[len(updates)-kept:] {
+		b.WriteString(u)
+	}
+	b.WriteString(entry)
+	return b.String()
+}
+
+// AppendToTask adds an update to the task's Description (read, append,
+// write: two calls).
+func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
+	if !isID(taskID) {
+		return fmt.Errorf("salesforce append to task %q: not a record id: %w", taskID, handoff.ErrNotFound)
+	}
+	var r taskRec
+	q := url.Values{"fields": {"Id,Description,IsClosed"}}
+	if _, err := c.do(ctx, tenant, http.MethodGet, "/sobjects/Task/"+taskID, q, nil, &r); err != nil {
+		return fmt.Errorf("salesforce append to task %s (tenant %s): read: %w", taskID, tenant, err)
+	}
+	body := map[string]string{"Description": AppendUpdate(r.Description, c.now(), note)}
+	if _, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil); err != nil {
+		return fmt.Errorf("salesforce append to task %s (tenant %s): write: %w", taskID, tenant, err)
+	}
+	return nil
+}
+
+// ReassignTask gives the task to owner (resolved by email when it has no
+// id) and sets its priority.
+func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner handoff.Owner, priority handoff.Priority) error {
+	if !isID(taskID) {
+		return fmt.Errorf("salesforce reassign task %q: not a record id: %w", taskID, handoff.ErrNotFound)
+	}
+	if owner.ID == "" {
+		if owner.Email == "" {
+			return &handoff.PermanentError{CRM: crm, Code: "INVALID_OWNER", Detail: "reassign task " + taskID + ": owner has neither id nor email"}
+		}
+		o, err := c.OwnerByEmail(ctx, tenant, owner.Email)
+		if err != nil {
+			return fmt.Errorf("salesforce reassign task %s: %w", taskID, err)
+		}
+		owner = o
+	}
+	body := map[string]string{"OwnerId": owner.ID}
+	if priority != "" {
+		body["Priority"] = SFPriority(priority)
+	}
+	if _, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil); err != nil {
+		return fmt.Errorf("salesforce reassign task %s (tenant %s): %w", taskID, tenant, err)
+	}
+	return nil
+}

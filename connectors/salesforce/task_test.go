@@ -1,0 +1,321 @@
+package salesforce_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/salesforce"
+	"github.com/handoff-dev/handoff/connectors/salesforce/salesforcetest"
+)
+
+func janeSpec(tenant, handoffID string) handoff.TaskSpec {
+	spec := sampleSpec()
+	spec.Tenant = tenant
+	spec.HandoffID = handoffID
+	return spec
+}
+
+func TestTaskLifecycle(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	ctx := context.Background()
+
+	spec := janeSpec(tenant, "hf_lifecycle_1")
+	task, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(task.ID, "00T") || task.HandoffID != spec.HandoffID || task.State != handoff.TaskNotStarted ||
+		task.OwnerID != salesforcetest.UserAE1 || task.Priority != handoff.PriorityHigh || task.URL != e.fake.URL+"/"+task.ID {
+		t.Fatalf("task %+v", task)
+	}
+	rec := e.fake.Record("Task", task.ID)
+	want := map[string]any{
+		"OwnerId": salesforcetest.UserAE1, "WhoId": salesforcetest.ContactJane, "WhatId": salesforcetest.OppGlobexEnterprise,
+		"Priority": "High", "Status": "Not Started", "ActivityDate": "2026-11-24", "Handoff_Id__c": "hf_lifecycle_1",
+		"Subject": "Pricing question from Globex (tier 1)",
+	}
+	for k, v := range want {
+		if rec[k] != v {
+			t.Errorf("Task.%s = %v, want %v", k, rec[k], v)
+		}
+	}
+	if d, _ := rec["Description"].(string); !strings.HasPrefix(d, "GOAL: ") || !strings.Contains(d, "Handoff ID: hf_lifecycle_1") {
+		t.Errorf("description %q", d)
+	}
+
+	// Idempotent: the same handoff id updates the same task.
+	again, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != task.ID || len(e.fake.Tasks()) != 1 {
+		t.Fatalf("second create made %s (%d tasks)", again.ID, len(e.fake.Tasks()))
+	}
+
+	found, err := e.client.FindTask(ctx, tenant, spec.HandoffID)
+	if err != nil || found.ID != task.ID || found.HandoffID != spec.HandoffID || found.State != handoff.TaskNotStarted {
+		t.Fatalf("find %+v %v", found, err)
+	}
+	if _, err := e.client.FindTask(ctx, tenant, "hf_unknown"); !errors.Is(err, handoff.ErrNotFound) {
+		t.Fatalf("find unknown: %v", err)
+	}
+
+	e.fake.SetTaskStatus(task.ID, "In Progress")
+	got, err := e.client.GetTask(ctx, tenant, task.ID)
+	if err != nil || got.State != handoff.TaskInProgress || got.Due.Format("2006-01-02") != "2026-11-24" {
+		t.Fatalf("get %+v %v", got, err)
+	}
+
+	if err := e.client.AppendToTask(ctx, tenant, task.ID, "Buyer replied: \"can we do 15%?\""); err != nil {
+		t.Fatal(err)
+	}
+	d := e.fake.Record("Task", task.ID)["Description"].(string)
+	if !strings.Contains(d, "--- Update ") || !strings.HasSuffix(d, `Buyer replied: "can we do 15%?"`) || !strings.HasPrefix(d, "GOAL: ") {
+		t.Fatalf("appended description tail %q", d[max(0, len(d)-200):])
+	}
+
+	if err := e.client.ReassignTask(ctx, tenant, task.ID, handoff.Owner{Email: "mgr1@acme.example"}, handoff.PriorityUrgent); err != nil {
+		t.Fatal(err)
+	}
+	rec = e.fake.Record("Task", task.ID)
+	if rec["OwnerId"] != salesforcetest.UserMgr1 || rec["Priority"] != "High" {
+		t.Fatalf("reassigned %v %v", rec["OwnerId"], rec["Priority"])
+	}
+
+	e.fake.SetTaskStatus(task.ID, "Completed")
+	got, err = e.client.GetTask(ctx, tenant, task.ID)
+	if err != nil || got.State != handoff.TaskCompleted || got.CompletedAt.IsZero() || got.OwnerID != salesforcetest.UserMgr1 {
+		t.Fatalf("completed %+v %v", got, err)
+	}
+	if _, err := e.client.GetTask(ctx, tenant, "00T5e0000009999AAC"); !errors.Is(err, handoff.ErrNotFound) {
+		t.Fatalf("missing task: %v", err)
+	}
+	e.assertNoSecrets()
+}
+
+func TestCreateTaskConcurrentRetriesMakeOneTask(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	spec := janeSpec(tenant, "hf_concurrent")
+	var wg sync.WaitGroup
+	ids := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			task, err := e.client.CreateTask(context.Background(), spec)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- task.ID
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	first := ""
+	for id := range ids {
+		if first == "" {
+			first = id
+		}
+		if id != first {
+			t.Fatalf("two task ids %s and %s", first, id)
+		}
+	}
+	if n := len(e.fake.Tasks()); n != 1 {
+		t.Fatalf("%d tasks", n)
+	}
+}
+
+func TestLeadTaskHasNoWhatIdAndOwnerByEmail(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	spec := janeSpec(tenant, "hf_lead")
+	spec.Contact = handoff.ContactRef{ID: salesforcetest.LeadNewCo, Type: "lead"}
+	spec.CompanyID = salesforcetest.AccountGlobex
+	spec.Owner = handoff.Owner{Email: "sdr1@acme.example"}
+	task, err := e.client.CreateTask(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.fake.Record("Task", task.ID)
+	if rec["WhatId"] != nil || rec["WhoId"] != salesforcetest.LeadNewCo || rec["OwnerId"] != salesforcetest.UserSDR1 {
+		t.Fatalf("lead task %v %v %v", rec["WhatId"], rec["WhoId"], rec["OwnerId"])
+	}
+}
+
+func TestErrorMapping(t *testing.T) {
+	e := newEnv(t, func(c *salesforce.Config) { c.LimitRetry = 90 * time.Second })
+	tenant := e.install()
+	ctx := context.Background()
+	owner := func() error { _, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example"); return err }
+
+	e.fake.FailNext(1, 403, 0)
+	var rl *handoff.RateLimitError
+	if err := owner(); !errors.As(err, &rl) || rl.RetryAfter != 90*time.Second || rl.Tenant != tenant {
+		t.Fatalf("REQUEST_LIMIT_EXCEEDED: %v", err)
+	}
+	e.fake.FailNext(1, 403, 30*time.Second)
+	if err := owner(); !errors.As(err, &rl) || rl.RetryAfter != 30*time.Second {
+		t.Fatalf("with Retry-After: %v", err)
+	}
+	var te *handoff.TransientError
+	e.fake.FailNext(1, 503, 0)
+	if err := owner(); !errors.As(err, &te) || te.Status != 503 {
+		t.Fatalf("503: %v", err)
+	}
+	e.fake.FailNext(1, 500, 0)
+	if err := owner(); !errors.As(err, &te) || te.Status != 500 {
+		t.Fatalf("500: %v", err)
+	}
+	// Validation errors are permanent: an inactive owner.
+	task, err := e.client.CreateTask(ctx, janeSpec(tenant, "hf_err"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.client.ReassignTask(ctx, tenant, task.ID, handoff.Owner{ID: salesforcetest.UserFormer}, "")
+	var pe *handoff.PermanentError
+	if !errors.As(err, &pe) || pe.Code != "INACTIVE_OWNER_OR_USER" || pe.Status != 400 || !handoff.IsPermanent(err) {
+		t.Fatalf("inactive owner: %v", err)
+	}
+	if err := owner(); err != nil {
+		t.Fatalf("after the failures: %v", err)
+	}
+}
+
+func TestLimitInfoAndUsageBackoff(t *testing.T) {
+	e := newEnv(t, func(c *salesforce.Config) { c.APIUsageBackoff = 0.95 })
+	tenant := e.install()
+	ctx := context.Background()
+	e.fake.SetAPIUsage(100, 10000)
+	if _, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example"); err != nil {
+		t.Fatal(err)
+	}
+	li, ok := e.client.LimitInfo(tenant)
+	if !ok || li.Used != 101 || li.Max != 10000 {
+		t.Fatalf("limit info %+v %v", li, ok)
+	}
+	e.fake.SetAPIUsage(9600, 10000)
+	if _, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example"); err != nil {
+		t.Fatal(err) // this call learns 9601/10000
+	}
+	before := e.fake.APICalls()
+	_, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example")
+	var rl *handoff.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 || !strings.Contains(rl.Detail, "9601/10000") {
+		t.Fatalf("usage backoff: %v", err)
+	}
+	if e.fake.APICalls() != before {
+		t.Fatal("the backoff must not call Salesforce")
+	}
+	// The daily allocation exhausted on Salesforce's side: 403 REQUEST_LIMIT_EXCEEDED.
+	e2 := newEnv(t, func(c *salesforce.Config) { c.APIUsageBackoff = 0 })
+	tenant2 := e2.install()
+	e2.fake.SetAPIUsage(500, 500)
+	if _, err := e2.client.OwnerByEmail(ctx, tenant2, "dd1@acme.example"); !errors.As(err, &rl) || rl.RetryAfter != 15*time.Minute {
+		t.Fatalf("exhausted allocation: %v", err)
+	}
+}
+
+func TestParseLimitInfo(t *testing.T) {
+	cases := []struct {
+		in        string
+		used, max int
+		ok        bool
+	}{
+		{"api-usage=18/5000", 18, 5000, true},
+		{"api-usage=25/5000, per-app-api-usage=17/250(appName=sample-app)", 25, 5000, true},
+		{"per-app-api-usage=17/250(appName=x), api-usage=3/15000", 3, 15000, true},
+		{"", 0, 0, false},
+		{"api-usage=abc", 0, 0, false},
+	}
+	for _, c := range cases {
+		u, m, ok := salesforce.ParseLimitInfo(c.in)
+		if u != c.used || m != c.max || ok != c.ok {
+			t.Errorf("%q: %d/%d %v", c.in, u, m, ok)
+		}
+	}
+}
+
+func TestOwnRateLimitRefusesWithoutCalling(t *testing.T) {
+	e := newEnv(t, func(c *salesforce.Config) { c.RateLimit = "2/1m" })
+	e.deps.Limiter = newLimiter(t)
+	c := e.newClient()
+	tenant := e.install()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := c.OwnerByEmail(ctx, tenant, "dd1@acme.example"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := e.fake.APICalls()
+	_, err := c.OwnerByEmail(ctx, tenant, "dd1@acme.example")
+	var rl *handoff.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 {
+		t.Fatalf("third call: %v", err)
+	}
+	if e.fake.APICalls() != before {
+		t.Fatal("a refused call must not reach Salesforce")
+	}
+}
+
+func TestAppendUpdateKeepsHeaderAndTrimsOldest(t *testing.T) {
+	at := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
+	header := "GOAL: close\n\n" + strings.Repeat("h", 20000)
+	d := header
+	for i := range 12 {
+		d = salesforce.AppendUpdate(d, at.Add(time.Duration(i)*time.Minute), strings.Repeat(string(rune('a'+i)), 1500))
+		if n := len(d); n > salesforce.DescriptionMax {
+			t.Fatalf("update %d: %d chars", i, n)
+		}
+		if !strings.HasPrefix(d, header) {
+			t.Fatalf("update %d cut the header", i)
+		}
+	}
+	if !strings.HasSuffix(d, strings.Repeat("l", 1500)) {
+		t.Fatal("newest update missing")
+	}
+	if strings.Contains(d, strings.Repeat("a", 1500)) {
+		t.Fatal("oldest update kept although the description was full")
+	}
+	if !strings.Contains(d, strings.Repeat("k", 1500)) {
+		t.Fatal("recent updates should be kept")
+	}
+	// A note longer than the room left is truncated, the header stays.
+	full := strings.Repeat("x", salesforce.DescriptionMax-10)
+	out := salesforce.AppendUpdate(full, at, strings.Repeat("y", 100))
+	if !strings.HasPrefix(out, full) || len([]rune(out)) > salesforce.DescriptionMax {
+		t.Fatalf("full description: %d", len([]rune(out)))
+	}
+}
+
+func TestCreateTaskWithDuplicateHandoffIDsReturnsOne(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	ctx := context.Background()
+	tok, _ := e.store.Get(ctx, sf, tenant)
+	for range 2 { // two tasks carrying the same handoff id, made outside Handoff
+		req, _ := http.NewRequest("POST", e.fake.URL+"/services/data/v62.0/sobjects/Task", strings.NewReader(`{"Subject":"dup","Handoff_Id__c":"hf_dup"}`))
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("seed duplicate: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	task, err := e.client.CreateTask(ctx, janeSpec(tenant, "hf_dup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.HandoffID != "hf_dup" || len(e.fake.Tasks()) != 2 {
+		t.Fatalf("task %+v, %d tasks", task, len(e.fake.Tasks()))
+	}
+}

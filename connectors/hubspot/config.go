@@ -53,7 +53,7 @@ type Config struct {
 	// PublicBaseURL is PUBLIC_BASE_URL, passed in by the caller (not read
 	// from the environment here): the redirect URI is
 	// PublicBaseURL + "/oauth/hubspot/callback".
-	PublicBaseURL string `env:"-"`
+	PublicBaseURL string
 }
 
 // withDefaults fills empty fields with the documented defaults, so a Config

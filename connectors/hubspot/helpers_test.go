@@ -213,3 +213,7 @@ func prefix(p string, ss []string) []string {
 	}
 	return ss
 }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}

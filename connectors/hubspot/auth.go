@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -72,6 +73,17 @@ func (c *Client) token(ctx context.Context, tenant, rejected string) (*tokenstor
 	if c.fresh(t) && (rejected == "" || t.AccessToken != rejected) {
 		return t, nil
 	}
+	// Goroutines of this process queue on a local mutex first, so only one
+	// of them polls the Redis lock; the others then find the fresh token.
+	local := c.tenantMutex(tenant)
+	local.Lock()
+	defer local.Unlock()
+	if t, err = c.tokens.Get(ctx, crm, tenant); err != nil {
+		return nil, fmt.Errorf("reload token: %w", err)
+	}
+	if !t.NeedsReauth && c.fresh(t) && (rejected == "" || t.AccessToken != rejected) {
+		return t, nil
+	}
 	unlock, err := c.tokens.Lock(ctx, crm, tenant)
 	if err != nil {
 		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("take refresh lock: %w", err)}
@@ -99,6 +111,11 @@ func (c *Client) token(ctx context.Context, tenant, rejected string) (*tokenstor
 	}
 	c.log.Info("hubspot token refreshed", "tenant", tenant, "expires_in", nt.Expiry.Sub(c.now()).Round(time.Second).String())
 	return nt, nil
+}
+
+func (c *Client) tenantMutex(tenant string) *sync.Mutex {
+	m, _ := c.refreshMu.LoadOrStore(tenant, &sync.Mutex{})
+	return m.(*sync.Mutex)
 }
 
 func (c *Client) oauthCtx(ctx context.Context) context.Context {

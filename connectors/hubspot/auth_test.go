@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/connectors/hubspot"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
+	"github.com/sethvargo/go-envconfig"
 )
 
 var ctx = context.Background()
@@ -299,5 +301,84 @@ func TestStoredTokensUnreadableWithoutKey(t *testing.T) {
 	other, _ := tokenstore.New(rdb, []byte(strings.Repeat("k", 32)))
 	if _, err := other.Get(ctx, handoff.SourceHubSpot, portal); err == nil {
 		t.Fatal("token decrypted with another key")
+	}
+}
+
+func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	e := newEnv(t, nil)
+	var errs []error
+	authURL, _ := e.client.AuthCodeURL(ctx)
+	cb := follow(t, authURL)
+	if _, err := e.client.Callback(ctx, cb); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.client.Callback(ctx, cb) // replay
+	errs = append(errs, err)
+	tok, _ := e.store.Get(ctx, handoff.SourceHubSpot, portal)
+	secrets := []string{e.cfg.ClientSecret, tok.AccessToken, tok.RefreshToken, cb.Get("code")}
+
+	e.fake.FailNext(2, http.StatusUnauthorized, 0) // 401 → refresh → 401
+	_, err = e.client.OwnerByID(ctx, portal, "64492917")
+	errs = append(errs, err)
+	tok2, _ := e.store.Get(ctx, handoff.SourceHubSpot, portal)
+	secrets = append(secrets, tok2.AccessToken)
+	e.fake.FailTokenNext(1, http.StatusBadGateway)
+	e.fake.ExpireAccessTokens()
+	_ = e.store.Put(ctx, handoff.SourceHubSpot, portal, &tokenstore.Token{AccessToken: tok2.AccessToken, RefreshToken: tok2.RefreshToken, Expiry: time.Now().Add(-time.Minute)})
+	_, err = e.client.OwnerByID(ctx, portal, "64492917") // token endpoint 502 → transient
+	var te *handoff.TransientError
+	if !errors.As(err, &te) {
+		t.Fatalf("token endpoint 502: %v", err)
+	}
+	errs = append(errs, err)
+	e.fake.RevokeToken()
+	_, err = e.client.OwnerByID(ctx, portal, "64492917")
+	errs = append(errs, err)
+	_, err = e.client.Profile(ctx, portal, handoff.ContactRef{Email: "ana@globex.example"})
+	errs = append(errs, err)
+
+	text := e.logs.String()
+	for _, err := range errs {
+		if err == nil {
+			t.Fatal("expected an error")
+		}
+		text += "\n" + err.Error()
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Fatalf("secret %q… leaked into logs/errors:\n%s", s[:4], text)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "hubspot token refreshed") {
+		t.Fatal("expected refresh log lines (the test would pass vacuously)")
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	var cfg hubspot.Config
+	err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: envconfig.MapLookuper(map[string]string{
+		"HUBSPOT_CLIENT_ID": "id", "HUBSPOT_CLIENT_SECRET": "s", "HUBSPOT_RATE_LIMIT": "190/10s",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.APIBaseURL != "https://api.hubapi.com" || cfg.AuthURL != "https://app.hubspot.com/oauth/authorize" ||
+		cfg.TokenURL != "https://api.hubapi.com/oauth/v1/token" || cfg.TierProperty != "hs_ideal_customer_profile" ||
+		cfg.RateLimit != "190/10s" || cfg.SearchRateLimit != "5/1s" || cfg.PipelineCacheTTL != 10*time.Minute ||
+		!slices.Contains(cfg.ScopeList(), "crm.objects.owners.read") || cfg.HandoffIDProperty != "" {
+		t.Fatalf("config %+v", cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, bad := range map[string]hubspot.Config{
+		"HUBSPOT_RATE_LIMIT":        {RateLimit: "fast", SearchRateLimit: "5/s", TierProperty: "x"},
+		"HUBSPOT_PORTAL_ID":         {RateLimit: "1/s", SearchRateLimit: "5/s", TierProperty: "x", PrivateAppToken: "pat"},
+		"HUBSPOT_CLIENT_SECRET":     {RateLimit: "1/s", SearchRateLimit: "5/s", TierProperty: "x", ClientID: "id"},
+		"HUBSPOT_SEARCH_RATE_LIMIT": {RateLimit: "1/s", SearchRateLimit: "0/s", TierProperty: "x"},
+	} {
+		if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -64,6 +64,8 @@ type Client struct {
 	oauth     *oauth2.Config
 	pipelines *pipelineCache
 
+	refreshMu sync.Map // tenant → *sync.Mutex
+
 	mu        sync.Mutex
 	rateInfos map[string]RateLimitInfo
 }

@@ -196,7 +196,6 @@ func covers(want, got any, path string) []string {
 	return errs
 }
 
-
 // sameShape: got covers want and want covers got (no undocumented fields).
 func sameShape(t testing.TB, name string, want, got any) {
 	t.Helper()

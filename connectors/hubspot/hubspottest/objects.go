@@ -39,6 +39,13 @@ var defaults = map[string][]string{
 	"tasks":     {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"},
 }
 
+var always = map[string][]string{
+	"contacts":  {"hs_object_id", "createdate", "lastmodifieddate"},
+	"companies": {"hs_object_id", "createdate", "hs_lastmodifieddate"},
+	"deals":     {"hs_object_id", "createdate", "hs_lastmodifieddate"},
+	"tasks":     {"hs_object_id", "hs_createdate", "hs_lastmodifieddate"},
+}
+
 // Association type names used in read responses.
 func assocTypeName(from, to string) string { return singular[from] + "_to_" + singular[to] }
 
@@ -125,6 +132,9 @@ func (s *Server) stage(pipeline, stage string) (Stage, bool) {
 func (s *Server) render(o *object, props []string, assocTypes []string) map[string]any {
 	if len(props) == 0 {
 		props = defaults[o.typ]
+	} else {
+		// hs_object_id and the create/modify dates always come back.
+		props = append(slices.Clone(props), always[o.typ]...)
 	}
 	pm := map[string]any{}
 	for _, p := range props {
@@ -578,16 +588,6 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request, _ string, body [
 		})
 	}
 	props := in.Properties
-	if len(props) == 0 {
-		props = defaults[typ]
-	} else {
-		props = append(slices.Clone(props), "hs_object_id")
-		if typ == "tasks" || typ == "deals" || typ == "companies" {
-			props = append(props, "hs_createdate", "hs_lastmodifieddate")
-		} else {
-			props = append(props, "createdate", "lastmodifieddate")
-		}
-	}
 	results := []map[string]any{}
 	for i := offset; i < len(matched) && i < offset+limit; i++ {
 		results = append(results, s.render(matched[i], props, nil))

@@ -243,9 +243,9 @@ func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
 	if c.limiter == nil {
 		return nil
 	}
-	key, lim := "hubspot:"+tenant, c.limit
+	key, lim, spec := "hubspot:"+tenant, c.limit, c.cfg.RateLimit
 	if search {
-		key, lim = "hubspot-search:"+tenant, c.search
+		key, lim, spec = "hubspot-search:"+tenant, c.search, c.cfg.SearchRateLimit
 	}
 	wait, err := c.limiter.Allow(ctx, key, lim)
 	if err != nil {
@@ -253,7 +253,7 @@ func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
 		return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("rate limiter: %w", err)}
 	}
 	if wait > 0 {
-		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "client-side limit " + c.cfg.RateLimit}
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "client-side limit " + spec}
 	}
 	return nil
 }

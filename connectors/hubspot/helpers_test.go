@@ -54,12 +54,7 @@ type env struct {
 }
 
 func baseConfig(fake *hubspottest.Server) hubspot.Config {
-	seed := fake.Seed()
-	return hubspot.Config{
-		ClientID: seed.ClientID, ClientSecret: seed.ClientSecret, AppID: "54321",
-		APIBaseURL: fake.URL, AuthURL: fake.AuthURL(), TokenURL: fake.TokenURL(),
-		PublicBaseURL: "https://handoff.example.com",
-	}
+	return fake.Config("https://handoff.example.com")
 }
 
 // newEnv starts the fake and a client on a real Redis. mod adjusts the config.

@@ -214,6 +214,45 @@ func TestErrorMapping(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+	t.Run("403 missing scopes is permanent, not a dead token", func(t *testing.T) {
+		e.fake.FailNext(1, http.StatusForbidden, 0)
+		var pe *handoff.PermanentError
+		if err := call(); !errors.As(err, &pe) || pe.Status != 403 || pe.Code != "MISSING_SCOPES" {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("423 locked waits at least 2s", func(t *testing.T) {
+		e.fake.FailNext(1, 423, 0)
+		var re *handoff.RateLimitError
+		if err := call(); !errors.As(err, &re) || re.RetryAfter != 2*time.Second {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("search secondly limit", func(t *testing.T) {
+		sixth := func(c *hubspot.Client) error {
+			var err error
+			for range 6 { // 5 searches per second per portal (§5.3)
+				if _, err = c.FindTask(ctx, portal, "ho_none"); !errors.Is(err, handoff.ErrNotFound) {
+					break
+				}
+			}
+			return err
+		}
+		var re *handoff.RateLimitError
+		before := e.fake.Count("POST", "/crm/v3/objects/tasks/search")
+		if err := sixth(e.client); !errors.As(err, &re) || !strings.Contains(re.Detail, "client-side limit 5/1s") {
+			t.Fatalf("client-side: err = %v", err)
+		}
+		if n := e.fake.Count("POST", "/crm/v3/objects/tasks/search") - before; n != 5 {
+			t.Fatalf("%d searches reached HubSpot, want 5", n)
+		}
+		// With our limiter off, HubSpot's own secondly 429 maps to 1 s.
+		cfg := e.cfg
+		cfg.SearchRateLimit = "off"
+		if err := sixth(e.newClient(cfg)); !errors.As(err, &re) || re.RetryAfter != time.Second {
+			t.Fatalf("server-side: err = %v", err)
+		}
+	})
 	t.Run("fake enforces 110/10s with headers", func(t *testing.T) {
 		if err := call(); err != nil {
 			t.Fatal(err)

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/handoff-dev/handoff/connectors/hubspot"
 )
 
 // Request is one recorded request. The Authorization header's credential
@@ -524,7 +526,7 @@ func (s *Server) serveAPI(w *statusWriter, r *http.Request, h apiHandler, body [
 			return portal, private
 		}
 	} else if !s.searchAllowed(portal) {
-		writeJSON(w, http.StatusTooManyRequests, rateLimitBody("SECONDLY", "You have reached your secondly limit."))
+		writeJSON(w, http.StatusTooManyRequests, rateLimitBody("", "You have reached your secondly limit."))
 		return portal, private
 	}
 	h(w, r, portal, body)
@@ -532,10 +534,11 @@ func (s *Server) serveAPI(w *statusWriter, r *http.Request, h apiHandler, body [
 }
 
 func rateLimitBody(policy, message string) map[string]any {
-	return map[string]any{
-		"status": "error", "message": message, "errorType": "RATE_LIMIT",
-		"correlationId": correlationID(), "policyName": policy, "requestId": randHex(16),
+	b := map[string]any{"status": "error", "message": message, "errorType": "RATE_LIMIT", "correlationId": correlationID(), "requestId": randHex(16)}
+	if policy != "" {
+		b["policyName"] = policy
 	}
+	return b
 }
 
 func (s *Server) inject(w *statusWriter, r *http.Request, portal string, private, search bool, f failure) {
@@ -557,6 +560,12 @@ func (s *Server) inject(w *statusWriter, r *http.Request, portal string, private
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
 		}
 		writeJSON(w, f.status, errBody("", "internal error", nil))
+	case f.status == http.StatusForbidden:
+		b := errBody("MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call.", nil)
+		b["context"] = map[string][]string{"requiredScopes": {"crm.objects.contacts.write"}}
+		writeJSON(w, f.status, b)
+	case f.status == http.StatusNotFound:
+		writeJSON(w, f.status, errBody("OBJECT_NOT_FOUND", "resource not found", nil))
 	default:
 		if f.retryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
@@ -628,4 +637,19 @@ func (s *Server) searchAllowed(portal string) bool {
 	}
 	win.n++
 	return true
+}
+
+// Config returns a client configuration for this fake (OAuth app with the
+// seed's client id and secret); publicBaseURL is PUBLIC_BASE_URL.
+func (s *Server) Config(publicBaseURL string) hubspot.Config {
+	return hubspot.Config{
+		ClientID: s.seed.ClientID, ClientSecret: s.seed.ClientSecret, AppID: strconv.FormatInt(s.seed.AppID, 10),
+		APIBaseURL: s.URL, AuthURL: s.AuthURL(), TokenURL: s.TokenURL(), PublicBaseURL: publicBaseURL,
+	}
+}
+
+// PrivateAppConfig returns a configuration that serves the seed portal with
+// its private-app token (no token store needed; e.g. for handoff demo).
+func (s *Server) PrivateAppConfig() hubspot.Config {
+	return hubspot.Config{APIBaseURL: s.URL, PrivateAppToken: s.seed.PrivateAppToken, PortalID: s.PortalID()}
 }

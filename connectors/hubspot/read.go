@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -176,7 +177,7 @@ func (c *Client) profile(ctx context.Context, tenant string, ref handoff.Contact
 		})
 	}
 	wg.Wait()
-	if companyErr != nil {
+	if companyErr != nil && !errors.Is(companyErr, handoff.ErrNotFound) { // a deleted company is no company
 		return nil, fmt.Errorf("read hubspot company %s: %w", companyIDs[0], companyErr)
 	}
 	if dErr != nil {

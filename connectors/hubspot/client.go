@@ -240,6 +240,15 @@ func bytesReader(b []byte) io.Reader {
 }
 
 func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
+	if !search {
+		// HubSpot said the window is used up: wait for it instead of
+		// spending a request on a certain 429.
+		if ri, ok := c.LastRateLimit(tenant); ok && ri.Max > 0 && ri.Remaining == 0 && ri.Interval > 0 {
+			if wait := ri.At.Add(ri.Interval).Sub(c.now()); wait > 0 {
+				return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "X-HubSpot-RateLimit-Remaining: 0"}
+			}
+		}
+	}
 	if c.limiter == nil {
 		return nil
 	}

@@ -177,16 +177,26 @@ func TestThreadMessages(t *testing.T) {
 func TestErrorMapping(t *testing.T) {
 	e := newEnv(t, nil)
 	e.install(time.Hour)
-	call := func() error { _, err := e.client.OwnerByID(ctx, portal, hubspottest.OwnerSDR1); return err }
+	// Each subtest gets its own client: a 429 leaves "Remaining: 0" behind,
+	// which makes a client wait for the window (TestRemainingZeroWaitsForTheWindow).
+	var cl *hubspot.Client
+	call := func() error { _, err := cl.OwnerByID(ctx, portal, hubspottest.OwnerSDR1); return err }
 
 	t.Run("429 with Retry-After", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		e.fake.FailNext(1, http.StatusTooManyRequests, 7*time.Second)
 		var re *handoff.RateLimitError
 		if err := call(); !errors.As(err, &re) || re.RetryAfter != 7*time.Second || re.Detail != "TEN_SECONDLY_ROLLING" || re.Tenant != portal {
 			t.Fatalf("err = %v", err)
 		}
+		// The 429 said Remaining: 0; the next call waits without asking.
+		before := e.fake.APICalls()
+		if err := call(); !errors.As(err, &re) || e.fake.APICalls() != before {
+			t.Fatalf("after a 429: %v (calls %d → %d)", err, before, e.fake.APICalls())
+		}
 	})
 	t.Run("429 without Retry-After uses the window", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		e.fake.FailNext(1, http.StatusTooManyRequests, 0)
 		var re *handoff.RateLimitError
 		if err := call(); !errors.As(err, &re) || re.RetryAfter != 10*time.Second {
@@ -194,6 +204,7 @@ func TestErrorMapping(t *testing.T) {
 		}
 	})
 	t.Run("5xx is transient", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		for _, st := range []int{500, 502, 503, 504, 524} {
 			e.fake.FailNext(1, st, 0)
 			var te *handoff.TransientError
@@ -203,18 +214,20 @@ func TestErrorMapping(t *testing.T) {
 		}
 	})
 	t.Run("validation is permanent", func(t *testing.T) {
-		err := e.client.ReassignTask(ctx, portal, "1", handoff.Owner{ID: "99"}, handoff.PriorityHigh)
+		cl = e.newClient(e.cfg)
+		err := cl.ReassignTask(ctx, portal, "1", handoff.Owner{ID: "99"}, handoff.PriorityHigh)
 		if !errors.Is(err, handoff.ErrNotFound) {
 			t.Fatalf("missing task: %v", err)
 		}
 		task := createTask(t, e, "ho_validation", "")
-		err = e.client.ReassignTask(ctx, portal, task.ID, handoff.Owner{ID: "99"}, handoff.PriorityHigh)
+		err = cl.ReassignTask(ctx, portal, task.ID, handoff.Owner{ID: "99"}, handoff.PriorityHigh)
 		var pe *handoff.PermanentError
 		if !errors.As(err, &pe) || pe.Status != 400 || pe.Code != "VALIDATION_ERROR" || !strings.Contains(pe.Detail, "INVALID_OWNER_ID") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("403 missing scopes is permanent, not a dead token", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		e.fake.FailNext(1, http.StatusForbidden, 0)
 		var pe *handoff.PermanentError
 		if err := call(); !errors.As(err, &pe) || pe.Status != 403 || pe.Code != "MISSING_SCOPES" {
@@ -222,6 +235,7 @@ func TestErrorMapping(t *testing.T) {
 		}
 	})
 	t.Run("423 locked waits at least 2s", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		e.fake.FailNext(1, 423, 0)
 		var re *handoff.RateLimitError
 		if err := call(); !errors.As(err, &re) || re.RetryAfter != 2*time.Second {
@@ -229,6 +243,7 @@ func TestErrorMapping(t *testing.T) {
 		}
 	})
 	t.Run("search secondly limit", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		sixth := func(c *hubspot.Client) error {
 			var err error
 			for range 6 { // 5 searches per second per portal (§5.3)
@@ -240,7 +255,7 @@ func TestErrorMapping(t *testing.T) {
 		}
 		var re *handoff.RateLimitError
 		before := e.fake.Count("POST", "/crm/v3/objects/tasks/search")
-		if err := sixth(e.client); !errors.As(err, &re) || !strings.Contains(re.Detail, "client-side limit 5/1s") {
+		if err := sixth(cl); !errors.As(err, &re) || !strings.Contains(re.Detail, "client-side limit 5/1s") {
 			t.Fatalf("client-side: err = %v", err)
 		}
 		if n := e.fake.Count("POST", "/crm/v3/objects/tasks/search") - before; n != 5 {
@@ -254,10 +269,11 @@ func TestErrorMapping(t *testing.T) {
 		}
 	})
 	t.Run("fake enforces 110/10s with headers", func(t *testing.T) {
+		cl = e.newClient(e.cfg)
 		if err := call(); err != nil {
 			t.Fatal(err)
 		}
-		ri, ok := e.client.LastRateLimit(portal)
+		ri, ok := cl.LastRateLimit(portal)
 		if !ok || ri.Max != 110 || ri.Interval != 10*time.Second || ri.Remaining >= 110 || ri.Daily != 0 {
 			t.Fatalf("rate info %+v", ri)
 		}
@@ -285,6 +301,25 @@ func TestClientSideLimiter(t *testing.T) {
 	}
 	if e.fake.APICalls() != 2 {
 		t.Fatalf("the refused call reached HubSpot (%d calls)", e.fake.APICalls())
+	}
+}
+
+func TestRemainingZeroWaitsForTheWindow(t *testing.T) {
+	e := newEnv(t, nil)
+	e.install(time.Hour)
+	e.fake.SetRateLimit(2, 10*time.Second)
+	for range 2 {
+		if _, err := e.client.OwnerByID(ctx, portal, hubspottest.OwnerSDR1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := e.client.OwnerByID(ctx, portal, hubspottest.OwnerSDR1)
+	var re *handoff.RateLimitError
+	if !errors.As(err, &re) || re.RetryAfter <= 0 || re.RetryAfter > 10*time.Second || !strings.Contains(re.Detail, "Remaining") {
+		t.Fatalf("err = %v", err)
+	}
+	if e.fake.APICalls() != 2 {
+		t.Fatalf("a certain 429 was sent (%d calls)", e.fake.APICalls())
 	}
 }
 

@@ -1,10 +1,28 @@
 // Package hubspottest is an in-process fake of the HubSpot API subset
-// Handoff uses: OAuth (authorize, v1/v3/2026-03 token endpoints, v1
-// access-token metadata), CRM v3 objects (read with associations, batch
-// read, search, create, update, archive), deal pipelines, owners,
+// Handoff uses: OAuth (consent redirect, the v1/v3/2026-03 token endpoints
+// with authorization_code and refresh_token grants, v1 access-token
+// metadata), CRM v3 objects (read with associations and idProperty=email,
+// batch read with 207 on missing ids, search with filters/sorts/paging and
+// HubSpot's limits, create/update/archive with property validation and
+// task association type ids 204/192/216), deal pipelines, owners, and
 // conversation threads. It follows the shapes, status codes, error bodies
-// and rate-limit headers of /work/shared/crm/hubspot.md, records every
-// request, and can inject 429s, 401s, 5xx and latency.
+// and X-HubSpot-RateLimit-* headers of /work/shared/crm/hubspot.md (checked
+// against fixtures/hubspot/api by this package's tests).
+//
+// Usage:
+//
+//	fake := hubspottest.New(hubspottest.DefaultSeed())
+//	defer fake.Close()
+//	client, _ := hubspot.New(fake.PrivateAppConfig(), hubspot.Deps{})   // or fake.Config(publicBaseURL) + a token store
+//	tk := fake.MintToken(time.Hour)                                     // a token pair for tokenstore.Put
+//
+// Switches: FailNext (429 with the documented body and headers and
+// Retry-After, 401, 403, 404, 423, 5xx), FailTokenNext, SetLatency,
+// RevokeToken / RevokeRefreshToken, ExpireAccessTokens, SetRateLimit (the
+// fake enforces 110 per 10 s and 5 searches per second per portal),
+// SetSearchLag (eventual consistency), OmitHubID,
+// OmitCalculatedDealProperties, SetNow. Inspection: Requests (credentials
+// redacted), Count, APICalls, RefreshGrants, CodeGrants, Task, TaskIDs.
 package hubspottest
 
 import (

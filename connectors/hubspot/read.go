@@ -241,29 +241,34 @@ func lifecycle(s string) string {
 	return s
 }
 
-// Seniority derives a seniority bucket from a job title.
+// Seniority derives a seniority bucket (c_suite, vp, director, manager,
+// individual, student) from a job title, by whole words.
 func Seniority(title string) string {
-	t := " " + strings.ToLower(title) + " "
-	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(t, w) {
+	words := strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)
+	})
+	if len(words) == 0 {
+		return ""
+	}
+	has := func(ws ...string) bool {
+		for _, w := range ws {
+			if slices.Contains(words, w) {
 				return true
 			}
 		}
 		return false
 	}
+	vice := has("vice", "vp", "svp", "evp", "avp")
 	switch {
-	case strings.TrimSpace(t) == "":
-		return ""
-	case has("student", "intern ", "trainee"):
+	case has("student", "intern", "trainee", "apprentice"):
 		return "student"
-	case has(" ceo", " cfo", " cto", " coo", " cmo", " cro", " cio", " ciso", "chief ", "founder", "president", " owner") && !has("vice president"):
+	case has("ceo", "cfo", "cto", "coo", "cmo", "cro", "cio", "ciso", "cpo", "chief", "founder", "cofounder") || (has("president") && !vice):
 		return "c_suite"
-	case has(" vp", "vice president", "svp", "evp"):
+	case vice:
 		return "vp"
-	case has("director", " head of"):
+	case has("director", "head"):
 		return "director"
-	case has("manager", " lead "):
+	case has("manager", "lead"):
 		return "manager"
 	}
 	return "individual"

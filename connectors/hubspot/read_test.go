@@ -357,7 +357,7 @@ func TestParseRateAndNormalizers(t *testing.T) {
 			t.Errorf("IndustryLabel(%q) = %q", in, got)
 		}
 	}
-	for in, want := range map[string]string{"Chief Executive Officer": "c_suite", "CEO": "c_suite", "VP Procurement": "vp", "Vice President, Sales": "vp", "Head of Operations": "director", "Student": "student", "Software Engineer": "individual", "": ""} {
+	for in, want := range map[string]string{"Chief Executive Officer": "c_suite", "CEO": "c_suite", "VP Procurement": "vp", "Vice President, Sales": "vp", "Head of Operations": "director", "Student": "student", "Software Engineer": "individual", "": "", "Operations Coordinator": "individual", "Product Owner": "individual", "Co-Founder": "c_suite", "President": "c_suite", "Team Lead": "manager", "Marketing Intern": "student"} {
 		if got := hubspot.Seniority(in); got != want {
 			t.Errorf("Seniority(%q) = %q, want %q", in, got, want)
 		}

@@ -512,13 +512,12 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		s.wait(r)
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 		sw := &statusWriter{ResponseWriter: w}
-		portal, private := s.serveAPI(sw, r, h, body)
-		_ = private
+		portal := s.serveAPI(sw, r, h, body)
 		s.record(r, body, sw.status, portal)
 	}
 }
 
-func (s *Server) serveAPI(w *statusWriter, r *http.Request, h apiHandler, body []byte) (string, bool) {
+func (s *Server) serveAPI(w *statusWriter, r *http.Request, h apiHandler, body []byte) string {
 	search := strings.HasSuffix(r.URL.Path, "/search")
 	s.mu.Lock()
 	var inj *failure
@@ -531,24 +530,24 @@ func (s *Server) serveAPI(w *statusWriter, r *http.Request, h apiHandler, body [
 
 	portal, private, authErr := s.authenticate(r)
 	if inj != nil {
-		s.inject(w, r, portal, private, search, *inj)
-		return portal, private
+		s.inject(w, search, *inj)
+		return portal
 	}
 	if authErr != nil {
 		writeJSON(w, http.StatusUnauthorized, authErr)
-		return "", false
+		return ""
 	}
 	if !search {
 		if ok := s.rateHeaders(w, portal, private); !ok {
 			writeJSON(w, http.StatusTooManyRequests, rateLimitBody("TEN_SECONDLY_ROLLING", "You have reached your ten_secondly_rolling limit."))
-			return portal, private
+			return portal
 		}
 	} else if !s.searchAllowed(portal) {
 		writeJSON(w, http.StatusTooManyRequests, rateLimitBody("", "You have reached your secondly limit."))
-		return portal, private
+		return portal
 	}
 	h(w, r, portal, body)
-	return portal, private
+	return portal
 }
 
 func rateLimitBody(policy, message string) map[string]any {
@@ -559,12 +558,15 @@ func rateLimitBody(policy, message string) map[string]any {
 	return b
 }
 
-func (s *Server) inject(w *statusWriter, r *http.Request, portal string, private, search bool, f failure) {
+func (s *Server) inject(w *statusWriter, search bool, f failure) {
+	s.mu.Lock()
+	interval, max := s.rateInterval, s.rateMax
+	s.mu.Unlock()
 	switch {
 	case f.status == http.StatusTooManyRequests:
 		if !search {
-			w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.Itoa(int(s.rateInterval/time.Millisecond)))
-			w.Header().Set("X-HubSpot-RateLimit-Max", strconv.Itoa(s.rateMax))
+			w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", strconv.Itoa(int(interval/time.Millisecond)))
+			w.Header().Set("X-HubSpot-RateLimit-Max", strconv.Itoa(max))
 			w.Header().Set("X-HubSpot-RateLimit-Remaining", "0")
 		}
 		if f.retryAfter > 0 {

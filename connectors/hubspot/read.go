@@ -29,14 +29,17 @@ const (
 var (
 	contactProps = []string{"email", "firstname", "lastname", "jobtitle", "lifecyclestage", "hubspot_owner_id", "company"}
 	companyProps = []string{"name", "domain", "industry", "numberofemployees", "annualrevenue", "hs_is_target_account", "hubspot_owner_id"}
-	// dealProps ends with HubSpot's calculated stage properties
-	// (hs_deal_stage_probability, hs_is_closed, hs_is_closed_won). They are
-	// not in the doc (UNCONFIRMED); when a response lacks them the stage
-	// facts come from the pipelines API instead, at the cost of one call.
-	dealProps      = []string{"dealname", "dealstage", "pipeline", "amount", "closedate", "hubspot_owner_id"}
-	dealCalcProps  = []string{"hs_deal_stage_probability", "hs_is_closed", "hs_is_closed_won"}
-	primaryCompany = "contact_to_company" // vs contact_to_company_unlabeled (§5.1)
+	dealProps    = []string{"dealname", "dealstage", "pipeline", "amount", "closedate", "hubspot_owner_id"}
+	// dealCalcProps are HubSpot's calculated stage properties, requested
+	// with dealProps. They are not in the doc (UNCONFIRMED); when a response
+	// lacks them the stage facts come from the pipelines API instead, at
+	// the cost of one call per portal per cache TTL.
+	dealCalcProps = []string{"hs_deal_stage_probability", "hs_is_closed", "hs_is_closed_won"}
 )
+
+// primaryCompany is the association type of a contact's primary company;
+// the same id also comes back as contact_to_company_unlabeled (§5.1).
+const primaryCompany = "contact_to_company"
 
 // Object is HubSpot's SimplePublicObject (with associations when asked).
 type Object struct {

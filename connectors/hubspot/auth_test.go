@@ -368,6 +368,10 @@ func TestConfigFromEnvironment(t *testing.T) {
 		!slices.Contains(cfg.ScopeList(), "crm.objects.owners.read") || cfg.HandoffIDProperty != "" {
 		t.Fatalf("config %+v", cfg)
 	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
+		t.Fatalf("OAuth without PUBLIC_BASE_URL: %v", err)
+	}
+	cfg.PublicBaseURL = "https://handoff.example.com"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

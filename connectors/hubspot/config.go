@@ -101,6 +101,9 @@ func (c Config) Validate() error {
 	if c.ClientID != "" && c.ClientSecret == "" {
 		return errors.New("HUBSPOT_CLIENT_SECRET is required with HUBSPOT_CLIENT_ID")
 	}
+	if c.ClientID != "" && !strings.HasPrefix(c.PublicBaseURL, "http") {
+		return errors.New("PUBLIC_BASE_URL is required for the HubSpot OAuth redirect (…/oauth/hubspot/callback)")
+	}
 	if c.TierProperty == "" {
 		return errors.New("HUBSPOT_TIER_PROPERTY must not be empty")
 	}

@@ -1,0 +1,413 @@
+package hubspot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/ratelimit"
+	"github.com/handoff-dev/handoff/connectors/tokenstore"
+)
+
+const crm = handoff.SourceHubSpot
+
+// TokenStore is the part of tokenstore.Store the client uses.
+type TokenStore interface {
+	Get(ctx context.Context, crm handoff.Source, tenant string) (*tokenstore.Token, error)
+	Put(ctx context.Context, crm handoff.Source, tenant string, t *tokenstore.Token) error
+	MarkNeedsReauth(ctx context.Context, crm handoff.Source, tenant, reason string) error
+	Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error)
+	NewState(ctx context.Context, crm handoff.Source, data map[string]string, ttl time.Duration) (string, error)
+	TakeState(ctx context.Context, crm handoff.Source, state string) (map[string]string, error)
+}
+
+// Limiter is the part of ratelimit.Limiter the client uses.
+type Limiter interface {
+	Allow(ctx context.Context, key string, lim ratelimit.Limit) (time.Duration, error)
+}
+
+// Deps are the client's collaborators.
+type Deps struct {
+	Tokens  TokenStore // required for OAuth tenants; may be nil in private-app-only mode
+	Limiter Limiter    // nil: no client-side limit (HubSpot's 429s still map to RateLimitError)
+	// HTTPClient is the base client (its Transport and Timeout are reused
+	// under the OAuth transport). Default: a client with a 30 s timeout.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Client is the HubSpot API client for every tenant (portal).
+type Client struct {
+	cfg       Config
+	tokens    TokenStore
+	limiter   Limiter
+	limit     ratelimit.Limit
+	search    ratelimit.Limit
+	base      *http.Client
+	log       *slog.Logger
+	now       func() time.Time
+	oauth     *oauth2.Config
+	pipelines *pipelineCache
+
+	refreshMu sync.Map // tenant → *sync.Mutex
+
+	mu        sync.Mutex
+	rateInfos map[string]RateLimitInfo
+}
+
+// New builds a client.
+func New(cfg Config, deps Deps) (*Client, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	lim, _ := ParseRate(cfg.RateLimit)
+	slim, _ := ParseRate(cfg.SearchRateLimit)
+	if deps.Tokens == nil && cfg.PrivateAppToken == "" {
+		return nil, errors.New("hubspot: a token store is required unless HUBSPOT_PRIVATE_APP_TOKEN is set")
+	}
+	base := deps.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 30 * time.Second}
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	c := &Client{
+		cfg: cfg, tokens: deps.Tokens, limiter: deps.Limiter, limit: lim, search: slim,
+		base: base, log: log.With("crm", "hubspot"), now: now,
+		oauth: &oauth2.Config{
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			Endpoint:     oauth2.Endpoint{AuthURL: cfg.AuthURL, TokenURL: cfg.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+			RedirectURL:  cfg.RedirectURL(),
+			Scopes:       cfg.ScopeList(),
+		},
+		pipelines: newPipelineCache(cfg.PipelineCacheTTL, now),
+		rateInfos: map[string]RateLimitInfo{},
+	}
+	return c, nil
+}
+
+// RateLimitInfo is what the last response's X-HubSpot-RateLimit-* headers said.
+type RateLimitInfo struct {
+	Max            int // X-HubSpot-RateLimit-Max
+	Remaining      int // X-HubSpot-RateLimit-Remaining
+	Interval       time.Duration
+	Daily          int // only for private-app requests
+	DailyRemaining int
+	At             time.Time
+}
+
+// LastRateLimit returns the rate-limit headers last seen for tenant.
+func (c *Client) LastRateLimit(tenant string) (RateLimitInfo, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ri, ok := c.rateInfos[tenant]
+	return ri, ok
+}
+
+func (c *Client) recordRateHeaders(tenant string, h http.Header) {
+	if h.Get("X-HubSpot-RateLimit-Max") == "" && h.Get("X-HubSpot-RateLimit-Daily") == "" {
+		return // search responses carry none (§8.2)
+	}
+	atoi := func(k string) int { n, _ := strconv.Atoi(h.Get(k)); return n }
+	ri := RateLimitInfo{
+		Max:            atoi("X-HubSpot-RateLimit-Max"),
+		Remaining:      atoi("X-HubSpot-RateLimit-Remaining"),
+		Interval:       time.Duration(atoi("X-HubSpot-RateLimit-Interval-Milliseconds")) * time.Millisecond,
+		Daily:          atoi("X-HubSpot-RateLimit-Daily"),
+		DailyRemaining: atoi("X-HubSpot-RateLimit-Daily-Remaining"),
+		At:             c.now(),
+	}
+	c.mu.Lock()
+	c.rateInfos[tenant] = ri
+	c.mu.Unlock()
+	if ri.Max > 0 && ri.Remaining*10 < ri.Max {
+		c.log.Debug("hubspot rate-limit window almost used", "tenant", tenant, "remaining", ri.Remaining, "max", ri.Max)
+	}
+}
+
+// request describes one API call.
+type request struct {
+	method string
+	path   string // starting with "/"
+	query  url.Values
+	body   any
+	search bool // counts against the search budget, not the 10-second one
+}
+
+// counter counts API calls for Profile.Calls.
+type counter struct{ n atomic.Int32 }
+
+func (k *counter) add() {
+	if k != nil {
+		k.n.Add(1)
+	}
+}
+
+// do performs one API call for tenant and decodes a 2xx body into out.
+// A 401 leads to one forced token refresh and one retry.
+func (c *Client) do(ctx context.Context, tenant string, r request, out any, calls *counter) error {
+	if tenant == "" {
+		return fmt.Errorf("hubspot: empty tenant: %w", handoff.ErrNotInstalled)
+	}
+	if err := c.allow(ctx, tenant, r.search); err != nil {
+		return err
+	}
+	var payload []byte
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return fmt.Errorf("encode request body: %w", err)
+		}
+		payload = b
+	}
+	u := c.cfg.APIBaseURL + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		src := &tenantSource{ctx: ctx, c: c, tenant: tenant}
+		hc := &http.Client{
+			Transport: &oauth2.Transport{Source: src, Base: c.base.Transport},
+			Timeout:   c.base.Timeout,
+		}
+		req, err := http.NewRequestWithContext(ctx, r.method, u, bytesReader(payload))
+		if err != nil {
+			return fmt.Errorf("build request: %w", err)
+		}
+		req.Header.Set("Accept", "application/json")
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return c.transportError(ctx, err)
+		}
+		calls.add()
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		resp.Body.Close()
+		c.recordRateHeaders(tenant, resp.Header)
+		if rerr != nil {
+			return &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", rerr)}
+		}
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && src.refreshable {
+			// §7 of DESIGN: 401 → one token refresh, then retry.
+			if _, err := c.token(ctx, tenant, src.used); err != nil {
+				return err
+			}
+			continue
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			if out == nil || len(body) == 0 || resp.StatusCode == http.StatusNoContent {
+				return nil
+			}
+			if err := json.Unmarshal(body, out); err != nil {
+				return &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
+			}
+			return nil
+		}
+		return c.statusError(tenant, resp, body, attempt > 0)
+	}
+}
+
+func bytesReader(b []byte) io.Reader {
+	if b == nil {
+		return nil
+	}
+	return bytes.NewReader(b)
+}
+
+func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
+	if !search {
+		// HubSpot said the window is used up: wait for it instead of
+		// spending a request on a certain 429.
+		if ri, ok := c.LastRateLimit(tenant); ok && ri.Max > 0 && ri.Remaining == 0 && ri.Interval > 0 {
+			if wait := ri.At.Add(ri.Interval).Sub(c.now()); wait > 0 {
+				return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "X-HubSpot-RateLimit-Remaining: 0"}
+			}
+		}
+	}
+	if c.limiter == nil {
+		return nil
+	}
+	key, lim, spec := "hubspot:"+tenant, c.limit, c.cfg.RateLimit
+	if search {
+		key, lim, spec = "hubspot-search:"+tenant, c.search, c.cfg.SearchRateLimit
+	}
+	wait, err := c.limiter.Allow(ctx, key, lim)
+	if err != nil {
+		// The limiter lives in Redis: if Redis is down, jobs retry later.
+		return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("rate limiter: %w", err)}
+	}
+	if wait > 0 {
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "client-side limit " + spec}
+	}
+	return nil
+}
+
+// transportError unwraps errors raised by the token source inside the
+// OAuth transport (they are already typed) and maps network failures.
+func (c *Client) transportError(ctx context.Context, err error) error {
+	var (
+		ae *handoff.AuthError
+		re *handoff.RateLimitError
+		te *handoff.TransientError
+		pe *handoff.PermanentError
+	)
+	switch {
+	case errors.As(err, &ae), errors.As(err, &re), errors.As(err, &te), errors.As(err, &pe), errors.Is(err, handoff.ErrNotInstalled):
+		return unwrapURLError(err)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return &handoff.TransientError{CRM: crm, Err: unwrapURLError(err)}
+}
+
+// unwrapURLError drops *url.Error, whose text repeats the request URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// apiError is HubSpot's error JSON (§8.3, §8.4); every field is optional.
+type apiError struct {
+	Status        string `json:"status"`
+	Message       string `json:"message"`
+	CorrelationID string `json:"correlationId"`
+	Category      string `json:"category"`
+	SubCategory   string `json:"subCategory"`
+	ErrorType     string `json:"errorType"`  // 429: RATE_LIMIT
+	PolicyName    string `json:"policyName"` // 429: DAILY | TEN_SECONDLY_ROLLING
+	Errors        []struct {
+		Message string `json:"message"`
+		In      string `json:"in"`
+		Code    string `json:"code"`
+	} `json:"errors"`
+}
+
+func (e apiError) code() string {
+	switch {
+	case e.Category != "":
+		return e.Category
+	case e.ErrorType != "":
+		return e.ErrorType
+	}
+	return e.Status
+}
+
+func (e apiError) detail() string {
+	d := e.Message
+	if d == "" && len(e.Errors) > 0 {
+		d = e.Errors[0].Message
+	}
+	if len(d) > 300 {
+		d = d[:300] + "…"
+	}
+	if e.CorrelationID != "" {
+		d += " (correlationId " + e.CorrelationID + ")"
+	}
+	return d
+}
+
+// Fallback waits when a 429 carries no Retry-After (UNCONFIRMED on REST
+// 429s, §8.3); they follow the policy named in the body.
+const (
+	retryTenSecondly = 10 * time.Second
+	retrySecondly    = time.Second
+	retryDaily       = time.Hour
+	retryLocked      = 2 * time.Second // 423: wait at least 2 s (§8.4)
+)
+
+func (c *Client) statusError(tenant string, resp *http.Response, body []byte, refreshed bool) error {
+	var ae apiError
+	_ = json.Unmarshal(body, &ae)
+	st := resp.StatusCode
+	ra := retryAfter(resp.Header, c.now())
+	switch {
+	case st == http.StatusTooManyRequests:
+		if ra == 0 {
+			switch {
+			case ae.PolicyName == "DAILY":
+				ra = retryDaily
+			case strings.Contains(strings.ToLower(ae.Message), "secondly limit") && !strings.Contains(strings.ToLower(ae.Message), "ten_secondly"):
+				ra = retrySecondly
+			default:
+				if ms, _ := strconv.Atoi(resp.Header.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); ms > 0 {
+					ra = time.Duration(ms) * time.Millisecond
+				} else {
+					ra = retryTenSecondly
+				}
+			}
+		}
+		detail := ae.PolicyName
+		if detail == "" {
+			detail = ae.Message
+		}
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: ra, Detail: detail}
+	case st == 423:
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: max(ra, retryLocked), Detail: "record locked"}
+	case st == 477:
+		if ra == 0 {
+			ra = retryTenSecondly
+		}
+		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: ra, Detail: "migration in progress"}
+	case st == http.StatusUnauthorized:
+		d := ae.code()
+		if refreshed {
+			d += ": rejected again after a token refresh"
+		}
+		return &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: d}
+	case st == http.StatusNotFound || ae.Category == "OBJECT_NOT_FOUND":
+		return fmt.Errorf("hubspot %s: %w", ae.detail(), handoff.ErrNotFound)
+	case st >= 500:
+		return &handoff.TransientError{CRM: crm, Status: st, Err: fmt.Errorf("%s %s", ae.code(), ae.detail())}
+	case st == http.StatusRequestTimeout:
+		return &handoff.TransientError{CRM: crm, Status: st, Err: errors.New("request timeout")}
+	}
+	// 400 VALIDATION_ERROR, 403 MISSING_SCOPES (not a dead token), 409, 414 …
+	code := ae.code()
+	if code == "" {
+		code = http.StatusText(st)
+	}
+	return &handoff.PermanentError{CRM: crm, Status: st, Code: code, Detail: ae.detail()}
+}
+
+// retryAfter reads Retry-After as seconds (or an HTTP date).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

@@ -1,0 +1,195 @@
+package hubspottest
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var seedTime = time.Date(2026, 1, 15, 8, 0, 0, 0, time.UTC).Format(isoMillis)
+
+func pipelineJSON(p Pipeline, order int) map[string]any {
+	stages := []map[string]any{}
+	for i, st := range p.Stages {
+		stages = append(stages, map[string]any{
+			"id": st.ID, "label": st.Label, "displayOrder": i, "archived": false,
+			"createdAt": seedTime, "updatedAt": seedTime, "writePermissions": "CRUD_ALL",
+			"metadata": map[string]string{"isClosed": strconv.FormatBool(st.IsClosed), "probability": st.Probability},
+		})
+	}
+	return map[string]any{"id": p.ID, "label": p.Label, "displayOrder": order, "archived": false, "createdAt": seedTime, "updatedAt": seedTime, "stages": stages}
+}
+
+func (s *Server) pipelines(w http.ResponseWriter, _ *http.Request, _ string, _ []byte) {
+	res := []map[string]any{}
+	for i, p := range s.seed.Pipelines {
+		res = append(res, pipelineJSON(p, i))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": res})
+}
+
+func (s *Server) pipeline(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+	for i, p := range s.seed.Pipelines {
+		if p.ID == r.PathValue("id") {
+			writeJSON(w, http.StatusOK, pipelineJSON(p, i))
+			return
+		}
+	}
+	notFound(w, r.PathValue("id"))
+}
+
+func ownerJSON(o Owner) map[string]any {
+	m := map[string]any{
+		"id": o.ID, "email": o.Email, "type": "PERSON", "firstName": o.FirstName, "lastName": o.LastName,
+		"userId": o.UserID, "userIdIncludingInactive": o.UserID, "createdAt": seedTime, "updatedAt": seedTime, "archived": o.Archived,
+	}
+	if o.Team != "" {
+		m["teams"] = []map[string]any{{"id": "team-" + strings.ToLower(strings.ReplaceAll(o.Team, " ", "-")), "name": o.Team, "primary": true}}
+	}
+	return m
+}
+
+// owners is GET /crm/v3/owners?email=&limit=&after=&archived= (§5.4).
+func (s *Server) owners(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+	q := r.URL.Query()
+	archived := q.Get("archived") == "true"
+	limit := 100
+	if l, err := strconv.Atoi(q.Get("limit")); err == nil && l > 0 && l <= 500 {
+		limit = l
+	}
+	offset, _ := strconv.Atoi(q.Get("after"))
+	var all []Owner
+	for _, o := range s.seed.Owners {
+		if o.Archived != archived {
+			continue
+		}
+		if e := q.Get("email"); e != "" && !strings.EqualFold(e, o.Email) {
+			continue
+		}
+		all = append(all, o)
+	}
+	res := []map[string]any{}
+	for i := offset; i < len(all) && i < offset+limit; i++ {
+		res = append(res, ownerJSON(all[i]))
+	}
+	resp := map[string]any{"results": res}
+	if offset+limit < len(all) {
+		resp["paging"] = map[string]any{"next": map[string]any{"after": strconv.Itoa(offset + limit), "link": "?after=" + strconv.Itoa(offset+limit)}}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// owner is GET /crm/v3/owners/{ownerId}?idProperty=id|userId.
+func (s *Server) owner(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+	id := r.PathValue("id")
+	byUser := r.URL.Query().Get("idProperty") == "userId"
+	for _, o := range s.seed.Owners {
+		if (!byUser && o.ID == id) || (byUser && strconv.FormatInt(o.UserID, 10) == id) {
+			writeJSON(w, http.StatusOK, ownerJSON(o))
+			return
+		}
+	}
+	notFound(w, id)
+}
+
+func (s *Server) findThread(id string) (Thread, bool) {
+	for _, t := range s.seed.Threads {
+		if t.ID == id {
+			return t, true
+		}
+	}
+	return Thread{}, false
+}
+
+func (s *Server) thread(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+	t, ok := s.findThread(r.PathValue("id"))
+	if !ok {
+		notFound(w, r.PathValue("id"))
+		return
+	}
+	created, latest := seedTime, seedTime
+	if n := len(t.Messages); n > 0 {
+		created = t.Messages[0].CreatedAt.UTC().Format(isoMillis)
+		latest = t.Messages[n-1].CreatedAt.UTC().Format(isoMillis)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": t.ID, "createdAt": created, "status": t.Status, "originalChannelId": "1000", "originalChannelAccountId": "8001",
+		"latestMessageTimestamp": latest, "spam": false, "inboxId": "147959634", "associatedContactId": t.AssociatedContactID, "archived": false,
+	})
+}
+
+func messageJSON(threadID string, m ThreadMessage) map[string]any {
+	at := m.CreatedAt.UTC().Format(isoMillis)
+	base := map[string]any{"id": m.ID, "type": m.Type, "createdAt": at, "archived": false}
+	switch m.Type {
+	case "MESSAGE":
+		sender := map[string]any{"actorId": "V-" + strconv.Itoa(len(m.SenderName)*1000+7), "name": m.SenderName}
+		if m.SenderAddr != "" {
+			sender["deliveryIdentifier"] = map[string]string{"type": "HS_EMAIL_ADDRESS", "value": m.SenderAddr}
+		}
+		status := "RECEIVED"
+		if m.Direction == "OUTGOING" {
+			status, sender["actorId"] = "SENT", "A-9100007"
+		}
+		base["conversationsThreadId"] = threadID
+		base["updatedAt"] = at
+		base["createdBy"] = sender["actorId"]
+		base["client"] = map[string]string{"clientType": "HUBSPOT"}
+		base["senders"] = []map[string]any{sender}
+		base["recipients"] = []map[string]any{}
+		base["text"] = m.Text
+		base["richText"] = "<div>" + htmlEscape(m.Text) + "</div>"
+		base["attachments"] = []any{}
+		base["truncationStatus"] = "NOT_TRUNCATED"
+		base["status"] = map[string]string{"statusType": status}
+		base["direction"] = m.Direction
+		base["channelId"] = "1000"
+		base["channelAccountId"] = "8001"
+	case "COMMENT":
+		base["createdBy"] = "A-9100007"
+		base["client"] = map[string]string{"clientType": "HUBSPOT"}
+		base["text"] = m.Text
+		base["richText"] = "<p>" + htmlEscape(m.Text) + "</p>"
+		base["attachments"] = []any{}
+	}
+	return base
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
+}
+
+// threadMessages is GET …/threads/{threadId}/messages?limit&after&sort (§7);
+// the default sort is -createdAt (newest first).
+func (s *Server) threadMessages(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+	t, ok := s.findThread(r.PathValue("id"))
+	if !ok {
+		notFound(w, r.PathValue("id"))
+		return
+	}
+	q := r.URL.Query()
+	msgs := append([]ThreadMessage(nil), t.Messages...)
+	asc := q.Get("sort") == "createdAt"
+	sort.SliceStable(msgs, func(i, j int) bool {
+		if asc {
+			return msgs[i].CreatedAt.Before(msgs[j].CreatedAt)
+		}
+		return msgs[i].CreatedAt.After(msgs[j].CreatedAt)
+	})
+	limit := 20
+	if l, err := strconv.Atoi(q.Get("limit")); err == nil && l > 0 && l <= 500 {
+		limit = l
+	}
+	offset, _ := strconv.Atoi(q.Get("after"))
+	res := []map[string]any{}
+	for i := offset; i < len(msgs) && i < offset+limit; i++ {
+		res = append(res, messageJSON(t.ID, msgs[i]))
+	}
+	resp := map[string]any{"results": res}
+	if offset+limit < len(msgs) {
+		resp["paging"] = map[string]any{"next": map[string]any{"after": strconv.Itoa(offset + limit)}}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}

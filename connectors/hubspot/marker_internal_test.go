@@ -1,0 +1,57 @@
+package hubspot
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/handoff-dev/handoff"
+)
+
+func FuzzHandoffMarkerRoundTrip(f *testing.F) {
+	for _, s := range []string{"ho_01JDX4Q7ZK", "a&b", `x"y'z`, "ä-ö_ü.1"} {
+		f.Add(s, "note <b>x</b>")
+	}
+	f.Fuzz(func(t *testing.T, id, note string) {
+		if id == "" || strings.ContainsFunc(id, func(r rune) bool { return unicode.IsSpace(r) || r == '<' || r == unicode.ReplacementChar }) {
+			t.Skip()
+		}
+		body := RenderBody(handoff.Bundle{Goal: "g", Summary: note}, id)
+		if got := handoffIDFrom(body); got != id {
+			t.Fatalf("marker round trip: %q → %q", id, got)
+		}
+		body = AppendUpdate(body, note+" "+HandoffMarker+"fake", time.Unix(0, 0))
+		if got := handoffIDFrom(body); got != id {
+			t.Fatalf("after an update whose note mimics the marker: %q → %q", id, got)
+		}
+		if strings.Contains(body, "<b>") {
+			t.Fatal("note not escaped")
+		}
+	})
+}
+
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"110/10s", "5/s", "off", "0", "1/1h", "x/y", "9999999999999/1ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseRate(s)
+		if err == nil && (l.Rate < 0 || l.Period < 0 || (l.Rate > 0) != (l.Period > 0)) {
+			t.Fatalf("ParseRate(%q) = %+v", s, l)
+		}
+	})
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for v, want := range map[string]time.Duration{
+		"": 0, "7": 7 * time.Second, "0.5": 500 * time.Millisecond, "-3": 0, "soon": 0,
+		"Mon, 23 Nov 2026 10:00:30 GMT": 30 * time.Second,
+	} {
+		h := map[string][]string{"Retry-After": {v}}
+		if got := retryAfter(h, now); got != want {
+			t.Errorf("Retry-After %q = %s, want %s", v, got, want)
+		}
+	}
+}

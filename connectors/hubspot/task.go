@@ -1,0 +1,551 @@
+package hubspot
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// Association type ids, HUBSPOT_DEFINED, task → object (§6.1). 204 is in
+// the official tasks guide; 192 and 216 are community-corroborated.
+const (
+	AssocTaskToContact = 204
+	AssocTaskToCompany = 192
+	AssocTaskToDeal    = 216
+)
+
+// Task property names (§6.1).
+const (
+	propTimestamp = "hs_timestamp"
+	propSubject   = "hs_task_subject"
+	propBody      = "hs_task_body"
+	propOwner     = "hubspot_owner_id"
+	propPriority  = "hs_task_priority"
+	propStatus    = "hs_task_status"
+	propType      = "hs_task_type"
+	// propCompleted is HubSpot's read-only completion date (not in the doc; read if present).
+	propCompleted = "hs_task_completion_date"
+)
+
+// maxSubject bounds hs_task_subject (HubSpot's limit is not documented).
+const maxSubject = 255
+
+// HandoffMarker is the line that carries the handoff id in hs_task_body;
+// FindTask searches for it (CONTAINS_TOKEN on the id, then an exact check).
+const HandoffMarker = "Handoff ID: "
+
+// TaskInput is the body of POST /crm/v3/objects/tasks.
+type TaskInput struct {
+	Properties   map[string]string  `json:"properties"`
+	Associations []AssociationInput `json:"associations,omitempty"`
+}
+
+// AssociationInput associates the new record with another one.
+type AssociationInput struct {
+	To    AssociationTo     `json:"to"`
+	Types []AssociationType `json:"types"`
+}
+
+// AssociationTo names the other record.
+type AssociationTo struct {
+	ID string `json:"id"`
+}
+
+// AssociationType is one association type (category + id).
+type AssociationType struct {
+	AssociationCategory string `json:"associationCategory"`
+	AssociationTypeID   int    `json:"associationTypeId"`
+}
+
+func assoc(id string, typeID int) AssociationInput {
+	return AssociationInput{To: AssociationTo{ID: id}, Types: []AssociationType{{AssociationCategory: "HUBSPOT_DEFINED", AssociationTypeID: typeID}}}
+}
+
+// Priority maps a handoff priority to hs_task_priority (LOW, MEDIUM, HIGH;
+// HubSpot has no "urgent").
+func Priority(p handoff.Priority) string {
+	switch p {
+	case handoff.PriorityLow:
+		return "LOW"
+	case handoff.PriorityHigh, handoff.PriorityUrgent:
+		return "HIGH"
+	}
+	return "MEDIUM"
+}
+
+func priorityOf(s string) handoff.Priority {
+	switch s {
+	case "LOW":
+		return handoff.PriorityLow
+	case "HIGH":
+		return handoff.PriorityHigh
+	case "MEDIUM":
+		return handoff.PriorityMedium
+	}
+	return ""
+}
+
+// State maps hs_task_status to a TaskState.
+func State(s string) handoff.TaskState {
+	switch s {
+	case "NOT_STARTED":
+		return handoff.TaskNotStarted
+	case "IN_PROGRESS":
+		return handoff.TaskInProgress
+	case "WAITING":
+		return handoff.TaskWaiting
+	case "COMPLETED":
+		return handoff.TaskCompleted
+	case "DEFERRED":
+		return handoff.TaskDeferred
+	}
+	return handoff.TaskUnknown
+}
+
+// RenderTask turns a TaskSpec into the task create body: subject, HTML
+// body (every value escaped), due date, owner, priority, status, type, and
+// associations to the contact (204), company (192) and deal (216). It is
+// pure: the same spec always renders the same bytes.
+func RenderTask(spec handoff.TaskSpec) TaskInput {
+	props := map[string]string{
+		propSubject:  subject(spec),
+		propBody:     RenderBody(spec.Bundle, spec.HandoffID),
+		propStatus:   "NOT_STARTED",
+		propPriority: Priority(spec.Priority),
+		propType:     "TODO",
+	}
+	if !spec.Due.IsZero() {
+		props[propTimestamp] = spec.Due.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if spec.Owner.ID != "" {
+		props[propOwner] = spec.Owner.ID
+	}
+	in := TaskInput{Properties: props}
+	if spec.Contact.ID != "" {
+		in.Associations = append(in.Associations, assoc(spec.Contact.ID, AssocTaskToContact))
+	}
+	if spec.CompanyID != "" {
+		in.Associations = append(in.Associations, assoc(spec.CompanyID, AssocTaskToCompany))
+	}
+	if spec.DealID != "" {
+		in.Associations = append(in.Associations, assoc(spec.DealID, AssocTaskToDeal))
+	}
+	return in
+}
+
+func subject(spec handoff.TaskSpec) string {
+	s := strings.TrimSpace(spec.Subject)
+	if s == "" {
+		s = "Handoff: " + strings.TrimSpace(spec.Bundle.Goal)
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > maxSubject {
+		s = string(r[:maxSubject-1]) + "…"
+	}
+	return s
+}
+
+// htmlWriter builds the task body with escaping by default.
+type htmlWriter struct{ b strings.Builder }
+
+func esc(s string) string { return html.EscapeString(s) }
+
+func (w *htmlWriter) raw(s string) { w.b.WriteString(s) }
+
+func (w *htmlWriter) heading(s string) { w.raw("<h3>" + esc(s) + "</h3>\n") }
+
+func (w *htmlWriter) para(s string) {
+	if s = strings.TrimSpace(s); s == "" {
+		return
+	}
+	lines := strings.Split(s, "\n")
+	for i := range lines {
+		lines[i] = esc(lines[i])
+	}
+	w.raw("<p>" + strings.Join(lines, "<br>") + "</p>\n")
+}
+
+func (w *htmlWriter) field(label, value string) string {
+	return "<strong>" + esc(label) + ":</strong> " + esc(value)
+}
+
+func (w *htmlWriter) list(items []string, escaped bool) {
+	if len(items) == 0 {
+		return
+	}
+	w.raw("<ul>\n")
+	for _, it := range items {
+		if !escaped {
+			it = esc(it)
+		}
+		w.raw("<li>" + it + "</li>\n")
+	}
+	w.raw("</ul>\n")
+}
+
+// link renders an http(s) URL as a link and anything else as text.
+func link(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return esc(raw)
+	}
+	return `<a href="` + esc(u.String()) + `">` + esc(raw) + `</a>`
+}
+
+func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
+
+func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// RenderBody renders a bundle as the hs_task_body HTML, sections in the
+// contract's order, ending with the handoff-id marker line.
+func RenderBody(b handoff.Bundle, handoffID string) string {
+	var w htmlWriter
+	if b.Goal != "" {
+		w.heading("Goal")
+		w.para(b.Goal)
+	}
+	if b.Summary != "" {
+		w.heading("Summary")
+		w.para(b.Summary)
+	}
+	if len(b.Timeline) > 0 {
+		w.heading("What the buyer did")
+		var items []string
+		for _, h := range b.Timeline {
+			s := h.At.UTC().Format("2006-01-02 15:04 UTC") + " · " + string(h.Source) + " · " + string(h.Kind)
+			if h.Channel != "" {
+				s += " (" + h.Channel + ")"
+			}
+			if h.Summary != "" {
+				s += " — " + h.Summary
+			}
+			items = append(items, s)
+		}
+		w.list(items, false)
+	}
+	if b.BuyerAsked != "" {
+		w.heading("What they asked")
+		w.raw("<blockquote>")
+		w.para(b.BuyerAsked)
+		w.raw("</blockquote>\n")
+	}
+	if b.AgentReplied != "" {
+		w.heading("What the agent replied")
+		w.raw("<blockquote>")
+		w.para(b.AgentReplied)
+		w.raw("</blockquote>\n")
+	}
+	w.heading("Why it escalated")
+	kind := "Rung"
+	if b.Why.IsException {
+		kind = "Exception"
+	}
+	why := []string{w.field("Action", string(b.Why.Action)), w.field(kind, b.Why.Rung)}
+	for _, r := range b.Why.Reasons {
+		why = append(why, w.field("Reason", r))
+	}
+	why = append(why, w.field("Ladder version", b.Why.LadderVersion), w.field("Score", strconv.FormatFloat(b.Why.Score, 'f', 2, 64)))
+	w.list(why, true)
+	if b.TranscriptURL != "" {
+		w.heading("Transcript")
+		w.raw("<p>" + link(b.TranscriptURL) + "</p>\n")
+	}
+	if len(b.Sources) > 0 {
+		w.heading("Cited sources")
+		var items []string
+		for _, s := range b.Sources {
+			items = append(items, link(s))
+		}
+		w.list(items, true)
+	}
+	if len(b.Constraints) > 0 {
+		w.heading("Constraints")
+		w.list(b.Constraints, false)
+	}
+	if len(b.NextSteps) > 0 {
+		w.heading("Next steps")
+		w.raw("<ol>\n")
+		for _, s := range b.NextSteps {
+			w.raw("<li>" + esc(s) + "</li>\n")
+		}
+		w.raw("</ol>\n")
+	}
+	w.heading("Account and deal")
+	w.list(snapshot(&w, b), true)
+	if len(b.Missing) > 0 {
+		w.raw("<p><strong>Missing context:</strong> " + esc(strings.Join(b.Missing, ", ")) + " (bundle " + pct(b.Completeness) + " complete)</p>\n")
+	}
+	if handoffID != "" {
+		w.raw("<p>" + esc(HandoffMarker+handoffID) + "</p>\n")
+	}
+	return w.b.String()
+}
+
+func snapshot(w *htmlWriter, b handoff.Bundle) []string {
+	var out []string
+	add := func(label, v string) {
+		if v != "" {
+			out = append(out, w.field(label, v))
+		}
+	}
+	c, a, d := b.Contact, b.Account, b.Deal
+	contact := c.Name
+	if c.Title != "" {
+		contact += ", " + c.Title
+	}
+	if c.Email != "" {
+		contact += " <" + c.Email + ">"
+	}
+	add("Contact", strings.TrimSpace(contact))
+	if a.Known || a.Name != "" {
+		acct := a.Name
+		var bits []string
+		if a.Tier != "" {
+			bits = append(bits, a.Tier)
+		}
+		if a.Industry != "" {
+			bits = append(bits, a.Industry)
+		}
+		if a.Employees > 0 {
+			bits = append(bits, strconv.FormatInt(a.Employees, 10)+" employees")
+		}
+		if a.Revenue > 0 {
+			bits = append(bits, "revenue "+num(a.Revenue))
+		}
+		if a.IsTarget {
+			bits = append(bits, "target account")
+		}
+		if len(bits) > 0 {
+			acct += " (" + strings.Join(bits, ", ") + ")"
+		}
+		add("Account", acct)
+		add("Account owner", a.OwnerEmail)
+	} else {
+		add("Account", "none on record")
+	}
+	if d.Known || d.ID != "" {
+		stage := d.StageLabel
+		if stage == "" {
+			stage = d.Stage
+		}
+		state := "open"
+		switch {
+		case d.IsWon:
+			state = "won"
+		case !d.IsOpen:
+			state = "closed"
+		}
+		deal := d.Name + ": " + stage + " (" + pct(d.Probability) + ", " + state + ")"
+		if d.Amount > 0 {
+			deal += ", amount " + num(d.Amount)
+		}
+		if d.CloseDate != "" {
+			deal += ", closes " + d.CloseDate
+		}
+		add("Deal", deal)
+	} else {
+		add("Deal", "none on record")
+	}
+	return out
+}
+
+// Task reads and writes.
+
+var taskProps = []string{propSubject, propStatus, propPriority, propOwner, propTimestamp, propBody, propCompleted}
+
+func (c *Client) taskProps() []string {
+	if c.cfg.HandoffIDProperty == "" {
+		return taskProps
+	}
+	return append(append([]string{}, taskProps...), c.cfg.HandoffIDProperty)
+}
+
+// CreateTask creates the task (one call; two when the contact is known
+// only by email). It stores spec.HandoffID in the body marker and, when
+// HUBSPOT_HANDOFF_ID_PROPERTY is set, in that property.
+func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff.Task, error) {
+	if spec.HandoffID == "" {
+		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Code: "missing_handoff_id", Detail: "task spec has no handoff id"}
+	}
+	if spec.Contact.ID == "" && spec.Contact.Email != "" {
+		ref, err := c.ContactByEmail(ctx, spec.Tenant, spec.Contact.Email)
+		if err != nil {
+			return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, err)
+		}
+		spec.Contact.ID = ref.ID
+	}
+	if spec.Due.IsZero() {
+		spec.Due = c.now() // hs_timestamp is required
+	}
+	in := RenderTask(spec)
+	if c.cfg.HandoffIDProperty != "" {
+		in.Properties[c.cfg.HandoffIDProperty] = spec.HandoffID
+	}
+	var out Object
+	if err := c.do(ctx, spec.Tenant, request{method: "POST", path: crmObjects + "tasks", body: in}, &out, nil); err != nil {
+		return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, err)
+	}
+	if out.Properties == nil {
+		out.Properties = in.Properties
+	}
+	t := c.task(&out)
+	t.HandoffID = spec.HandoffID
+	return t, nil
+}
+
+func (c *Client) task(o *Object) handoff.Task {
+	pr := o.Properties
+	t := handoff.Task{
+		ID: o.ID, OwnerID: pr[propOwner], State: State(pr[propStatus]), Priority: priorityOf(pr[propPriority]),
+		Subject: pr[propSubject], Due: parseTime(pr[propTimestamp]), CompletedAt: parseTime(pr[propCompleted]),
+		HandoffID: handoffIDFrom(pr[propBody]),
+	}
+	if c.cfg.HandoffIDProperty != "" && pr[c.cfg.HandoffIDProperty] != "" {
+		t.HandoffID = pr[c.cfg.HandoffIDProperty]
+	}
+	return t
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.UnixMilli(ms).UTC()
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC()
+	}
+	return time.Time{}
+}
+
+// handoffIDFrom reads the id back from the body's marker line.
+func handoffIDFrom(body string) string {
+	marker := esc(HandoffMarker)
+	i := strings.LastIndex(body, marker)
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(marker):]
+	if j := strings.IndexAny(rest, "<\n "); j >= 0 {
+		rest = rest[:j]
+	}
+	return html.UnescapeString(rest)
+}
+
+// GetTask reads a task.
+func (c *Client) GetTask(ctx context.Context, tenant, taskID string) (handoff.Task, error) {
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {strings.Join(c.taskProps(), ",")}}, nil)
+	if err != nil {
+		return handoff.Task{}, fmt.Errorf("read hubspot task %s: %w", taskID, err)
+	}
+	return c.task(o), nil
+}
+
+type searchFilter struct {
+	PropertyName string `json:"propertyName"`
+	Operator     string `json:"operator"`
+	Value        string `json:"value,omitempty"`
+}
+
+type searchRequest struct {
+	FilterGroups []struct {
+		Filters []searchFilter `json:"filters"`
+	} `json:"filterGroups"`
+	Sorts []struct {
+		PropertyName string `json:"propertyName"`
+		Direction    string `json:"direction"`
+	} `json:"sorts,omitempty"`
+	Properties []string `json:"properties"`
+	Limit      int      `json:"limit"`
+	After      string   `json:"after,omitempty"`
+}
+
+// FindTask finds the task created for handoffID through the search API:
+// EQ on HUBSPOT_HANDOFF_ID_PROPERTY when set, else CONTAINS_TOKEN on the
+// body, confirmed by an exact marker match. Search is eventually
+// consistent (§5.3): a task created seconds ago may not be found yet, so
+// callers keep their own handoff → task record and use this as a fallback.
+func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handoff.Task, error) {
+	if handoffID == "" {
+		return handoff.Task{}, fmt.Errorf("find hubspot task: empty handoff id: %w", handoff.ErrNotFound)
+	}
+	var req searchRequest
+	f := searchFilter{PropertyName: propBody, Operator: "CONTAINS_TOKEN", Value: handoffID}
+	if c.cfg.HandoffIDProperty != "" {
+		f = searchFilter{PropertyName: c.cfg.HandoffIDProperty, Operator: "EQ", Value: handoffID}
+	}
+	req.FilterGroups = append(req.FilterGroups, struct {
+		Filters []searchFilter `json:"filters"`
+	}{Filters: []searchFilter{f}})
+	req.Sorts = append(req.Sorts, struct {
+		PropertyName string `json:"propertyName"`
+		Direction    string `json:"direction"`
+	}{PropertyName: "hs_createdate", Direction: "ASCENDING"})
+	req.Properties = c.taskProps()
+	req.Limit = 10
+	var out struct {
+		Total   int      `json:"total"`
+		Results []Object `json:"results"`
+	}
+	if err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + "tasks/search", body: req, search: true}, &out, nil); err != nil {
+		return handoff.Task{}, fmt.Errorf("find hubspot task for handoff %s: %w", handoffID, err)
+	}
+	for i := range out.Results {
+		t := c.task(&out.Results[i])
+		if t.HandoffID == handoffID {
+			return t, nil
+		}
+	}
+	return handoff.Task{}, fmt.Errorf("find hubspot task for handoff %s: %w", handoffID, handoff.ErrNotFound)
+}
+
+// AppendToTask adds an "Update" section to the task body (read, then
+// PATCH: two calls), before the handoff-id marker so it stays last.
+func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}}, nil)
+	if err != nil {
+		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
+	}
+	body := AppendUpdate(o.Properties[propBody], note, c.now())
+	patch := map[string]any{"properties": map[string]string{propBody: body}}
+	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil, nil); err != nil {
+		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
+	}
+	return nil
+}
+
+// AppendUpdate returns body with an escaped "Update" section added, placed
+// before the handoff-id marker line when there is one.
+func AppendUpdate(body, note string, at time.Time) string {
+	var w htmlWriter
+	w.heading("Update " + at.UTC().Format("2006-01-02 15:04 UTC"))
+	w.para(note)
+	section := w.b.String()
+	marker := "<p>" + esc(HandoffMarker)
+	if i := strings.LastIndex(body, marker); i >= 0 {
+		return body[:i] + section + body[i:]
+	}
+	return body + section
+}
+
+// ReassignTask moves the task to another owner and sets its priority.
+func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner handoff.Owner, priority handoff.Priority) error {
+	if owner.ID == "" {
+		return &handoff.PermanentError{CRM: crm, Code: "missing_owner", Detail: "reassign needs an owner id"}
+	}
+	props := map[string]string{propOwner: owner.ID}
+	if priority != "" {
+		props[propPriority] = Priority(priority)
+	}
+	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: map[string]any{"properties": props}}, nil, nil); err != nil {
+		return fmt.Errorf("reassign hubspot task %s: %w", taskID, err)
+	}
+	return nil
+}

@@ -17,11 +17,11 @@ import (
 
 // AgentTurnPayload is the contract of POST /webhooks/agent (DESIGN §3).
 type AgentTurnPayload struct {
-	Type           string   `json:"type"`
-	ID             string   `json:"id"`
-	OccurredAt     string   `json:"occurred_at"`
-	ConversationID string   `json:"conversation_id"`
-	Channel        string   `json:"channel"`
+	Type           string `json:"type"`
+	ID             string `json:"id"`
+	OccurredAt     string `json:"occurred_at"`
+	ConversationID string `json:"conversation_id"`
+	Channel        string `json:"channel"`
 	Contact        struct {
 		Email  string `json:"email"`
 		CRM    string `json:"crm"`

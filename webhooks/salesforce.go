@@ -62,6 +62,7 @@ func ParseOutboundMessage(body []byte) (*OutboundMessage, error) {
 		text    strings.Builder
 		cur     *Notification
 		sawNote bool
+		sawRoot bool
 	)
 	// path reports whether the stack is exactly the given local names.
 	at := func(names ...string) bool {
@@ -94,6 +95,7 @@ func ParseOutboundMessage(body []byte) (*OutboundMessage, error) {
 			text.Reset()
 			switch {
 			case len(stack) == 1:
+				sawRoot = true
 				if t.Name.Space != nsSOAPEnv || t.Name.Local != "Envelope" {
 					return nil, fmt.Errorf("root element is {%s}%s, want a SOAP 1.1 Envelope", t.Name.Space, t.Name.Local)
 				}
@@ -151,6 +153,8 @@ func ParseOutboundMessage(body []byte) (*OutboundMessage, error) {
 		}
 	}
 	switch {
+	case !sawRoot:
+		return nil, errors.New("body is not a valid SOAP envelope: no XML element")
 	case !sawNote:
 		return nil, errors.New("SOAP body has no Outbound Message notifications element")
 	case msg.OrganizationID == "":

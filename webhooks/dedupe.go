@@ -3,6 +3,7 @@ package webhooks
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 
 	"github.com/handoff-dev/handoff"
 )
@@ -13,16 +14,20 @@ import (
 // no braces or colons, so it is safe as an asynq TaskID and in Redis
 // Cluster key names.
 func dedupeKey(src handoff.Source, fields ...string) string {
-	h := sha256.New()
-	var n [8]byte
+	var stack [512]byte
+	buf := stack[:0]
 	for _, f := range fields {
-		l := len(f)
-		for i := range n {
-			n[i] = byte(l >> (8 * i))
-		}
-		h.Write(n[:])
-		h.Write([]byte(f))
+		l := uint64(len(f))
+		buf = append(buf, byte(l), byte(l>>8), byte(l>>16), byte(l>>24), byte(l>>32), byte(l>>40), byte(l>>48), byte(l>>56))
+		buf = append(buf, f...)
 	}
-	var sum [sha256.Size]byte
-	return string(src) + "-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+	sum := sha256.Sum256(buf)
+	var hx [32]byte
+	hex.Encode(hx[:], sum[:16])
+	var b strings.Builder
+	b.Grow(len(src) + 1 + len(hx))
+	b.WriteString(string(src))
+	b.WriteByte('-')
+	b.Write(hx[:])
+	return b.String()
 }

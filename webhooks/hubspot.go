@@ -168,24 +168,21 @@ var hubspotKnownObjects = []string{"contact", "company", "deal", "ticket", "prod
 // MaxBatch events) into events, and reports how many were of a
 // subscription type it does not know (they are returned as KindOther).
 func ParseHubSpotBatch(body []byte, receivedAt time.Time) ([]handoff.Event, int, error) {
-	var raws []json.RawMessage
-	if err := json.Unmarshal(body, &raws); err != nil {
-		return nil, 0, fmt.Errorf("body is not a JSON array of HubSpot events: %s", jsonErr(err))
+	evs, raws, err := scanHubSpotBatch(body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("body is not a valid HubSpot webhook batch: %w", err)
 	}
-	if len(raws) == 0 {
+	return normalizeHubSpot(evs, raws, receivedAt)
+}
+
+func normalizeHubSpot(evs []hsEvent, raws []json.RawMessage, receivedAt time.Time) ([]handoff.Event, int, error) {
+	if len(evs) == 0 {
 		return nil, 0, errors.New("empty batch: the JSON array has no events")
 	}
-	if len(raws) > MaxBatch {
-		return nil, 0, fmt.Errorf("batch has %d events; at most %d are accepted", len(raws), MaxBatch)
-	}
-	out := make([]handoff.Event, 0, len(raws))
+	out := make([]handoff.Event, 0, len(evs))
 	unknown := 0
-	for i, raw := range raws {
-		var e hsEvent
-		if err := json.Unmarshal(raw, &e); err != nil {
-			return nil, 0, fmt.Errorf("event %d: %s", i, jsonErr(err))
-		}
-		ev, known, err := e.normalize(raw, receivedAt)
+	for i := range evs {
+		ev, known, err := evs[i].normalize(raws[i], receivedAt)
 		if err != nil {
 			return nil, 0, fmt.Errorf("event %d: %w", i, err)
 		}
@@ -267,7 +264,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		}
 	}
 	kind, known := hubspotKind(objType, action, e.PropertyName)
-	if !slices.Contains(hubspotKnownObjects, strings.SplitN(typ, ".", 2)[0]) {
+	if prefix, _, _ := strings.Cut(typ, "."); !slices.Contains(hubspotKnownObjects, prefix) {
 		known = false
 	}
 
@@ -283,7 +280,8 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		Object:     &handoff.ObjectRef{Type: objType, ID: objectID},
 		Raw:        raw,
 	}
-	attrs := map[string]string{"subscription_type": typ}
+	attrs := make(map[string]string, 6)
+	attrs["subscription_type"] = typ
 	set := func(k, v string) {
 		if v != "" {
 			attrs[k] = v

@@ -3,6 +3,7 @@ package webhooks
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net/url"
 	"os"
@@ -217,7 +218,7 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 		{"hubspot too many", func() error {
 			_, _, err := ParseHubSpotBatch([]byte("["+strings.Repeat(`{},`, 100)+`{}]`), testNow)
 			return err
-		}, "101 events"},
+		}, "more than 100 events"},
 		{"hubspot workflow no id", func() error { _, err := ParseHubSpotWorkflow([]byte(`{"properties":{}}`), nil, testNow); return err }, "no record id"},
 		{"hubspot workflow bad kind", func() error {
 			_, err := ParseHubSpotWorkflow([]byte(`{"vid":1}`), url.Values{"kind": {"nope"}}, testNow)
@@ -363,4 +364,23 @@ func TestMarketoDedupe(t *testing.T) {
 	if key(a, testNow) == key(strings.Replace(a, "10:00:00", "10:00:01", 1), testNow) {
 		t.Error("another time got the same key")
 	}
+}
+
+// parseHubSpotBatchStd is the reference decoder: encoding/json into the
+// same struct. The scanner must agree with it.
+func parseHubSpotBatchStd(body []byte, receivedAt time.Time) ([]handoff.Event, int, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, 0, err
+	}
+	if len(raws) > MaxBatch {
+		return nil, 0, errors.New("too many")
+	}
+	evs := make([]hsEvent, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &evs[i]); err != nil {
+			return nil, 0, err
+		}
+	}
+	return normalizeHubSpot(evs, raws, receivedAt)
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -220,4 +222,36 @@ func mustRead(t testing.TB, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// BenchmarkHubSpotVerifyParse100 is the CPU cost of one 100-event batch:
+// v3 verification (URI decoding, timestamp, HMAC) and parsing into events.
+func BenchmarkHubSpotVerifyParse100(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i := range 100 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"eventId":%d,"subscriptionId":686627,"portalId":62515,"appId":7906213,"occurredAt":%d,"subscriptionType":"contact.propertyChange","attemptNumber":0,"objectId":%d,"propertyName":"lifecyclestage","propertyValue":"salesqualifiedlead","changeSource":"CRM_UI"}`,
+			3029365000+i, 1764000000000+int64(i), 847297356000+int64(i))
+	}
+	sb.WriteByte(']')
+	body := []byte(sb.String())
+	secret := []byte(vecSecret)
+	now := time.UnixMilli(1764000000000)
+	ts := "1764000000000"
+	reqURI := "/webhooks/hubspot"
+	sig := HubSpotSignV3(secret, "POST", HubSpotV3URI("https://h.example", reqURI), body, ts)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := VerifyHubSpotV3(secret, "POST", HubSpotV3URI("https://h.example", reqURI), body, ts, sig, now, 5*time.Minute); err != nil {
+			b.Fatal(err)
+		}
+		evs, _, err := ParseHubSpotBatch(body, now)
+		if err != nil || len(evs) != 100 {
+			b.Fatal(err)
+		}
+	}
 }

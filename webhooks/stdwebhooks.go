@@ -62,7 +62,8 @@ func VerifyStandardWebhook(key []byte, h http.Header, body []byte, now time.Time
 	if age > maxAge || age < -maxAge {
 		return errTSStale
 	}
-	want := stdMAC(key, id, ts, body)
+	// The reference implementation signs the canonical decimal form.
+	want := stdMAC(key, id, strconv.FormatInt(sec, 10), body)
 	seen := false
 	for _, s := range strings.Fields(sigs) {
 		ver, b64, ok := strings.Cut(s, ",")

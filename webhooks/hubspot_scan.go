@@ -20,8 +20,9 @@ import (
 var errScanEOF = errors.New("unexpected end of JSON input")
 
 type jscan struct {
-	b []byte
-	i int
+	b     []byte
+	text_ string // the same bytes, converted once: substrings cost nothing
+	i     int
 }
 
 func (s *jscan) ws() {
@@ -74,7 +75,7 @@ func (s *jscan) str() (string, error) {
 			s.i++
 			seg := s.b[start+1 : s.i-1]
 			if simple && utf8.Valid(seg) {
-				return string(seg), nil
+				return s.sub(start+1, s.i-1), nil
 			}
 			// Escapes or invalid UTF-8: let encoding/json decode this one
 			// token, with its exact rules.
@@ -127,7 +128,14 @@ func (s *jscan) num() (string, error) {
 		return "", s.errf("want a value")
 	}
 	s.i += n
-	return string(s.b[start:s.i]), nil
+	return s.sub(start, s.i), nil
+}
+
+func (s *jscan) sub(from, to int) string {
+	if s.text_ != "" {
+		return s.text_[from:to]
+	}
+	return string(s.b[from:to])
 }
 
 // scanNumber returns the length of the JSON number at the start of b, or 0.
@@ -564,7 +572,7 @@ func (s *jscan) object(e *hsEvent) error {
 
 // scanHubSpotBatch decodes a batch into events and the raw bytes of each.
 func scanHubSpotBatch(body []byte) ([]hsEvent, []json.RawMessage, error) {
-	s := &jscan{b: body}
+	s := &jscan{b: body, text_: string(body)}
 	if s.peek() != '[' {
 		if s.i >= len(body) {
 			return nil, nil, errScanEOF

@@ -493,3 +493,58 @@ func TestEndToEndRedisDown(t *testing.T) {
 		t.Fatalf("%d queued after a second retry, want 202", n)
 	}
 }
+
+// BenchmarkIngestPathHubSpot100 is the whole path of one 100-event HubSpot
+// batch through Echo (in process, no socket) into real Redis: verify,
+// parse, dedupe check, 100 enqueues, dedupe keys, answer. Every iteration
+// sends new events; Redis is flushed between rounds of the benchmark.
+func BenchmarkIngestPathHubSpot100(b *testing.B) {
+	for _, conc := range []int{1, 8, 16} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			db := testredis.New(b)
+			rdb := db.Client(b)
+			e := echo.New()
+			ing := jobs.NewIngester(asynq.NewClientFromRedisClient(rdb), rdb, jobs.IngestConfig{Concurrency: conc})
+			h, err := webhooks.New(webhooks.Config{PublicBaseURL: "https://h.example", HubSpotClientSecret: hsSecret}, ing, prometheus.NewRegistry(), nil, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h.Register(e)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				body := hubspotBatch(100, 1000000+i)
+				req := httptest.NewRequest(http.MethodPost, "/webhooks/hubspot", bytes.NewReader(body))
+				for k, v := range hubspotV3(hsSecret, "POST", "https://h.example/webhooks/hubspot", body, nowMS()) {
+					req.Header[k] = v
+				}
+				rec := httptest.NewRecorder()
+				e.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/100, "µs/event")
+		})
+	}
+}
+
+// With HUBSPOT_APP_ID set, events of another app sharing the URL are
+// answered 200 but not enqueued, and counted.
+func TestHubSpotOtherAppDropped(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	r := newRig(t, rdb, func(c *webhooks.Config) { c.HubSpotAppID = "54321" })
+	hs := r.base + "/webhooks/hubspot"
+	batch := hubspotBatch(5, 62515) // appId 7906213
+	res := post(t, hs, batch, hubspotV3(hsSecret, "POST", hs, batch, nowMS()))
+	if res.status != 200 || !strings.Contains(res.body, `"ignored":5`) {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	if n := r.queued(t); n != 0 {
+		t.Fatalf("%d queued", n)
+	}
+	if v := counter(t, r.reg, "handoff_webhook_events_unrecognized_total", "hubspot"); v != 5 {
+		t.Errorf("other_app metric %v", v)
+	}
+}

@@ -45,6 +45,9 @@ type Config struct {
 
 	// MaxBody is the largest request body accepted, in bytes (413 above).
 	MaxBody int64 `env:"WEBHOOK_MAX_BODY, default=1048576"`
+	// IngestTimeout bounds the enqueue of one request, below HubSpot's 5 s
+	// answer deadline: past it the sender gets 503 and retries.
+	IngestTimeout time.Duration `env:"WEBHOOK_INGEST_TIMEOUT, default=4s"`
 }
 
 // settings is Config checked and decoded.
@@ -59,6 +62,7 @@ type settings struct {
 	marketoTenant string
 	agentKey      []byte
 	maxBody       int64
+	ingestTimeout time.Duration
 }
 
 func (c Config) settings() (settings, error) {
@@ -68,6 +72,10 @@ func (c Config) settings() (settings, error) {
 		maxAge:        c.SignatureMaxAge,
 		marketoSecret: []byte(c.MarketoWebhookSecret),
 		maxBody:       c.MaxBody,
+		ingestTimeout: c.IngestTimeout,
+	}
+	if s.ingestTimeout <= 0 {
+		s.ingestTimeout = 4 * time.Second
 	}
 	if s.maxAge <= 0 {
 		s.maxAge = 5 * time.Minute

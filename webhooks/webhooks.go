@@ -160,6 +160,8 @@ func (h *Handlers) ingest(ctx context.Context, src handoff.Source, events []hand
 	if len(events) == 0 {
 		return handoff.IngestResult{}, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, h.s.ingestTimeout)
+	defer cancel()
 	res, err := h.ing.Ingest(ctx, events)
 	if err != nil {
 		h.log.Error("webhook events not stored; answering so the sender retries", "source", src, "tenant", tenantOf(events), "count", len(events), "stored", res.Accepted, "err", err)

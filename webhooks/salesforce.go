@@ -37,9 +37,9 @@ type OutboundMessage struct {
 
 // Notification is one record of an Outbound Message.
 type Notification struct {
-	ID         string            // notification id (04l…)
-	SObjectTyp string            // from xsi:type, e.g. "Contact"
-	Fields     map[string]string // sObject fields by local name; nil fields are ""
+	ID          string            // notification id (04l…)
+	SObjectType string            // from xsi:type, e.g. "Contact"
+	Fields      map[string]string // sObject fields by local name; nil fields are ""
 }
 
 // ParseOutboundMessage decodes a SOAP 1.1 Outbound Message. It streams
@@ -117,7 +117,7 @@ func ParseOutboundMessage(body []byte) (*OutboundMessage, error) {
 						if i := strings.LastIndexByte(typ, ':'); i >= 0 {
 							typ = typ[i+1:]
 						}
-						cur.SObjectTyp = typ
+						cur.SObjectType = typ
 					}
 				}
 				cur.Fields = map[string]string{}
@@ -273,18 +273,18 @@ func OutboundEvents(msg *OutboundMessage, org string, receivedAt time.Time) []ha
 			OccurredAt: sfTime(f["LastModifiedDate"], f["CreatedDate"], receivedAt),
 			ReceivedAt: receivedAt,
 			Contact:    handoff.ContactRef{CRM: handoff.SourceSalesforce, Tenant: org},
-			Attributes: map[string]string{"sobject_type": n.SObjectTyp, "action_id": msg.ActionID},
+			Attributes: map[string]string{"sobject_type": n.SObjectType, "action_id": msg.ActionID},
 		}
 		if id != "" {
-			ev.Object = &handoff.ObjectRef{Type: n.SObjectTyp, ID: id}
+			ev.Object = &handoff.ObjectRef{Type: n.SObjectType, ID: id}
 		}
 		for k, v := range f {
 			if v != "" {
 				ev.Attributes["field."+k] = v
 			}
 		}
-		sfContact(&ev.Contact, n.SObjectTyp, f)
-		switch n.SObjectTyp {
+		sfContact(&ev.Contact, n.SObjectType, f)
+		switch n.SObjectType {
 		case "Contact", "Lead":
 			ev.Kind = handoff.KindPropertyChange
 		case "Opportunity":
@@ -312,7 +312,7 @@ func OutboundEvents(msg *OutboundMessage, org string, receivedAt time.Time) []ha
 			NotificationID string            `json:"notification_id"`
 			SObjectType    string            `json:"sobject_type"`
 			Fields         map[string]string `json:"fields"`
-		}{msg.OrganizationID, msg.ActionID, n.ID, n.SObjectTyp, f})
+		}{msg.OrganizationID, msg.ActionID, n.ID, n.SObjectType, f})
 		ev.Raw = raw
 		ev.DedupeKey = dedupeKey(handoff.SourceSalesforce, org[:15], n.ID, id)
 		out = append(out, ev)

@@ -57,7 +57,6 @@ func latencyProxy(tb testing.TB, addr string, rtt time.Duration) string {
 	return l.Addr().String()
 }
 
-
 // BenchmarkIngest100 measures Ingest of 100 new events against real Redis,
 // directly and through a simulated network round trip, sequentially and
 // with a bounded fan-out.

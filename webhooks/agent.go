@@ -1,0 +1,124 @@
+package webhooks
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// AgentTurnPayload is the contract of POST /webhooks/agent (DESIGN §3).
+type AgentTurnPayload struct {
+	Type           string `json:"type"`
+	ID             string `json:"id"`
+	OccurredAt     string `json:"occurred_at"`
+	ConversationID string `json:"conversation_id"`
+	Channel        string `json:"channel"`
+	Contact        struct {
+		Email  string `json:"email"`
+		CRM    string `json:"crm"`
+		Tenant string `json:"tenant"`
+		CRMID  string `json:"crm_id"`
+		Type   string `json:"type"`
+	} `json:"contact"`
+	Turn          int      `json:"turn"`
+	BuyerMessage  string   `json:"buyer_message"`
+	AgentReply    string   `json:"agent_reply"`
+	Confidence    *float64 `json:"confidence"`
+	Sources       []string `json:"sources"`
+	ToolFailures  int      `json:"tool_failures"`
+	TranscriptURL string   `json:"transcript_url"`
+}
+
+// Agent serves POST /webhooks/agent.
+func (h *Handlers) Agent(c echo.Context) error {
+	return h.serveJSON(c, handoff.SourceAgent, "AGENT_WEBHOOK_SECRET", len(h.s.agentKey) > 0,
+		func(r *http.Request, body []byte) *reqError {
+			return sigError(HeaderWebhookSignature, VerifyStandardWebhook(h.s.agentKey, r.Header, body, h.now(), h.s.maxAge))
+		},
+		func(r *http.Request, body []byte) ([]handoff.Event, int, *reqError) {
+			ev, err := ParseAgentTurn(body, r.Header.Get(HeaderWebhookID), h.now().UTC())
+			if err != nil {
+				return nil, 0, badRequest("%v", err)
+			}
+			return []handoff.Event{ev}, 0, nil
+		})
+}
+
+// ParseAgentTurn parses one agent turn. webhookID (the webhook-id header,
+// the turn's id) is its identity.
+func ParseAgentTurn(body []byte, webhookID string, receivedAt time.Time) (handoff.Event, error) {
+	var ev handoff.Event
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return ev, errors.New("body must be a JSON object (an agent.turn)")
+	}
+	var p AgentTurnPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return ev, fmt.Errorf("body is not an agent turn: %s", jsonErr(err))
+	}
+	switch {
+	case p.Type != "" && p.Type != "agent.turn":
+		return ev, fmt.Errorf("type %q is not supported (want agent.turn)", p.Type)
+	case p.ID == "":
+		return ev, errors.New("id is missing")
+	case p.ConversationID == "":
+		return ev, errors.New("conversation_id is missing")
+	case p.OccurredAt == "":
+		return ev, errors.New("occurred_at is missing")
+	case p.Contact.Email == "" && p.Contact.CRMID == "":
+		return ev, errors.New("contact.email or contact.crm_id is required")
+	case p.Confidence != nil && (math.IsNaN(*p.Confidence) || *p.Confidence < 0 || *p.Confidence > 1):
+		return ev, fmt.Errorf("confidence %v is outside 0..1", *p.Confidence)
+	case p.ToolFailures < 0 || p.Turn < 0:
+		return ev, errors.New("turn and tool_failures must not be negative")
+	}
+	if webhookID == "" {
+		webhookID = p.ID
+	}
+	occ, err := time.Parse(time.RFC3339Nano, p.OccurredAt)
+	if err != nil {
+		return ev, fmt.Errorf("occurred_at %q is not an RFC 3339 time", p.OccurredAt)
+	}
+	crm := handoff.Source(strings.ToLower(p.Contact.CRM))
+	switch crm {
+	case "", handoff.SourceHubSpot, handoff.SourceSalesforce, handoff.SourceMarketo:
+	default:
+		return ev, fmt.Errorf("contact.crm %q: want hubspot, salesforce or marketo", p.Contact.CRM)
+	}
+	if p.Contact.CRMID != "" && crm == "" {
+		return ev, errors.New("contact.crm is required with contact.crm_id")
+	}
+	channel := p.Channel
+	if channel == "" {
+		channel = "chat"
+	}
+	ev = handoff.Event{
+		Source:         handoff.SourceAgent,
+		Tenant:         p.Contact.Tenant,
+		NativeID:       p.ID,
+		DedupeKey:      dedupeKey(handoff.SourceAgent, webhookID),
+		Kind:           handoff.KindAgentTurn,
+		Channel:        channel,
+		OccurredAt:     occ.UTC(),
+		ReceivedAt:     receivedAt,
+		Contact:        handoff.ContactRef{CRM: crm, Tenant: p.Contact.Tenant, ID: p.Contact.CRMID, Type: p.Contact.Type, Email: p.Contact.Email},
+		ConversationID: p.ConversationID,
+		Agent: &handoff.AgentTurn{
+			Turn: p.Turn, Reply: p.AgentReply, Confidence: p.Confidence, Sources: p.Sources,
+			ToolFailures: p.ToolFailures, TranscriptURL: p.TranscriptURL,
+		},
+		Raw: rawJSON(body),
+	}
+	if p.BuyerMessage != "" {
+		ev.Message = &handoff.Message{ID: p.ID, Text: p.BuyerMessage, Direction: handoff.Inbound, ThreadID: p.ConversationID}
+	}
+	return ev, nil
+}

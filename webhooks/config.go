@@ -1,0 +1,144 @@
+package webhooks
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the webhook front door's configuration, loaded with
+// go-envconfig. A source whose secret is unset is disabled: its route
+// answers 503 "source_not_configured" (so a sender that was pointed at us
+// too early retries later instead of dropping its events) and New logs one
+// line about it.
+type Config struct {
+	// PublicBaseURL is the externally visible base URL, exactly the scheme
+	// and host HubSpot calls (its v3 and v2 signatures cover the full URL).
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+
+	// HubSpotClientSecret is the app's client secret (v3, v2 and v1 signatures).
+	HubSpotClientSecret string `env:"HUBSPOT_CLIENT_SECRET"`
+	// HubSpotAppID, when set, makes events of other apps (several apps
+	// sharing one URL) be dropped and counted instead of enqueued.
+	HubSpotAppID string `env:"HUBSPOT_APP_ID"`
+	// SignatureMaxAge is the replay window of timestamped signatures
+	// (HubSpot v3 and Standard Webhooks), in both directions.
+	SignatureMaxAge time.Duration `env:"HUBSPOT_SIGNATURE_MAX_AGE, default=5m"`
+
+	// SalesforceOrgIDs are the orgs whose Outbound Messages and events are
+	// accepted (15- or 18-character ids; compared on the first 15).
+	SalesforceOrgIDs []string `env:"SALESFORCE_ORG_IDS"`
+	// SalesforceWebhookSecret signs /webhooks/salesforce/events
+	// (Standard Webhooks: "whsec_<base64>", or any other string used as raw bytes).
+	SalesforceWebhookSecret string `env:"SALESFORCE_WEBHOOK_SECRET"`
+
+	// MarketoWebhookSecret is the X-Handoff-Secret header value.
+	MarketoWebhookSecret string `env:"MARKETO_WEBHOOK_SECRET"`
+	// MarketoBaseURL (https://<munchkin>.mktorest.com) names the tenant of
+	// Marketo events: the munchkin id, the host's first label.
+	MarketoBaseURL string `env:"MARKETO_BASE_URL"`
+
+	// AgentWebhookSecret signs /webhooks/agent (Standard Webhooks).
+	AgentWebhookSecret string `env:"AGENT_WEBHOOK_SECRET"`
+
+	// MaxBody is the largest request body accepted, in bytes (413 above).
+	MaxBody int64 `env:"WEBHOOK_MAX_BODY, default=1048576"`
+	// IngestTimeout bounds the enqueue of one request, below HubSpot's 5 s
+	// answer deadline: past it the sender gets 503 and retries.
+	IngestTimeout time.Duration `env:"WEBHOOK_INGEST_TIMEOUT, default=4s"`
+}
+
+// settings is Config checked and decoded.
+type settings struct {
+	baseURL       string // no trailing slash
+	hubspotSecret []byte
+	hubspotAppID  string
+	maxAge        time.Duration
+	sfOrgs        []string // configured ids, as given
+	sfKey         []byte
+	marketoSecret []byte
+	marketoTenant string
+	agentKey      []byte
+	maxBody       int64
+	ingestTimeout time.Duration
+}
+
+func (c Config) settings() (settings, error) {
+	s := settings{
+		hubspotSecret: []byte(c.HubSpotClientSecret),
+		hubspotAppID:  strings.TrimSpace(c.HubSpotAppID),
+		maxAge:        c.SignatureMaxAge,
+		marketoSecret: []byte(c.MarketoWebhookSecret),
+		maxBody:       c.MaxBody,
+		ingestTimeout: c.IngestTimeout,
+	}
+	if s.ingestTimeout <= 0 {
+		s.ingestTimeout = 4 * time.Second
+	}
+	if s.maxAge <= 0 {
+		s.maxAge = 5 * time.Minute
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = 1 << 20
+	}
+	if c.PublicBaseURL != "" {
+		u, err := url.Parse(c.PublicBaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return s, fmt.Errorf("PUBLIC_BASE_URL %q: want an absolute http(s) URL without query, like https://handoff.example.com", c.PublicBaseURL)
+		}
+		s.baseURL = strings.TrimRight(c.PublicBaseURL, "/")
+	}
+	if c.HubSpotClientSecret != "" && s.baseURL == "" {
+		return s, fmt.Errorf("PUBLIC_BASE_URL is required when HUBSPOT_CLIENT_SECRET is set: HubSpot signs the full URL it calls")
+	}
+	if s.hubspotAppID != "" {
+		for _, r := range s.hubspotAppID {
+			if r < '0' || r > '9' {
+				return s, fmt.Errorf("HUBSPOT_APP_ID %q: want a number", c.HubSpotAppID)
+			}
+		}
+	}
+	for _, id := range c.SalesforceOrgIDs {
+		id = strings.TrimSpace(id)
+		if id == "" {
+			continue
+		}
+		if len(id) != 15 && len(id) != 18 {
+			return s, fmt.Errorf("SALESFORCE_ORG_IDS: %q is not a 15- or 18-character org id", id)
+		}
+		s.sfOrgs = append(s.sfOrgs, id)
+	}
+	var err error
+	if s.sfKey, err = webhookKey(c.SalesforceWebhookSecret); err != nil {
+		return s, fmt.Errorf("SALESFORCE_WEBHOOK_SECRET: %w", err)
+	}
+	if s.agentKey, err = webhookKey(c.AgentWebhookSecret); err != nil {
+		return s, fmt.Errorf("AGENT_WEBHOOK_SECRET: %w", err)
+	}
+	if c.MarketoBaseURL != "" {
+		u, err := url.Parse(c.MarketoBaseURL)
+		if err != nil || u.Hostname() == "" {
+			return s, fmt.Errorf("MARKETO_BASE_URL %q: want https://<munchkin>.mktorest.com", c.MarketoBaseURL)
+		}
+		s.marketoTenant = strings.ToUpper(strings.SplitN(u.Hostname(), ".", 2)[0])
+	}
+	return s, nil
+}
+
+// webhookKey decodes a Standard Webhooks secret: "whsec_" + base64 is the
+// standard form; any other non-empty string is used as raw key bytes.
+func webhookKey(secret string) ([]byte, error) {
+	if secret == "" {
+		return nil, nil
+	}
+	if rest, ok := strings.CutPrefix(secret, "whsec_"); ok {
+		k, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil || len(k) == 0 {
+			return nil, fmt.Errorf("the part after whsec_ is not valid base64")
+		}
+		return k, nil
+	}
+	return []byte(secret), nil
+}

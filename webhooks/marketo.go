@@ -1,0 +1,209 @@
+package webhooks
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// HeaderMarketoSecret carries MARKETO_WEBHOOK_SECRET on Marketo calls.
+const HeaderMarketoSecret = "X-Handoff-Secret"
+
+// MarketoPayload is the body our Marketo webhook template sends (see
+// fixtures/marketo/). lead_id and kind are required; unknown fields are
+// ignored. Values may arrive as JSON strings or numbers (Marketo quotes
+// string tokens itself and leaves numbers bare).
+type MarketoPayload struct {
+	LeadID     flexString            `json:"lead_id"`
+	ActivityID flexString            `json:"activity_id"` // optional: a unique id for this call, when the template has one
+	Email      flexString            `json:"email"`
+	Kind       flexString            `json:"kind"`
+	Channel    flexString            `json:"channel"`
+	OccurredAt flexString            `json:"occurred_at"`
+	Campaign   flexString            `json:"campaign"`
+	Program    flexString            `json:"program"`
+	Trigger    flexString            `json:"trigger"`
+	Message    flexString            `json:"message"`
+	Fields     map[string]flexString `json:"fields"`
+}
+
+// marketoKinds maps the template's kinds to event kinds.
+var marketoKinds = map[string]handoff.Kind{
+	"form_submission":  handoff.KindFormSubmission,
+	"webinar_attended": handoff.KindWebinarAttended,
+	"event_scan":       handoff.KindEventScan,
+	"ad_click":         handoff.KindAdClick,
+	"email_reply":      handoff.KindEmailReply,
+	"page_visit":       handoff.KindWebsiteVisit,
+	"website_visit":    handoff.KindWebsiteVisit,
+	"chat_message":     handoff.KindChatMessage,
+}
+
+// marketoChannels is the default channel per kind.
+var marketoChannels = map[handoff.Kind]string{
+	handoff.KindFormSubmission:  "web",
+	handoff.KindWebinarAttended: "webinar",
+	handoff.KindEventScan:       "event",
+	handoff.KindAdClick:         "ads",
+	handoff.KindEmailReply:      "email",
+	handoff.KindWebsiteVisit:    "web",
+	handoff.KindChatMessage:     "chat",
+}
+
+// Marketo serves POST /webhooks/marketo.
+func (h *Handlers) Marketo(c echo.Context) error {
+	return h.serveJSON(c, handoff.SourceMarketo, "MARKETO_WEBHOOK_SECRET", len(h.s.marketoSecret) > 0,
+		func(r *http.Request, _ []byte) *reqError {
+			got := r.Header.Get(HeaderMarketoSecret)
+			if got == "" {
+				return unauthorized("signature_missing", "X-Handoff-Secret header missing")
+			}
+			if !secretEqual([]byte(got), h.s.marketoSecret) {
+				return unauthorized("bad_signature", "X-Handoff-Secret does not match MARKETO_WEBHOOK_SECRET")
+			}
+			return nil
+		},
+		func(_ *http.Request, body []byte) ([]handoff.Event, int, *reqError) {
+			ev, err := ParseMarketo(body, h.s.marketoTenant, h.now().UTC())
+			if err != nil {
+				return nil, 0, badRequest("%v", err)
+			}
+			return []handoff.Event{ev}, 0, nil
+		})
+}
+
+// secretEqual compares in constant time, lengths included (both sides are
+// hashed first, so the length of the secret does not leak either).
+func secretEqual(a, b []byte) bool {
+	ha, hb := sha256.Sum256(a), sha256.Sum256(b)
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
+
+// ParseMarketo parses one Marketo call for the instance tenant.
+//
+// Identity: activity_id when the template sends one; otherwise the lead,
+// the kind, occurred_at as sent, campaign, program, trigger and a hash of
+// the message and form fields. Without occurred_at the second of receipt is
+// part of the key: a resend may then be stored twice, which the pipeline
+// tolerates, where a key too coarse would drop a real second event.
+func ParseMarketo(body []byte, tenant string, receivedAt time.Time) (handoff.Event, error) {
+	var ev handoff.Event
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return ev, errors.New("body must be a JSON object (the Marketo webhook template, Request Token Encoding JSON)")
+	}
+	var p MarketoPayload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return ev, fmt.Errorf("body is not the Marketo webhook JSON: %s", jsonErr(err))
+	}
+	lead := strings.TrimSpace(string(p.LeadID))
+	if lead == "" {
+		return ev, errors.New("lead_id is missing (template token {{lead.Id}})")
+	}
+	if _, err := strconv.ParseUint(lead, 10, 64); err != nil {
+		return ev, fmt.Errorf("lead_id %q is not a Marketo lead id", lead)
+	}
+	k := strings.ToLower(strings.TrimSpace(string(p.Kind)))
+	if k == "" {
+		return ev, errors.New("kind is missing")
+	}
+	kind, ok := marketoKinds[k]
+	if !ok {
+		known := make([]string, 0, len(marketoKinds))
+		for n := range marketoKinds {
+			known = append(known, n)
+		}
+		slices.Sort(known)
+		return ev, fmt.Errorf("kind %q is not one of %s", k, strings.Join(known, ", "))
+	}
+	occ := receivedAt
+	occRaw := strings.TrimSpace(string(p.OccurredAt))
+	if occRaw != "" {
+		t, err := parseLooseTime(occRaw)
+		if err != nil {
+			return ev, fmt.Errorf("occurred_at %q: %v", occRaw, err)
+		}
+		occ = t
+	}
+	channel := strings.TrimSpace(string(p.Channel))
+	if channel == "" {
+		channel = marketoChannels[kind]
+	}
+	ev = handoff.Event{
+		Source:     handoff.SourceMarketo,
+		Tenant:     tenant,
+		NativeID:   string(p.ActivityID),
+		Kind:       kind,
+		Channel:    channel,
+		OccurredAt: occ,
+		ReceivedAt: receivedAt,
+		Contact:    handoff.ContactRef{CRM: handoff.SourceMarketo, Tenant: tenant, ID: lead, Type: "lead", Email: strings.TrimSpace(string(p.Email))},
+		Campaign:   string(p.Campaign),
+		Program:    string(p.Program),
+		Raw:        rawJSON(body),
+	}
+	if msg := string(p.Message); msg != "" {
+		ev.Message = &handoff.Message{Text: msg, Direction: handoff.Inbound}
+	}
+	attrs := map[string]string{}
+	if p.Trigger != "" {
+		attrs["trigger"] = string(p.Trigger)
+	}
+	fieldNames := make([]string, 0, len(p.Fields))
+	for name, v := range p.Fields {
+		if v != "" {
+			attrs["form."+name] = string(v)
+			fieldNames = append(fieldNames, name)
+		}
+	}
+	if len(attrs) > 0 {
+		ev.Attributes = attrs
+	}
+	if p.ActivityID != "" {
+		ev.DedupeKey = dedupeKey(handoff.SourceMarketo, tenant, lead, "activity", string(p.ActivityID))
+		return ev, nil
+	}
+	// A digest of the content, fields in a stable order.
+	slices.Sort(fieldNames)
+	d := sha256.New()
+	d.Write([]byte(p.Message))
+	for _, n := range fieldNames {
+		fmt.Fprintf(d, "\x00%s\x00%s", n, p.Fields[n])
+	}
+	when := occRaw
+	if when == "" {
+		when = "received:" + strconv.FormatInt(receivedAt.Unix(), 10)
+	}
+	ev.DedupeKey = dedupeKey(handoff.SourceMarketo, tenant, lead, string(kind), when, string(p.Campaign), string(p.Program), string(p.Trigger), hex.EncodeToString(d.Sum(nil)))
+	return ev, nil
+}
+
+// parseLooseTime accepts RFC 3339, "2006-01-02 15:04:05" and
+// "2006-01-02T15:04:05" (taken as UTC), a date, or epoch seconds or
+// milliseconds.
+func parseLooseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > 1e11 {
+			return time.UnixMilli(n).UTC(), nil
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("want an RFC 3339 time, \"YYYY-MM-DD hh:mm:ss\", a date or epoch milliseconds")
+}

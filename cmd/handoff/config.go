@@ -11,6 +11,8 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/handoff-dev/handoff/internal/httpserver"
+	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/webhooks"
 	"github.com/handoff-dev/handoff/internal/redisconn"
 )
 
@@ -22,6 +24,9 @@ type Config struct {
 	Redis  redisconn.Config
 	Log    LogConfig
 	Worker WorkerConfig
+
+	Webhooks webhooks.Config
+	Ingest   jobs.IngestConfig
 }
 
 // LogConfig selects the log level and format.

@@ -200,11 +200,15 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 	}
 	// Whatever the ladder said, a human who owns the conversation hears
 	// about what the buyer did, on the open task, and keeps the buyer.
-	if lease.HumanOwned() && lease.HandoffID != rec.HandoffID {
+	// (Only the event that started the lease's own handoff goes on to
+	// create it.)
+	if lease.HumanOwned() && (rec.Plan != PlanHandoff || lease.HandoffID != rec.HandoffID) {
 		return p.followUp(ctx, lease, ev, rec)
 	}
-	if rec.Plan == PlanFollowUp { // planned as a follow-up but the human released since
-		return nil
+	if rec.Plan == PlanFollowUp && rec.Decision.Escalates() {
+		// Planned as a follow-up, but the human released the conversation
+		// since: the escalation stands on its own.
+		rec.Plan, rec.HandoffID = PlanHandoff, HandoffID(tenant, conv, rec.Decision.Matched(), ev.DedupeKey)
 	}
 	if rec.Plan != PlanHandoff {
 		return nil

@@ -16,7 +16,18 @@ import (
 const (
 	stateCreating = "creating" // the CRM write may have happened
 	stateCreated  = "created"
+	stateRefused  = "refused" // the CRM refused the write; nothing was written
 )
+
+// notWritten reports errors that prove the CRM did not write anything: a
+// rate limit (ours or the CRM's 429), a rejected request, a missing or
+// revoked authorization.
+func notWritten(err error) bool {
+	var rl *handoff.RateLimitError
+	var ae *handoff.AuthError
+	var pe *handoff.PermanentError
+	return errors.As(err, &rl) || errors.As(err, &ae) || errors.As(err, &pe) || errors.Is(err, handoff.ErrNotInstalled)
+}
 
 // findTaskSettle is how long after a CRM write attempt a "not found" from
 // FindTask is not trusted yet (search indexes, e.g. HubSpot's, lag).
@@ -105,6 +116,13 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	}
 	task, err := crm.CreateTask(ctx, spec)
 	if err != nil {
+		if notWritten(err) {
+			// The CRM refused before writing: the next attempt need not
+			// look for (or wait for) a task.
+			if rerr := p.saveRecord(ctx, pl.HandoffID, map[string]any{"state": stateRefused}); rerr != nil {
+				p.log.WarnContext(ctx, "record refused write", "handoff_id", pl.HandoffID, "error", rerr)
+			}
+		}
 		return p.notInstalled(pl.CRM, pl.Tenant, fmt.Errorf("create %s task for handoff %s: %w", pl.CRM, pl.HandoffID, err))
 	}
 	if task.OwnerID == "" {

@@ -236,11 +236,11 @@ func TestConversationProgressRule(t *testing.T) {
 		noProg int64
 	}{
 		{"great, tell me about pricing", 0.5, 1, 0}, // new topic
-		{"ok", 0.5, 2, 1},                          // nothing new
-		{"ok again", 0.4, 3, 2},                    // confidence fell
-		{"and legal terms?", 0.4, 4, 0},            // new topic
-		{"pricing again", 0.4, 5, 1},               // known topic
-		{"hm", 0.6, 6, 0},                          // confidence rose
+		{"ok", 0.5, 2, 1},               // nothing new
+		{"ok again", 0.4, 3, 2},         // confidence fell
+		{"and legal terms?", 0.4, 4, 0}, // new topic
+		{"pricing again", 0.4, 5, 1},    // known topic
+		{"hm", 0.6, 6, 0},               // confidence rose
 		{"I am angry", 0.6, 7, 1},
 	}
 	var c handoff.Context

@@ -281,7 +281,7 @@ func newHarness(t *testing.T, opts ...harnessOpt) *harness {
 	cfg.PublicBaseURL = "https://handoff.example"
 	deps := Deps{
 		Redis: rdb, CRMs: map[handoff.Source]CRM{handoff.SourceHubSpot: crm}, Enricher: e,
-		Decider: ruleDecider{version: "v1", sla: 30 * time.Minute, route: &handoff.Route{To: "account_owner"}},
+		Decider:  ruleDecider{version: "v1", sla: 30 * time.Minute, route: &handoff.Route{To: "account_owner"}},
 		Enqueuer: client, Clock: clock.Now, Metrics: reg, Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {

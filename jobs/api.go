@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -76,8 +77,18 @@ func (a *API) decisions(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"decisions": ds})
 }
 
-func (a *API) conversation(c echo.Context) error {
+// convID reads the :id path parameter, unescaped (conversation keys may
+// hold "@" or ":", e.g. "hubspot:62515:ana@acme.example").
+func convID(c echo.Context) string {
 	id := c.Param("id")
+	if u, err := url.PathUnescape(id); err == nil {
+		return u
+	}
+	return id
+}
+
+func (a *API) conversation(c echo.Context) error {
+	id := convID(c)
 	if id == "" {
 		return fail(c, http.StatusBadRequest, "bad_id", "conversation id is required")
 	}
@@ -92,7 +103,7 @@ func (a *API) conversation(c echo.Context) error {
 }
 
 func (a *API) release(c echo.Context) error {
-	id := c.Param("id")
+	id := convID(c)
 	var body struct {
 		Reason string `json:"reason"`
 	}

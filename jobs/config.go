@@ -48,6 +48,10 @@ type Config struct {
 	// StateTTL is how long handoff records and ownership leases are kept
 	// after their last change.
 	StateTTL time.Duration `env:"HANDOFF_STATE_TTL, default=2160h"`
+	// DecisionMemoTTL is how long an event's decision is remembered so a
+	// retried or redelivered event:process reuses it (one audit record per
+	// event). It must outlast the task's retries.
+	DecisionMemoTTL time.Duration `env:"DECISION_MEMO_TTL, default=48h"`
 	// OutcomeSamples caps the samples kept for percentiles.
 	OutcomeSamples int64 `env:"OUTCOME_SAMPLES, default=10000"`
 	// NegativeDispositions are task dispositions (case-insensitive) that say
@@ -64,7 +68,7 @@ func Defaults() Config {
 		Concurrency: 20, StrictPriority: true, MaxRetry: 25, RetryMaxDelay: 10 * time.Minute, RateLimitMaxRetries: 50,
 		EventTimeout: 60 * time.Second, CreateTaskTimeout: 60 * time.Second, SLACheckTimeout: 30 * time.Second,
 		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, DefaultSLA: 4 * time.Hour,
-		MaxSLAChecks: 12, StateTTL: 2160 * time.Hour, OutcomeSamples: 10000,
+		MaxSLAChecks: 12, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
 		NegativeDispositions: []string{"not_needed", "no_action_needed", "not_qualified", "wrong_person", "spam", "duplicate"},
 	}
 }

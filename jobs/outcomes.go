@@ -200,7 +200,7 @@ func (o *Outcomes) Decisions(ctx context.Context, f DecisionFilter) ([]DecisionR
 			if f.Rung != "" && m.Values["rung"] != f.Rung {
 				continue
 			}
-			if f.Contact != "" && strings.ToLower(fmt.Sprint(m.Values["contact"])) != f.Contact {
+			if f.Contact != "" && strings.ToLower(fmt.Sprint(m.Values["contact_id"])) != f.Contact && m.Values["contact_email"] != f.Contact {
 				continue
 			}
 			var d DecisionRecord

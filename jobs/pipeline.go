@@ -103,6 +103,9 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = d.StateTTL
 	}
+	if cfg.DecisionMemoTTL <= 0 {
+		cfg.DecisionMemoTTL = d.DecisionMemoTTL
+	}
 	if cfg.OutcomeSamples <= 0 {
 		cfg.OutcomeSamples = d.OutcomeSamples
 	}

@@ -103,7 +103,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 			return err
 		}
 		rb, _ := json.Marshal(rec)
-		ok, err := p.rdb.SetNX(ctx, decidedKey, rb, p.cfg.StateTTL).Result()
+		ok, err := p.rdb.SetNX(ctx, decidedKey, rb, p.cfg.DecisionMemoTTL).Result()
 		if err != nil {
 			return fmt.Errorf("record decision of event %s: %w", ek, err)
 		}
@@ -113,7 +113,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 		pipe := p.rdb.TxPipeline()
 		p.audit(ctx, pipe, map[string]any{
 			"type": "decision", "action": string(rec.Action), "rung": rec.Rung, "tenant": tenant,
-			"contact": contactLabel(ev.Contact), "conversation": rec.Event.Conversation, "handoff_id": rec.HandoffID,
+			"contact_id": ev.Contact.ID, "contact_email": strings.ToLower(ev.Contact.Email), "conversation": rec.Event.Conversation, "handoff_id": rec.HandoffID,
 			"data": string(rb),
 		})
 		p.count(ctx, pipe, "decisions", "decisions_action:"+string(rec.Action))
@@ -134,13 +134,6 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 		return fmt.Errorf("read recorded decision of event %s: %w", ek, err)
 	}
 	return p.act(ctx, ev, crm, tenant, rec)
-}
-
-func contactLabel(c handoff.ContactRef) string {
-	if c.ID != "" {
-		return c.ID
-	}
-	return strings.ToLower(c.Email)
 }
 
 // decide enriches, asks both ladders and plans the action.

@@ -206,6 +206,11 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 	if rec.Plan != PlanHandoff {
 		return nil
 	}
+	if conv == "" {
+		p.log.WarnContext(ctx, "escalation for an event that names no contact or conversation; recorded only",
+			"event", ev.DedupeKey, "action", rec.Action, "rung", rec.Rung)
+		return nil
+	}
 	if crm == "" || tenant == "" {
 		return &PermanentJobError{Err: fmt.Errorf("event %s escalated (%s at %s) but names no CRM for its contact, so no task can be created; "+
 			"agent events must carry contact.crm and contact.tenant", ev.DedupeKey, rec.Action, rec.Rung)}

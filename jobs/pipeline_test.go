@@ -395,3 +395,27 @@ func TestHoldExceptionRoutesToTeam(t *testing.T) {
 		t.Fatalf("hold must move ownership: %+v", l)
 	}
 }
+
+func TestConcurrentDuplicateDeliveries(t *testing.T) {
+	h := newHarness(t)
+	ev := agentEvent("dup", "conv-dup", "pricing, urgently")
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() { errs <- h.deliver(t, ev) }()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(h.auditDecisions(t)); n != 1 {
+		t.Fatalf("audit decisions = %d, want 1", n)
+	}
+	if p := h.pending(t, TypeCreateTask); len(p) != 1 {
+		t.Fatalf("pending create-task = %d, want 1", len(p))
+	}
+	r, _ := NewOutcomes(h.rdb).Report(context.Background())
+	if r.Decisions.Total != 1 || r.Handoffs.Total != 1 {
+		t.Fatalf("counted decisions=%d handoffs=%d", r.Decisions.Total, r.Handoffs.Total)
+	}
+}

@@ -103,28 +103,38 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 			return err
 		}
 		rb, _ := json.Marshal(rec)
-		ok, err := p.rdb.SetNX(ctx, decidedKey, rb, p.cfg.DecisionMemoTTL).Result()
-		if err != nil {
-			return fmt.Errorf("record decision of event %s: %w", ek, err)
-		}
-		if !ok { // a concurrent duplicate delivery got there first
-			return p.processEvent(ctx, ev)
-		}
-		pipe := p.rdb.TxPipeline()
-		p.audit(ctx, pipe, map[string]any{
-			"type": "decision", "action": string(rec.Action), "rung": rec.Rung, "tenant": tenant,
-			"contact_id": ev.Contact.ID, "contact_email": strings.ToLower(ev.Contact.Email), "conversation": rec.Event.Conversation, "handoff_id": rec.HandoffID,
-			"data": string(rb),
-		})
-		p.count(ctx, pipe, "decisions", "decisions_action:"+string(rec.Action))
-		if rec.Shadow != nil {
-			p.count(ctx, pipe, "shadow_decisions")
-			if rec.Shadow.Agree {
-				p.count(ctx, pipe, "shadow_agreed")
+		// The memo and the audit entry are written in one transaction, only
+		// if no concurrent delivery of the same event wrote them first.
+		won := false
+		err = p.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			n, err := tx.Exists(ctx, decidedKey).Result()
+			if err != nil || n > 0 {
+				return err
 			}
+			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
+				pipe.Set(ctx, decidedKey, rb, p.cfg.DecisionMemoTTL)
+				p.audit(ctx, pipe, map[string]any{
+					"type": "decision", "action": string(rec.Action), "rung": rec.Rung, "tenant": tenant,
+					"contact_id": ev.Contact.ID, "contact_email": strings.ToLower(ev.Contact.Email),
+					"conversation": rec.Event.Conversation, "handoff_id": rec.HandoffID, "data": string(rb),
+				})
+				p.count(ctx, pipe, "decisions", "decisions_action:"+string(rec.Action))
+				if rec.Shadow != nil {
+					p.count(ctx, pipe, "shadow_decisions")
+					if rec.Shadow.Agree {
+						p.count(ctx, pipe, "shadow_agreed")
+					}
+				}
+				return nil
+			})
+			won = err == nil
+			return err
+		}, decidedKey)
+		if err != nil && !errors.Is(err, redis.TxFailedErr) {
+			return fmt.Errorf("record decision of event %s in the audit stream: %w", ek, err)
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("append decision of event %s to the audit stream: %w", ek, err)
+		if !won { // a concurrent duplicate delivery got there first
+			return p.processEvent(ctx, ev)
 		}
 		p.m.decisions.WithLabelValues(string(rec.Action)).Inc()
 		if rec.Shadow != nil {

@@ -324,3 +324,25 @@ func TestHubSpotThreadMessageText(t *testing.T) {
 		t.Fatalf("text/signals = %q %+v", c.Event.Text, c.Signals)
 	}
 }
+
+// BenchmarkBuildWarm is the hot path: a repeat event for a cached contact
+// (profile cache hit, history push, conversation update) on a real Redis.
+func BenchmarkBuildWarm(b *testing.B) {
+	f := &fakeProfiles{contacts: []handoff.Profile{ana()}}
+	db := testredis.New(b)
+	e, err := New(Defaults(), Deps{Redis: db.Client(b), Profiles: map[handoff.Source]ProfileReader{handoff.SourceHubSpot: f}, Signaler: wordSignaler{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := e.Build(ctx, agentTurn(fmt.Sprint("b", i), "conv-bench", "what about pricing?", 0.5)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if f.Calls() != 1 {
+		b.Fatalf("Profile calls = %d, want 1", f.Calls())
+	}
+}

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -172,5 +173,34 @@ func TestWorkerNotInstalledIsRetriedWithInstallHint(t *testing.T) {
 	}
 	if len(h.crm.specs) != 0 {
 		t.Fatal("nothing may be written")
+	}
+}
+
+func TestEventErrorsKeepTheirClass(t *testing.T) {
+	h := newHarness(t)
+	h.crm.profileErr = fmt.Errorf("load token: %w", handoff.ErrNotInstalled)
+	err := h.deliver(t, agentEvent("t1", "conv-e", "pricing"))
+	if err == nil || !IsFailure(err) || errors.Is(err, asynq.SkipRetry) ||
+		err.Error() != "hubspot portal 62515 is not installed: install the app at https://handoff.example/oauth/hubspot/install" {
+		t.Fatalf("not installed: %v", err)
+	}
+	h.crm.profileErr = &handoff.RateLimitError{CRM: handoff.SourceHubSpot, Tenant: "62515", RetryAfter: 2 * time.Second}
+	err = h.deliver(t, agentEvent("t1", "conv-e", "pricing"))
+	var rl *handoff.RateLimitError
+	if !errors.As(err, &rl) || IsFailure(err) || RetryDelayFunc(0)(5, err, nil) != 2*time.Second {
+		t.Fatalf("rate limit: %v", err)
+	}
+	h.crm.profileErr = &handoff.AuthError{CRM: handoff.SourceHubSpot, Tenant: "62515", Detail: "invalid_grant"}
+	err = h.deliver(t, agentEvent("t1", "conv-e", "pricing"))
+	if !errors.Is(err, asynq.SkipRetry) || !strings.HasPrefix(err.Error(), "giving up, retrying cannot help: enrich agent agent_turn event:") {
+		t.Fatalf("revoked: %v", err)
+	}
+	if len(h.auditDecisions(t)) != 0 {
+		t.Fatal("no decision may be recorded without a context")
+	}
+	b := []byte(`{"v":2,"event":{}}`)
+	err = h.p.Mux().ProcessTask(context.Background(), asynq.NewTask(TypeEventProcess, b))
+	if !errors.Is(err, asynq.SkipRetry) || !strings.Contains(err.Error(), "payload version 2 is not supported") {
+		t.Fatalf("unknown version: %v", err)
 	}
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// HistoryTTL is how long a contact's history and a conversation's state
 	// live after their last event.
 	HistoryTTL time.Duration `env:"HISTORY_TTL, default=720h"`
+	// HistoryShared keys history by email alone, across CRMs and tenants.
+	// Leave it off when tenants are different companies.
+	HistoryShared bool `env:"HISTORY_SHARED_ACROSS_TENANTS, default=false"`
 }
 
 // Defaults returns the documented defaults (what go-envconfig would load
@@ -228,7 +231,7 @@ func (e *Enricher) profile(ctx context.Context, crm handoff.Source, tenant strin
 	}
 	reader := e.profiles[crm]
 	if reader == nil {
-		e.log.Warn("no profile reader for CRM; enriching without a profile", "crm", crm)
+		e.log.Debug("no profile reader for CRM; enriching without a profile", "crm", crm)
 		return nil, nil
 	}
 	var keys []string
@@ -344,22 +347,28 @@ func (e *Enricher) text(ctx context.Context, ev handoff.Event, tenant string) (s
 
 // --- history ---
 
-// ContactKey is how history is keyed: the lower-cased email when known (it
-// joins channels: an agent chat and a Marketo form of the same person), else
-// the CRM id.
-func ContactKey(crm handoff.Source, tenant string, c handoff.ContactFacts) string {
+// ContactKey is how a contact's history is keyed: per CRM tenant, by the
+// lower-cased email when known (so an agent chat, a form and a page visit
+// of the same person in that tenant join up), else by the CRM id. With
+// shared true (HISTORY_SHARED_ACROSS_TENANTS, for a single-company
+// deployment that runs several CRMs) the email alone is the key, joining
+// e.g. Marketo and HubSpot activity.
+func ContactKey(crm handoff.Source, tenant string, c handoff.ContactFacts, shared bool) string {
 	if c.Email != "" {
-		return "email:" + strings.ToLower(c.Email)
+		if shared {
+			return "email:" + strings.ToLower(c.Email)
+		}
+		return string(crm) + ":" + tenant + ":email:" + strings.ToLower(c.Email)
 	}
 	if c.ID != "" {
-		return string(crm) + ":" + tenant + ":" + c.ID
+		return string(crm) + ":" + tenant + ":id:" + c.ID
 	}
 	return ""
 }
 
 func (e *Enricher) history(ctx context.Context, ev handoff.Event, crm handoff.Source, tenant string, contact handoff.ContactFacts, text string) (handoff.HistoryFacts, error) {
 	h := handoff.HistoryFacts{ByChannel: map[string]int64{}, ByKind: map[string]int64{}}
-	ck := ContactKey(crm, tenant, contact)
+	ck := ContactKey(crm, tenant, contact, e.cfg.HistoryShared)
 	if ck == "" {
 		return h, nil
 	}

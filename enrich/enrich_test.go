@@ -181,9 +181,9 @@ func TestHistoryAcrossChannelsOncePerEvent(t *testing.T) {
 	f := &fakeProfiles{contacts: []handoff.Profile{ana()}}
 	e, _ := newEnricher(t, f, nil)
 	ctx := context.Background()
-	form := handoff.Event{Source: handoff.SourceMarketo, Tenant: "mkto", DedupeKey: "m1", Kind: handoff.KindFormSubmission, Channel: "web",
+	form := handoff.Event{Source: handoff.SourceHubSpot, Tenant: "62515", DedupeKey: "m1", Kind: handoff.KindFormSubmission, Channel: "web",
 		OccurredAt: time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC), Campaign: "Pricing page",
-		Contact: handoff.ContactRef{ID: "L1", Email: "Ana@Acme.example"}}
+		Contact: handoff.ContactRef{ID: "123"}}
 	if _, err := e.Build(ctx, form); err != nil {
 		t.Fatal(err)
 	}
@@ -201,6 +201,37 @@ func TestHistoryAcrossChannelsOncePerEvent(t *testing.T) {
 	}
 	if h.Recent[0].Kind != handoff.KindAgentTurn || !strings.Contains(h.Recent[1].Summary, "Pricing page") {
 		t.Fatalf("recent not newest first: %+v", h.Recent)
+	}
+}
+
+func TestHistoryIsolatedPerTenantUnlessShared(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		db := testredis.New(t)
+		cfg := Defaults()
+		cfg.HistoryShared = shared
+		e, err := New(cfg, Deps{Redis: db.Client(t), Signaler: wordSignaler{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		a := handoff.Event{Source: handoff.SourceMarketo, Tenant: "mkto-1", DedupeKey: "x1", Kind: handoff.KindFormSubmission, Channel: "web",
+			Contact: handoff.ContactRef{ID: "L1", Email: "ana@acme.example"}}
+		b := handoff.Event{Source: handoff.SourceHubSpot, Tenant: "999", DedupeKey: "x2", Kind: handoff.KindWebsiteVisit, Channel: "web",
+			Contact: handoff.ContactRef{ID: "7", Email: "ana@acme.example"}}
+		if _, err := e.Build(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		c, err := e.Build(ctx, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := int64(1)
+		if shared {
+			want = 2
+		}
+		if c.History.Total != want {
+			t.Fatalf("shared=%v: history total = %d, want %d", shared, c.History.Total, want)
+		}
 	}
 }
 

@@ -43,8 +43,11 @@ type Config struct {
 	OwnerCacheTTL time.Duration `env:"OWNER_CACHE_TTL, default=24h"`
 	// DefaultSLA applies when a decision carries none.
 	DefaultSLA time.Duration `env:"DEFAULT_SLA, default=4h"`
-	// MaxSLAChecks bounds how many sla:check steps one handoff gets.
-	MaxSLAChecks int `env:"MAX_SLA_CHECKS, default=12"`
+	// MaxSLAChecks is how many SLA multiples are checked (breaches counted,
+	// climb steps run). After that the task is only watched for completion
+	// every SLAWatchInterval, until it is done or its record expires.
+	MaxSLAChecks     int           `env:"MAX_SLA_CHECKS, default=12"`
+	SLAWatchInterval time.Duration `env:"SLA_WATCH_INTERVAL, default=1h"`
 	// StateTTL is how long handoff records and ownership leases are kept
 	// after their last change.
 	StateTTL time.Duration `env:"HANDOFF_STATE_TTL, default=2160h"`
@@ -68,7 +71,7 @@ func Defaults() Config {
 		Concurrency: 20, StrictPriority: true, MaxRetry: 25, RetryMaxDelay: 10 * time.Minute, RateLimitMaxRetries: 50,
 		EventTimeout: 60 * time.Second, CreateTaskTimeout: 60 * time.Second, SLACheckTimeout: 30 * time.Second,
 		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, DefaultSLA: 4 * time.Hour,
-		MaxSLAChecks: 12, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
+		MaxSLAChecks: 12, SLAWatchInterval: time.Hour, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
 		NegativeDispositions: []string{"not_needed", "no_action_needed", "not_qualified", "wrong_person", "spam", "duplicate"},
 	}
 }

@@ -100,6 +100,9 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	if cfg.MaxSLAChecks <= 0 {
 		cfg.MaxSLAChecks = d.MaxSLAChecks
 	}
+	if cfg.SLAWatchInterval <= 0 {
+		cfg.SLAWatchInterval = d.SLAWatchInterval
+	}
 	if cfg.StateTTL <= 0 {
 		cfg.StateTTL = d.StateTTL
 	}

@@ -419,3 +419,37 @@ func TestConcurrentDuplicateDeliveries(t *testing.T) {
 		t.Fatalf("counted decisions=%d handoffs=%d", r.Decisions.Total, r.Handoffs.Total)
 	}
 }
+
+func TestSLAWatchAfterLastCheckedMultiple(t *testing.T) {
+	h := newHarness(t, func(c *Config, _ *Deps) { c.MaxSLAChecks = 1 })
+	if err := h.deliver(t, agentEvent("t1", "conv-w", "pricing")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.runPending(t); err != nil {
+		t.Fatal(err)
+	}
+	hid := HandoffID("62515", "conv-w", "pricing", "agent:t1")
+	h.clock.Advance(30 * time.Minute)
+	if err := h.runSLA(t, hid, 1); err != nil { // breach 1
+		t.Fatal(err)
+	}
+	h.clock.Advance(24 * time.Hour)
+	if err := h.runSLA(t, hid, 2); err != nil { // watch only: no breach
+		t.Fatal(err)
+	}
+	s := h.scheduled(t)
+	if len(s) != 1 || s[0].ID != hid+":sla:3" || !s[0].NextProcessAt.Equal(h.clock.Now().Add(time.Hour)) {
+		t.Fatalf("watch check = %+v", s)
+	}
+	h.crm.setState("T1", handoff.TaskCompleted, "", time.Time{})
+	if err := h.runSLA(t, hid, 3); err != nil {
+		t.Fatal(err)
+	}
+	if l := h.lease(t, "conv-w"); l.State != handoff.OwnerReleased {
+		t.Fatalf("lease = %+v", l)
+	}
+	r, _ := NewOutcomes(h.rdb).Report(context.Background())
+	if r.SLA.Breaches != 1 || r.Resolution.Completed != 1 || len(h.scheduled(t)) != 0 {
+		t.Fatalf("breaches=%d completed=%d", r.SLA.Breaches, r.Resolution.Completed)
+	}
+}

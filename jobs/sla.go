@@ -21,7 +21,8 @@ const (
 	ResolutionUnknown   = "unknown"   // the CRM cannot report task state (Marketo)
 )
 
-// CheckSLA is the sla:check handler. Step n runs at created + n×SLA.
+// CheckSLA is the sla:check handler. Step n runs at created + n×SLA up to
+// MaxSLAChecks, then every SLAWatchInterval until the task is finished.
 //   - completed: the conversation goes back to the agent; time to human and
 //     resolution are recorded.
 //   - in progress / waiting / deferred: a human has it (lease → human); the
@@ -81,19 +82,21 @@ func (p *Pipeline) checkSLA(ctx context.Context, id string, step int) error {
 			return err
 		}
 	default: // not started
-		if err := p.breach(ctx, id, rec, step, crm, task); err != nil {
-			return err
+		if step <= p.cfg.MaxSLAChecks {
+			if err := p.breach(ctx, id, rec, step, crm, task); err != nil {
+				return err
+			}
 		}
-	}
-	if step >= p.cfg.MaxSLAChecks {
-		p.log.InfoContext(ctx, "SLA checks exhausted", "handoff_id", id, "steps", step)
-		return nil
 	}
 	sla := time.Duration(rec.int("sla_ms")) * time.Millisecond
 	if sla <= 0 {
 		sla = p.cfg.DefaultSLA
 	}
 	next := rec.time("created_at").Add(time.Duration(step+1) * sla)
+	if step >= p.cfg.MaxSLAChecks {
+		// Past the checked multiples: only watch for the human finishing.
+		next = p.now().Add(p.cfg.SLAWatchInterval)
+	}
 	return p.sched.SLACheck(ctx, id, step+1, next)
 }
 

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -239,6 +240,37 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 	}
 	p.log.Log(ctx, level, "task failed", "type", t.Type(), "task_id", id, "retried", retried,
 		"max_retry", maxRetry, "class", class, "archived", final, "error", err.Error())
+	if final && t.Type() == TypeCreateTask {
+		var pl CreateTaskPayload
+		if json.Unmarshal(t.Payload(), &pl) == nil {
+			p.abandon(context.WithoutCancel(ctx), pl, err)
+		}
+	}
+}
+
+// abandon is called when a create-task is archived: the conversation must
+// not stay "pending" on a task that will never exist, so the agent gets it
+// back (until someone re-runs the archived task).
+func (p *Pipeline) abandon(ctx context.Context, pl CreateTaskPayload, cause error) {
+	if pl.Event.Conversation == "" || pl.HandoffID == "" {
+		return
+	}
+	_, changed, err := p.transition(ctx, pl.Event.Conversation, "task creation failed: "+cause.Error(), func(cur Lease) (Lease, error) {
+		if cur.HandoffID != pl.HandoffID || cur.TaskID != "" || !cur.HumanOwned() {
+			return cur, errNoChange
+		}
+		cur.State = handoff.OwnerReleased
+		return cur, nil
+	})
+	if err != nil {
+		p.log.ErrorContext(ctx, "release conversation of a failed handoff", "handoff_id", pl.HandoffID, "error", err)
+		return
+	}
+	if changed {
+		pipe := p.rdb.TxPipeline()
+		p.count(ctx, pipe, "tasks_failed")
+		_, _ = pipe.Exec(ctx)
+	}
 }
 
 // classify is the middleware that turns handler errors into the retry

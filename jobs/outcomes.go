@@ -46,6 +46,7 @@ type Counts struct {
 type HandoffStats struct {
 	Total        int64            `json:"total"`
 	TasksCreated int64            `json:"tasks_created"`
+	TasksFailed  int64            `json:"tasks_failed"` // create-task archived; the conversation went back to the agent
 	ByRung       map[string]int64 `json:"by_rung"`
 	BySource     map[string]int64 `json:"by_source"`
 	ByChannel    map[string]int64 `json:"by_channel"`
@@ -111,7 +112,7 @@ func (o *Outcomes) Report(ctx context.Context) (Report, error) {
 		return m
 	}
 	r.Decisions = Counts{Total: n("decisions"), ByAction: by("decisions_action:")}
-	r.Handoffs = HandoffStats{Total: n("handoffs"), TasksCreated: n("tasks_created"), ByRung: by("handoffs_rung:"),
+	r.Handoffs = HandoffStats{Total: n("handoffs"), TasksCreated: n("tasks_created"), TasksFailed: n("tasks_failed"), ByRung: by("handoffs_rung:"),
 		BySource: by("handoffs_source:"), ByChannel: by("handoffs_channel:"), ByAction: by("handoffs_action:")}
 	r.SLA = SLAStats{Breaches: n("sla_breaches"), BreachedHandoffs: n("sla_breached_handoffs")}
 	if c := n("tasks_created"); c > 0 {

@@ -147,6 +147,11 @@ func TestWorkerPermanentErrorIsArchivedWithMessage(t *testing.T) {
 	if archived[0].Retried != 0 || h.crm.Calls("CreateTask") != 1 {
 		t.Fatalf("retried %d times, %d calls", archived[0].Retried, h.crm.Calls("CreateTask"))
 	}
+	// The conversation does not stay pending on a task that will never exist.
+	waitFor(t, "the conversation released", 5*time.Second, func() bool { return h.lease(t, "conv-p").State == handoff.OwnerReleased })
+	if r := h.lease(t, "conv-p").Reason; !strings.HasPrefix(r, "task creation failed: giving up") {
+		t.Fatalf("reason = %q", r)
+	}
 	if v := testutil.ToFloat64(h.p.m.jobErrors.WithLabelValues(TypeCreateTask, "permanent", "true")); v != 1 {
 		t.Fatalf("archived error metric = %v", v)
 	}

@@ -21,7 +21,6 @@ const (
 	PlanRecord   = "record"   // continue: nothing to do
 	PlanHandoff  = "handoff"  // create a handoff task
 	PlanFollowUp = "followup" // a human owns the conversation: append to the open task
-	PlanAssistUp = "assist_followup"
 )
 
 // DecisionRecord is one audit-stream entry for a decision: the decision

@@ -11,9 +11,9 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/handoff-dev/handoff/internal/httpserver"
+	"github.com/handoff-dev/handoff/internal/redisconn"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/webhooks"
-	"github.com/handoff-dev/handoff/internal/redisconn"
 )
 
 // Config is the whole program's configuration: each package's own Config,

@@ -1,0 +1,239 @@
+package ladder
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/cel-go/common/types"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// Trace step kinds.
+const (
+	StepException = "exception"
+	StepRung      = "rung"
+	StepScore     = "score"
+)
+
+// Decide evaluates the ladder for one context. It computes the handoff score
+// (and sets c.Score), then checks the exceptions in order (the first that
+// matches decides) and, if none matched, every rung (the highest that
+// matches decides). Signals are taken from c.Signals as the enricher set
+// them. The decision's trace lists every exception and rung with the values
+// its condition read. Decide does no I/O and is deterministic.
+func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
+	score, parts := l.computeScore(&c)
+	c.Score = score
+	wf := l.workflowFor(&c.Event)
+	act := l.newActivation(&c, wf)
+
+	d := handoff.Decision{
+		LadderVersion: l.version,
+		Action:        handoff.ActionContinue,
+		Score:         score,
+		Signals:       c.Signals,
+		Shadow:        l.shadow,
+	}
+	trace := make([]handoff.TraceStep, 0, len(l.exceptions)+len(l.rungs)+1)
+	trace = append(trace, handoff.TraceStep{
+		Kind: StepScore, ID: "score", When: "weighted handoff score", Matched: false,
+		Values: map[string]any{
+			"score": score, "workflow": wf.id,
+			"confidence": parts.Confidence, "sentiment": parts.Sentiment, "value": parts.Value,
+			"risk": parts.Risk, "progress": parts.Progress,
+		},
+	})
+	vals := make([]any, len(l.paths))
+	have := make([]bool, len(l.paths))
+	valuesFor := func(r *rung) map[string]any {
+		m := make(map[string]any, len(r.paths))
+		for _, i := range r.paths {
+			if !have[i] {
+				vals[i] = l.pathValue(&c, wf, l.paths[i])
+				have[i] = true
+			}
+			m[l.paths[i]] = vals[i]
+		}
+		return m
+	}
+
+	var winner *rung
+	var also []string
+	for _, r := range l.exceptions {
+		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
+		switch {
+		case winner != nil:
+			step.Skipped = fmt.Sprintf("exception %q matched first", winner.id)
+		case !r.applies(wf):
+			step.Skipped = fmt.Sprintf("workflow %q not in %v", wf.id, r.workflows)
+		default:
+			step.Matched, step.Error = eval(r, act)
+			step.Values = valuesFor(r)
+			if step.Matched {
+				winner = r
+			}
+		}
+		trace = append(trace, step)
+	}
+	exceptionWon := winner != nil
+	// Rungs from the top down: the first that matches is the highest.
+	for i := len(l.rungs) - 1; i >= 0; i-- {
+		r := l.rungs[i]
+		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
+		switch {
+		case exceptionWon:
+			step.Skipped = fmt.Sprintf("exception %q matched first", winner.id)
+		case !r.applies(wf):
+			step.Skipped = fmt.Sprintf("workflow %q not in %v", wf.id, r.workflows)
+		default:
+			step.Matched, step.Error = eval(r, act)
+			step.Values = valuesFor(r)
+			if step.Matched {
+				if winner == nil {
+					winner = r
+				} else {
+					also = append(also, r.id)
+				}
+			}
+		}
+		trace = append(trace, step)
+	}
+	d.Trace = trace
+	if winner == nil {
+		return d
+	}
+
+	if winner.kind == StepException {
+		d.ExceptionID = winner.id
+	} else {
+		d.RungID = winner.id
+	}
+	d.Action = winner.action
+	d.Reasons = append(d.Reasons, reason(winner, valuesFor(winner)))
+	if len(also) > 0 {
+		d.Reasons = append(d.Reasons, "lower rungs that also matched: "+strings.Join(also, ", "))
+	}
+	if winner.action == handoff.ActionContinue {
+		return d
+	}
+	route := winner.route
+	if route == nil {
+		route = l.defaults.route
+	}
+	d.Route = copyRoute(route)
+	d.SLA = winner.sla
+	if d.SLA == 0 {
+		d.SLA = l.defaults.sla
+	}
+	d.Priority = winner.priority
+	if d.Priority == "" {
+		d.Priority = l.defaults.priority
+	}
+	d.Constraints = slices.Clone(winner.constraints)
+	for _, t := range winner.nextSteps {
+		d.NextSteps = append(d.NextSteps, t.render(&c))
+	}
+	d.Required = slices.Clone(winner.required)
+	if d.Required == nil {
+		d.Required = slices.Clone(l.defaults.required)
+	}
+	goal := winner.goal
+	if goal == nil {
+		goal = l.defaults.goal
+	}
+	d.Goal = goal.render(&c)
+	climb := winner.climb
+	if climb == nil {
+		climb = l.climb
+	}
+	if climb == nil {
+		climb = l.defaults.climb
+	}
+	for _, s := range climb {
+		s.To = copyRoute(s.To)
+		d.Climb = append(d.Climb, s)
+	}
+	return d
+}
+
+func (r *rung) applies(wf *workflow) bool {
+	return len(r.workflows) == 0 || slices.Contains(r.workflows, wf.id)
+}
+
+func (l *Ladder) workflowFor(e *handoff.EventFacts) *workflow {
+	for _, w := range l.workflows {
+		if w.matches(e) {
+			return w
+		}
+	}
+	return l.defaultWF
+}
+
+// Workflow returns the id of the workflow an event falls in ("default" when
+// none of the ladder's workflows matches).
+func (l *Ladder) Workflow(e handoff.EventFacts) string { return l.workflowFor(&e).id }
+
+func eval(r *rung, act *activation) (bool, string) {
+	if r.prog == nil {
+		return false, "condition did not compile"
+	}
+	out, _, err := r.prog.Eval(act)
+	if err != nil {
+		return false, err.Error()
+	}
+	if b, ok := out.(types.Bool); ok {
+		return bool(b), ""
+	}
+	return false, fmt.Sprintf("condition returned %s, not a bool", out.Type())
+}
+
+func (l *Ladder) pathValue(c *handoff.Context, wf *workflow, path string) any {
+	if get, ok := accessors[path]; ok {
+		return get(c)
+	}
+	switch {
+	case path == varWorkflow:
+		return wf.id
+	case path == varThresholds:
+		return wf.thresholds
+	case strings.HasPrefix(path, varThresholds+"."):
+		return wf.thresholds[strings.TrimPrefix(path, varThresholds+".")]
+	}
+	return nil
+}
+
+func reason(r *rung, vals map[string]any) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %q", r.kind, r.id)
+	if r.desc != "" {
+		fmt.Fprintf(&b, " (%s)", r.desc)
+	}
+	fmt.Fprintf(&b, ": %s", r.when)
+	if len(vals) > 0 {
+		keys := make([]string, 0, len(vals))
+		for k := range vals {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b.WriteString(" with ")
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s=%s", k, formatValue(vals[k]))
+		}
+	}
+	return b.String()
+}
+
+func copyRoute(r *handoff.Route) *handoff.Route {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	c.Owners = slices.Clone(r.Owners)
+	c.Fallback = copyRoute(r.Fallback)
+	return &c
+}

@@ -1,0 +1,95 @@
+package ladder
+
+import (
+	"slices"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// accessors read one context path without reflection; they feed the trace
+// (the values each condition saw) and the next-step templates. A test checks
+// that every `cel`-tagged field of the context has one.
+var accessors = map[string]func(c *handoff.Context) any{
+	"score": func(c *handoff.Context) any { return c.Score },
+
+	"event.source":   func(c *handoff.Context) any { return c.Event.Source },
+	"event.kind":     func(c *handoff.Context) any { return c.Event.Kind },
+	"event.channel":  func(c *handoff.Context) any { return c.Event.Channel },
+	"event.text":     func(c *handoff.Context) any { return c.Event.Text },
+	"event.tenant":   func(c *handoff.Context) any { return c.Event.Tenant },
+	"event.property": func(c *handoff.Context) any { return c.Event.Property },
+	"event.value":    func(c *handoff.Context) any { return c.Event.Value },
+	"event.campaign": func(c *handoff.Context) any { return c.Event.Campaign },
+
+	"contact.id":          func(c *handoff.Context) any { return c.Contact.ID },
+	"contact.email":       func(c *handoff.Context) any { return c.Contact.Email },
+	"contact.name":        func(c *handoff.Context) any { return c.Contact.Name },
+	"contact.title":       func(c *handoff.Context) any { return c.Contact.Title },
+	"contact.seniority":   func(c *handoff.Context) any { return c.Contact.Seniority },
+	"contact.is_vip":      func(c *handoff.Context) any { return c.Contact.IsVIP },
+	"contact.lifecycle":   func(c *handoff.Context) any { return c.Contact.Lifecycle },
+	"contact.owner_id":    func(c *handoff.Context) any { return c.Contact.OwnerID },
+	"contact.owner_email": func(c *handoff.Context) any { return c.Contact.OwnerEmail },
+	"contact.known":       func(c *handoff.Context) any { return c.Contact.Known },
+
+	"account.id":          func(c *handoff.Context) any { return c.Account.ID },
+	"account.name":        func(c *handoff.Context) any { return c.Account.Name },
+	"account.domain":      func(c *handoff.Context) any { return c.Account.Domain },
+	"account.tier":        func(c *handoff.Context) any { return c.Account.Tier },
+	"account.industry":    func(c *handoff.Context) any { return c.Account.Industry },
+	"account.employees":   func(c *handoff.Context) any { return c.Account.Employees },
+	"account.revenue":     func(c *handoff.Context) any { return c.Account.Revenue },
+	"account.is_target":   func(c *handoff.Context) any { return c.Account.IsTarget },
+	"account.owner_id":    func(c *handoff.Context) any { return c.Account.OwnerID },
+	"account.owner_email": func(c *handoff.Context) any { return c.Account.OwnerEmail },
+	"account.known":       func(c *handoff.Context) any { return c.Account.Known },
+
+	"deal.id":          func(c *handoff.Context) any { return c.Deal.ID },
+	"deal.name":        func(c *handoff.Context) any { return c.Deal.Name },
+	"deal.stage":       func(c *handoff.Context) any { return c.Deal.Stage },
+	"deal.stage_label": func(c *handoff.Context) any { return c.Deal.StageLabel },
+	"deal.probability": func(c *handoff.Context) any { return c.Deal.Probability },
+	"deal.is_open":     func(c *handoff.Context) any { return c.Deal.IsOpen },
+	"deal.is_won":      func(c *handoff.Context) any { return c.Deal.IsWon },
+	"deal.amount":      func(c *handoff.Context) any { return c.Deal.Amount },
+	"deal.close_date":  func(c *handoff.Context) any { return c.Deal.CloseDate },
+	"deal.owner_id":    func(c *handoff.Context) any { return c.Deal.OwnerID },
+	"deal.known":       func(c *handoff.Context) any { return c.Deal.Known },
+
+	"conversation.id":                     func(c *handoff.Context) any { return c.Conversation.ID },
+	"conversation.turns":                  func(c *handoff.Context) any { return c.Conversation.Turns },
+	"conversation.turns_without_progress": func(c *handoff.Context) any { return c.Conversation.TurnsWithoutProgress },
+	"conversation.owner_state":            func(c *handoff.Context) any { return c.Conversation.OwnerState },
+	"conversation.sentiment_trend":        func(c *handoff.Context) any { return c.Conversation.SentimentTrend },
+
+	"agent.confidence":     func(c *handoff.Context) any { return c.Agent.Confidence },
+	"agent.has_confidence": func(c *handoff.Context) any { return c.Agent.HasConfidence },
+	"agent.tool_failures":  func(c *handoff.Context) any { return c.Agent.ToolFailures },
+	"agent.sources":        func(c *handoff.Context) any { return slices.Clone(c.Agent.Sources) },
+	"agent.reply":          func(c *handoff.Context) any { return c.Agent.Reply },
+	"agent.turn":           func(c *handoff.Context) any { return c.Agent.Turn },
+
+	"signals.topics":        func(c *handoff.Context) any { return nonNil(c.Signals.Topics) },
+	"signals.negated":       func(c *handoff.Context) any { return nonNil(c.Signals.Negated) },
+	"signals.sentiment":     func(c *handoff.Context) any { return c.Signals.Sentiment },
+	"signals.human_request": func(c *handoff.Context) any { return c.Signals.HumanRequest },
+
+	"history.total":      func(c *handoff.Context) any { return c.History.Total },
+	"history.by_channel": func(c *handoff.Context) any { return cloneMap(c.History.ByChannel) },
+	"history.by_kind":    func(c *handoff.Context) any { return cloneMap(c.History.ByKind) },
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+func cloneMap(m map[string]int64) map[string]int64 {
+	out := make(map[string]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package ladder
 import (
 	"math"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,6 +22,7 @@ type textAnalyzer struct {
 	prefixFirst []int            // phrases whose first word is a wildcard
 	negations   map[string]bool
 	vader       *vader
+	tokens      sync.Pool // *[]token scratch
 }
 
 type phrase struct {
@@ -113,7 +115,7 @@ func newTextAnalyzer(f *fileLadder) *textAnalyzer {
 }
 
 func (t *textAnalyzer) add(p phrase) {
-	toks := tokenizeOpt(strings.ToLower(p.text), true)
+	toks := tokenizeOpt(nil, strings.ToLower(p.text), true)
 	if len(toks) == 0 {
 		return
 	}
@@ -134,7 +136,7 @@ func (t *textAnalyzer) add(p phrase) {
 
 // checkPhrase validates a topic phrase at load.
 func checkPhrase(p string) string {
-	toks := tokenizeOpt(strings.ToLower(p), true)
+	toks := tokenizeOpt(nil, strings.ToLower(p), true)
 	if len(toks) == 0 {
 		return "no words to match"
 	}
@@ -196,18 +198,19 @@ func compileWord(w string) wordPat {
 func isVowel(b byte) bool { return strings.IndexByte("aeiou", b) >= 0 }
 
 type token struct {
-	s     string
-	brk   bool // a clause boundary (punctuation, newline) comes before it
-	start int
+	s   string
+	brk bool // a clause boundary (punctuation, newline) comes before it
 }
 
 // tokenize splits lower-cased text into words: letters and digits, with
 // inner apostrophes kept ("don't"); curly apostrophes are normalized.
 // Punctuation that ends a clause marks the next token.
-func tokenize(s string) []token { return tokenizeOpt(s, false) }
+func tokenize(s string) []token { return tokenizeOpt(nil, s, false) }
 
-func tokenizeOpt(s string, wildcards bool) []token {
-	toks := make([]token, 0, len(s)/5+1)
+func tokenizeOpt(toks []token, s string, wildcards bool) []token {
+	if toks == nil {
+		toks = make([]token, 0, len(s)/5+1)
+	}
 	brk := false
 	i := 0
 	for i < len(s) {
@@ -254,7 +257,7 @@ func tokenizeOpt(s string, wildcards bool) []token {
 		if w == "but" || w == "however" || w == "although" || w == "though" {
 			brk = true
 		}
-		toks = append(toks, token{s: w, brk: brk, start: start})
+		toks = append(toks, token{s: w, brk: brk})
 		brk = false
 		if w == "but" || w == "however" || w == "although" || w == "though" {
 			brk = true
@@ -263,9 +266,20 @@ func tokenizeOpt(s string, wildcards bool) []token {
 	return toks
 }
 
+// asciiWord marks the ASCII bytes that belong to words.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
 func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
-		return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r >= 'A' && r <= 'Z'
+		return asciiWord[r]
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r)
 }
@@ -284,9 +298,18 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 	if strings.TrimSpace(text) == "" {
 		return sig
 	}
-	toks := tokenize(strings.ToLower(text))
+	buf, _ := t.tokens.Get().(*[]token)
+	if buf == nil {
+		buf = new([]token)
+	}
+	toks := tokenizeOpt((*buf)[:0], strings.ToLower(text), false)
+	defer func() {
+		clear(toks) // drop the string references before pooling
+		*buf = toks[:0]
+		t.tokens.Put(buf)
+	}()
 	type hit struct{ pos, neg int } // counts of positive and negated matches
-	hits := map[string]*hit{}
+	var hits map[string]*hit
 	humanPos := false
 	for i := range toks {
 		cands := t.byFirst[toks[i].s]
@@ -309,6 +332,9 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 			}
 			h := hits[p.topic]
 			if h == nil {
+				if hits == nil {
+					hits = map[string]*hit{}
+				}
 				h = &hit{}
 				hits[p.topic] = h
 			}

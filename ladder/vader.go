@@ -1,9 +1,11 @@
 package ladder
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/jonreiter/govader"
@@ -24,7 +26,10 @@ type vader struct {
 	booster  map[string]float64
 	negate   map[string]bool
 	idioms   map[string]float64
-	hasEmoji bool
+	// idiomWords holds every word of a multi-word idiom or booster, so the
+	// idiom check is skipped (without changing results) when none is near.
+	idiomWords map[string]bool
+	pool       sync.Pool // *vaderScratch
 }
 
 // VADER constants (vaderSentiment 3.3).
@@ -55,43 +60,100 @@ func newVader(sia *govader.SentimentIntensityAnalyzer) *vader {
 	for _, w := range sia.Constants.NegateList {
 		v.negate[w] = true
 	}
+	v.idiomWords = map[string]bool{}
+	for k := range v.idioms {
+		for _, w := range strings.Fields(k) {
+			v.idiomWords[w] = true
+		}
+	}
+	for k := range v.booster {
+		if strings.Contains(k, " ") {
+			for _, w := range strings.Fields(k) {
+				v.idiomWords[w] = true
+			}
+		}
+	}
 	return v
+}
+
+// wordInfo is what the lexicon and the booster list say about one
+// lower-case word, looked up once per token.
+type wordInfo struct {
+	val, boost     float64
+	inLex, inBoost bool
+}
+
+// vaderScratch holds the per-call buffers, reused through a pool.
+type vaderScratch struct {
+	words, lower []string
+	info         []wordInfo
+	origInLex    []bool
+	sent         []float64
+}
+
+func (v *vader) info(w string) wordInfo {
+	var wi wordInfo
+	wi.val, wi.inLex = v.lexicon[w]
+	wi.boost, wi.inBoost = v.booster[w]
+	return wi
 }
 
 // compound returns VADER's normalized compound score, -1..1.
 func (v *vader) compound(text string) float64 {
-	text = v.replaceEmoji(text)
-	text = strings.TrimSpace(text)
-	fields := strings.Fields(text)
-	if len(fields) == 0 {
-		return 0
+	sc, _ := v.pool.Get().(*vaderScratch)
+	if sc == nil {
+		sc = &vaderScratch{}
 	}
-	words := make([]string, len(fields))
-	lower := make([]string, len(fields))
+	defer v.pool.Put(sc)
+	text, ascii := v.replaceEmoji(text)
+	text = strings.TrimSpace(text)
+	words, lower := sc.words[:0], sc.lower[:0]
+	info, origInLex := sc.info[:0], sc.origInLex[:0]
 	upperCount := 0
-	for i, f := range fields {
+	// ASCII text is lower-cased once; each word's lower-case form is then
+	// the same byte range of the lower-cased text.
+	lowerText := ""
+	if ascii {
+		lowerText = strings.ToLower(text)
+	}
+	for f, off := range fields(text, ascii) {
 		w := stripPuncIfWord(f)
-		words[i] = w
-		lower[i] = strings.ToLower(w)
+		var lw string
+		if ascii {
+			start := off + strings.Index(f, w)
+			lw = lowerText[start : start+len(w)]
+		} else {
+			lw = strings.ToLower(w)
+		}
+		wi := v.info(lw)
+		inOrig := wi.inLex
+		if lw != w {
+			_, inOrig = v.lexicon[w] // govader looks neighbours up with their case
+		}
+		words, lower, info, origInLex = append(words, w), append(lower, lw), append(info, wi), append(origInLex, inOrig)
 		if isUpperWord(w) {
 			upperCount++
 		}
 	}
+	sc.words, sc.lower, sc.info, sc.origInLex = words, lower, info, origInLex
+	if len(words) == 0 {
+		return 0
+	}
 	capDiff := upperCount > 0 && upperCount < len(words)
 
-	sentiments := make([]float64, 0, len(words))
+	sentiments := sc.sent[:0]
 	for i := range words {
-		l := lower[i]
-		if _, ok := v.booster[l]; ok {
+		if info[i].inBoost {
 			sentiments = append(sentiments, 0)
 			continue
 		}
-		if i < len(words)-1 && l == "kind" && lower[i+1] == "of" {
+		if i < len(words)-1 && lower[i] == "kind" && lower[i+1] == "of" {
 			sentiments = append(sentiments, 0)
 			continue
 		}
-		sentiments = append(sentiments, v.valence(words, lower, i, capDiff))
+		sentiments = append(sentiments, v.valence(sc, i, capDiff))
 	}
+	sc.sent = sentiments
 
 	// "but": dampen what comes before, amplify what comes after.
 	if bi := slices.Index(lower, "but"); bi >= 0 {
@@ -118,20 +180,19 @@ func (v *vader) compound(text string) float64 {
 	return math.Max(-1, math.Min(1, c))
 }
 
-func (v *vader) valence(words, lower []string, i int, capDiff bool) float64 {
-	item, l := words[i], lower[i]
-	val, ok := v.lexicon[l]
-	if !ok {
+func (v *vader) valence(sc *vaderScratch, i int, capDiff bool) float64 {
+	words, lower, info := sc.words, sc.lower, sc.info
+	if !info[i].inLex {
 		return 0
 	}
-	if l == "no" && i+1 < len(lower) {
-		if _, ok := v.lexicon[lower[i+1]]; ok {
-			val = 0
-		}
+	item, l := words[i], lower[i]
+	val := info[i].val
+	if l == "no" && i+1 < len(lower) && info[i+1].inLex {
+		val = 0
 	}
 	if (i > 0 && lower[i-1] == "no") || (i > 1 && lower[i-2] == "no") ||
 		(i > 2 && lower[i-3] == "no" && (lower[i-1] == "or" || lower[i-1] == "nor")) {
-		val = v.lexicon[l] * vNScalar
+		val = info[i].val * vNScalar
 	}
 	if capDiff && isUpperWord(item) {
 		if val > 0 {
@@ -144,11 +205,11 @@ func (v *vader) valence(words, lower []string, i int, capDiff bool) float64 {
 		if i <= start {
 			continue
 		}
-		prev := words[i-(start+1)]
-		if _, inLex := v.lexicon[prev]; inLex {
+		p := i - (start + 1)
+		if sc.origInLex[p] {
 			continue
 		}
-		s := v.scalarIncDec(prev, lower[i-(start+1)], val, capDiff)
+		s := v.scalarIncDec(words[p], info[p], val, capDiff)
 		if start == 1 && s != 0 {
 			s *= vScalarScale1
 		}
@@ -161,14 +222,14 @@ func (v *vader) valence(words, lower []string, i int, capDiff bool) float64 {
 			val = v.specialIdioms(val, lower, i)
 		}
 	}
-	return v.leastCheck(val, words, i)
+	return v.leastCheck(val, sc, i)
 }
 
-func (v *vader) scalarIncDec(word, wordLower string, val float64, capDiff bool) float64 {
-	scalar, ok := v.booster[wordLower]
-	if !ok {
+func (v *vader) scalarIncDec(word string, wi wordInfo, val float64, capDiff bool) float64 {
+	if !wi.inBoost {
 		return 0
 	}
+	scalar := wi.boost
 	if val < 0 {
 		scalar = -scalar
 	}
@@ -215,6 +276,16 @@ func (v *vader) negationCheck(val float64, lower []string, start, i int) float64
 }
 
 func (v *vader) specialIdioms(val float64, lower []string, i int) float64 {
+	near := false
+	for j := i - 3; j <= i+2 && j < len(lower); j++ {
+		if v.idiomWords[lower[j]] {
+			near = true
+			break
+		}
+	}
+	if !near {
+		return val
+	}
 	seqs := [...]string{
 		lower[i-1] + " " + lower[i],
 		lower[i-2] + " " + lower[i-1] + " " + lower[i],
@@ -246,26 +317,23 @@ func (v *vader) specialIdioms(val float64, lower []string, i int) float64 {
 	return val
 }
 
-func (v *vader) leastCheck(val float64, words []string, i int) float64 {
-	if i > 1 {
-		if _, ok := v.lexicon[words[i-1]]; !ok && words[i-1] == "least" {
-			if words[i-2] != "at" && words[i-2] != "very" {
-				return val * vNScalar
-			}
-			return val
-		}
-	}
-	if i > 0 {
-		if _, ok := v.lexicon[words[i-1]]; !ok && words[i-1] == "least" {
+func (v *vader) leastCheck(val float64, sc *vaderScratch, i int) float64 {
+	words := sc.words
+	if i > 1 && !sc.origInLex[i-1] && words[i-1] == "least" {
+		if words[i-2] != "at" && words[i-2] != "very" {
 			return val * vNScalar
 		}
+		return val
+	}
+	if i > 0 && !sc.origInLex[i-1] && words[i-1] == "least" {
+		return val * vNScalar
 	}
 	return val
 }
 
 // replaceEmoji swaps emoji for their lexicon descriptions, as VADER does.
-// ASCII text has no emoji, so it is returned as is.
-func (v *vader) replaceEmoji(text string) string {
+// ASCII text has no emoji, so it is returned as is (and reported ASCII).
+func (v *vader) replaceEmoji(text string) (string, bool) {
 	ascii := true
 	for i := 0; i < len(text); i++ {
 		if text[i] >= utf8.RuneSelf {
@@ -274,7 +342,7 @@ func (v *vader) replaceEmoji(text string) string {
 		}
 	}
 	if ascii {
-		return text
+		return text, true
 	}
 	var b strings.Builder
 	b.Grow(len(text) * 2)
@@ -293,11 +361,49 @@ func (v *vader) replaceEmoji(text string) string {
 		b.WriteRune(r)
 		prevSpace = r == ' '
 	}
-	return b.String()
+	return b.String(), false
 }
 
+// fields yields the whitespace-separated words of text with their byte
+// offsets (Python's str.split()).
+func fields(text string, ascii bool) iter.Seq2[string, int] {
+	return func(yield func(string, int) bool) {
+		if !ascii {
+			off := 0
+			for f := range strings.FieldsSeq(text) {
+				if !yield(f, off) {
+					return
+				}
+			}
+			return
+		}
+		i := 0
+		for i < len(text) {
+			for i < len(text) && asciiSpace[text[i]] {
+				i++
+			}
+			start := i
+			for i < len(text) && !asciiSpace[text[i]] {
+				i++
+			}
+			if i > start && !yield(text[start:i], start) {
+				return
+			}
+		}
+	}
+}
+
+var asciiSpace = [256]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true, 0x1c: true, 0x1d: true, 0x1e: true, 0x1f: true}
+
 func stripPuncIfWord(tok string) string {
-	s := strings.Trim(tok, vPunctuationSet)
+	i, j := 0, len(tok)
+	for i < j && punctSet[tok[i]] {
+		i++
+	}
+	for j > i && punctSet[tok[j-1]] {
+		j--
+	}
+	s := tok[i:j]
 	if len(s) < 3 {
 		return tok
 	}
@@ -335,3 +441,11 @@ func punctuationEmphasis(text string) float64 {
 	}
 	return amp
 }
+
+// punctSet is Python's string.punctuation as a lookup table.
+var punctSet = func() (t [256]bool) {
+	for i := 0; i < len(vPunctuationSet); i++ {
+		t[vPunctuationSet[i]] = true
+	}
+	return t
+}()

@@ -21,11 +21,11 @@ import (
 // govader splits on single spaces only (so "good.\nBut" was one token).
 // TestVaderMatchesGovader checks the two agree on single-spaced text.
 type vader struct {
-	lexicon  map[string]float64
-	emoji    map[string]string
-	booster  map[string]float64
-	negate   map[string]bool
-	idioms   map[string]float64
+	lexicon map[string]float64
+	emoji   map[string]string
+	booster map[string]float64
+	negate  map[string]bool
+	idioms  map[string]float64
 	// idiomWords holds every word of a multi-word idiom or booster, so the
 	// idiom check is skipped (without changing results) when none is near.
 	idiomWords map[string]bool

@@ -53,10 +53,10 @@ func TestVaderMatchesGovader(t *testing.T) {
 	}
 	// Reference values from the Python vaderSentiment README.
 	for s, want := range map[string]float64{
-		"VADER is smart, handsome, and funny.":  0.8316,
+		"VADER is smart, handsome, and funny.":     0.8316,
 		"VADER is not smart, handsome, nor funny.": -0.7424,
-		"The book was good.":                     0.4404,
-		"Today SUX!":                             -0.5461,
+		"The book was good.":                       0.4404,
+		"Today SUX!":                               -0.5461,
 	} {
 		if got := v.compound(s); math.Abs(got-want) > 0.0001 {
 			t.Errorf("compound(%q) = %.4f, vaderSentiment says %.4f", s, got, want)

@@ -19,18 +19,18 @@ func TestSignalsTopics(t *testing.T) {
 		sentimentSign int // -1, 0 (|s| < 0.05) or 1; 2 = don't care
 	}{
 		{"What's the price for 50 seats?", []string{"pricing"}, nil, false, 2},
-		{"Pricing looks high, and the prices went up.", []string{"pricing"}, nil, false, 2},      // inflections
-		{"How much is it PER SEAT?", []string{"pricing"}, nil, false, 2},                           // multi-word, case
-		{"We need the indemnification clause reviewed.", []string{"legal"}, nil, false, 2},         // wildcard
-		{"Is the liability capped? Indemnities?", []string{"legal"}, nil, false, 2},                // wildcard, inflection
-		{"Do you support SSO and have a SOC 2 report?", []string{"security"}, nil, false, 2},       // multi-word with digits
-		{"Our pen-test vendor will call.", []string{"security"}, nil, false, 2},                    // hyphen splits words
-		{"We don't need a contract yet.", []string{}, []string{"legal"}, false, 2},                 // negation
-		{"We don’t need a contract yet.", []string{}, []string{"legal"}, false, 2},                 // curly apostrophe
+		{"Pricing looks high, and the prices went up.", []string{"pricing"}, nil, false, 2},              // inflections
+		{"How much is it PER SEAT?", []string{"pricing"}, nil, false, 2},                                 // multi-word, case
+		{"We need the indemnification clause reviewed.", []string{"legal"}, nil, false, 2},               // wildcard
+		{"Is the liability capped? Indemnities?", []string{"legal"}, nil, false, 2},                      // wildcard, inflection
+		{"Do you support SSO and have a SOC 2 report?", []string{"security"}, nil, false, 2},             // multi-word with digits
+		{"Our pen-test vendor will call.", []string{"security"}, nil, false, 2},                          // hyphen splits words
+		{"We don't need a contract yet.", []string{}, []string{"legal"}, false, 2},                       // negation
+		{"We don’t need a contract yet.", []string{}, []string{"legal"}, false, 2},                       // curly apostrophe
 		{"No contract needed, but what is the price?", []string{"pricing"}, []string{"legal"}, false, 2}, // clause boundary
-		{"We don't need a contract, but send the MSA anyway.", []string{"legal"}, nil, false, 2},  // one mention negated, one not
-		{"I don't know the price yet.", []string{"pricing"}, nil, false, 2},                        // pseudo-negation
-		{"The contractor surprised us; it was pricey.", []string{}, nil, false, 2},                  // word boundaries
+		{"We don't need a contract, but send the MSA anyway.", []string{"legal"}, nil, false, 2},         // one mention negated, one not
+		{"I don't know the price yet.", []string{"pricing"}, nil, false, 2},                              // pseudo-negation
+		{"The contractor surprised us; it was pricey.", []string{}, nil, false, 2},                       // word boundaries
 		{"We are comparing costs versus Gong.", []string{"pricing", "competitor"}, nil, false, 2},
 		{"Can I talk to a real person?", []string{"human_request"}, nil, true, 2},
 		{"Please have a sales rep call me.", []string{"human_request"}, nil, true, 2},

@@ -564,7 +564,7 @@ func (c *compiler) reachability() {
 }
 
 func (c *compiler) duration(p, kind, id, s string) time.Duration {
-	d, err := parseDuration(s)
+	d, err := ParseDuration(s)
 	if err != nil {
 		c.errAt(p, kind, id, "bad duration %q: %v", s, err)
 		return 0
@@ -572,8 +572,8 @@ func (c *compiler) duration(p, kind, id, s string) time.Duration {
 	return d
 }
 
-// parseDuration accepts Go durations (30m, 4h, 1h30m) and whole days (2d).
-func parseDuration(s string) (time.Duration, error) {
+// ParseDuration accepts Go durations (30m, 4h, 1h30m) and whole days (2d).
+func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {

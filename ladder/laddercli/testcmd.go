@@ -280,4 +280,3 @@ func routeKey(r *handoff.Route) string {
 	}
 	return r.To
 }
-

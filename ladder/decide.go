@@ -60,6 +60,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	}
 
 	var winner *rung
+	var winnerVals map[string]any
 	var also []string
 	for _, r := range l.exceptions {
 		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
@@ -72,7 +73,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 			step.Matched, step.Error = eval(r, act)
 			step.Values = valuesFor(r)
 			if step.Matched {
-				winner = r
+				winner, winnerVals = r, step.Values
 			}
 		}
 		trace = append(trace, step)
@@ -92,7 +93,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 			step.Values = valuesFor(r)
 			if step.Matched {
 				if winner == nil {
-					winner = r
+					winner, winnerVals = r, step.Values
 				} else {
 					also = append(also, r.id)
 				}
@@ -111,7 +112,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 		d.RungID = winner.id
 	}
 	d.Action = winner.action
-	d.Reasons = append(d.Reasons, reason(winner, valuesFor(winner)))
+	d.Reasons = append(d.Reasons, winner.reason(winnerVals))
 	if len(also) > 0 {
 		d.Reasons = append(d.Reasons, "lower rungs that also matched: "+strings.Join(also, ", "))
 	}
@@ -204,26 +205,20 @@ func (l *Ladder) pathValue(c *handoff.Context, wf *workflow, path string) any {
 	return nil
 }
 
-func reason(r *rung, vals map[string]any) string {
+// reason renders the winning condition with the values it saw.
+func (r *rung) reason(vals map[string]any) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %q", r.kind, r.id)
-	if r.desc != "" {
-		fmt.Fprintf(&b, " (%s)", r.desc)
-	}
-	fmt.Fprintf(&b, ": %s", r.when)
-	if len(vals) > 0 {
-		keys := make([]string, 0, len(vals))
-		for k := range vals {
-			keys = append(keys, k)
+	b.Grow(len(r.reasonPrefix) + 32*len(r.pathNames))
+	b.WriteString(r.reasonPrefix)
+	for i, k := range r.pathNames { // sorted at load
+		if i == 0 {
+			b.WriteString(" with ")
+		} else {
+			b.WriteString(", ")
 		}
-		slices.Sort(keys)
-		b.WriteString(" with ")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s=%s", k, formatValue(vals[k]))
-		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(formatValue(vals[k]))
 	}
 	return b.String()
 }

@@ -85,22 +85,24 @@ func matchAny(list []string, v string) bool {
 }
 
 type rung struct {
-	kind        string // rung | exception
-	id          string
-	desc        string
-	when        string
-	prog        cel.Program
-	paths       []int // indexes into Ladder.paths
-	action      handoff.Action
-	workflows   []string
-	route       *handoff.Route
-	sla         time.Duration
-	priority    handoff.Priority
-	constraints []string
-	nextSteps   []*template
-	required    []string
-	goal        *template
-	climb       []handoff.ClimbStep
+	kind         string // rung | exception
+	id           string
+	desc         string
+	when         string
+	prog         cel.Program
+	paths        []int    // indexes into Ladder.paths
+	pathNames    []string // the same paths, sorted
+	reasonPrefix string   // `rung "id" (description): when`
+	action       handoff.Action
+	workflows    []string
+	route        *handoff.Route
+	sla          time.Duration
+	priority     handoff.Priority
+	constraints  []string
+	nextSteps    []*template
+	required     []string
+	goal         *template
+	climb        []handoff.ClimbStep
 }
 
 // Version is the ladder's version string, recorded on every decision.
@@ -484,6 +486,12 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 		}
 		r.paths = append(r.paths, idx)
 	}
+	r.pathNames = paths // reads returns them sorted
+	r.reasonPrefix = fmt.Sprintf("%s %q", kind, id)
+	if r.desc != "" {
+		r.reasonPrefix += " (" + r.desc + ")"
+	}
+	r.reasonPrefix += ": " + r.when
 	prog, err := c.env.Program(checked, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		c.errAt(p+".when", kind, id, "when: %v", err)

@@ -1,6 +1,7 @@
 package ladder
 
 import (
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -427,5 +428,28 @@ func TestLoad(t *testing.T) {
 	}
 	if got := l.Workflow(handoff.EventFacts{Channel: "chat"}); got != "chat" {
 		t.Errorf("workflow %q", got)
+	}
+}
+
+func TestLoadOrDefaultAndShadow(t *testing.T) {
+	l, err := LoadOrDefault("")
+	if err != nil || l.Version() != "default-2026-11" {
+		t.Fatalf("LoadOrDefault(\"\"): %v", err)
+	}
+	p := t.TempDir() + "/shadow.yaml"
+	if err := os.WriteFile(p, []byte(base), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sh, err := LoadShadow(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ctx("what is the price?", tier("tier_1"))
+	c.Signals = sh.Signals(c.Event.Text)
+	if d := sh.Decide(c); !d.Shadow || d.RungID != "pricing" || d.LadderVersion != "t1" {
+		t.Errorf("shadow decision %+v", d)
+	}
+	if l2, err := LoadOrDefault(p); err != nil || l2.IsShadow() || l2.File() != p {
+		t.Errorf("LoadOrDefault(file): %v", err)
 	}
 }

@@ -154,6 +154,25 @@ func Load(path string) (*Ladder, error) {
 	return Parse(path, data)
 }
 
+// LoadOrDefault loads the ladder at path, or the embedded default ladder
+// when path is empty (LADDER_FILE unset).
+func LoadOrDefault(path string) (*Ladder, error) {
+	if path == "" {
+		return Default()
+	}
+	return Load(path)
+}
+
+// LoadShadow loads a shadow ladder (SHADOW_LADDER_FILE): its decisions are
+// marked Shadow, to be logged and counted but never acted on.
+func LoadShadow(path string) (*Ladder, error) {
+	l, err := Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return l.Shadow(), nil
+}
+
 // Default returns the embedded default ladder.
 func Default() (*Ladder, error) { return Parse(DefaultFile, defaultYAML) }
 

@@ -214,7 +214,7 @@ func TestParseEvents(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []string{`{"acount": {}}`, `{"context": {"deal": {"amout": 1}}}`, `[1, 2]`, `{`, ``} {
+	for _, bad := range []string{`[]`, `{"acount": {}}`, `{"context": {"deal": {"amout": 1}}}`, `[1, 2]`, `{`, ``} {
 		if _, err := ParseEvents("f.json", []byte(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}

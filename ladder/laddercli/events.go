@@ -95,6 +95,9 @@ func ParseEvents(name string, data []byte) ([]Event, error) {
 			raws = append(raws, r)
 		}
 	}
+	if len(raws) == 0 {
+		return nil, errors.New("no events in file")
+	}
 	out := make([]Event, 0, len(raws))
 	for i, r := range raws {
 		ev, err := parseEvent(r)

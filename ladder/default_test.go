@@ -406,7 +406,7 @@ func TestDecideScore(t *testing.T) {
 		t.Errorf("hot tier-1 score %v, want >= 0.8", dh.Score)
 	}
 	// Score is visible to conditions.
-	lad, err := Parse("s.yaml", []byte("version: s\nrungs:\n  - id: hot\n    when: score >= 0.7\n    action: assist\n"))
+	lad, err := Parse("s.yaml", []byte("version: s\nrungs:\n  - id: hot\n    when: score >= 0.7\n    action: assist\n    route: {to: account_owner}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

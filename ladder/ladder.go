@@ -456,6 +456,9 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 	}
 	r.goal = c.template(p+".goal", kind, id, fr.Goal)
 	r.climb = c.climb(p+".climb", kind, id, fr.Climb)
+	if r.action != "" && r.action != handoff.ActionContinue && fr.Route == nil && c.f.Defaults.Route == nil {
+		c.errAt(p, kind, id, "action %s needs an owner: add route: or defaults.route", r.action)
+	}
 	if r.action == handoff.ActionContinue && (fr.Route != nil || fr.SLA != "" || len(fr.NextSteps) > 0) {
 		c.errAt(p+".action", kind, id, "action continue creates no task, so route, sla and next_steps have no effect; remove them or change the action")
 	}

@@ -92,6 +92,7 @@ rungs:
   - id: r
     when: "'legal' in signals.topics"
     action: assist
+    route: {owner: counsel@acme.example}
 `
 	l, err := Parse("n.yaml", []byte(y))
 	if err != nil {

@@ -88,6 +88,7 @@ human_request: {phrases: ["ping my rep"]}
 topics:
   legal: {phrases: [contract]}
   pricing: {phrases: [price], negation: false}
+  escalate: {phrases: ["talk to * manager"]}
 rungs:
   - id: r
     when: "'legal' in signals.topics"
@@ -103,6 +104,12 @@ rungs:
 	}
 	if s := l.Signals("we don't care about price"); !slices.Equal(s.Topics, []string{"pricing"}) {
 		t.Errorf("negation: false topic was negated: %+v", s)
+	}
+	if s := l.Signals("can I talk to your manager"); !slices.Equal(s.Topics, []string{"escalate"}) {
+		t.Errorf("word wildcard: %+v", s)
+	}
+	if s := l.Signals("can I talk to manager"); len(s.Topics) != 0 {
+		t.Errorf("word wildcard matched no word: %+v", s)
 	}
 	if s := l.Signals("please ping my rep"); !s.HumanRequest {
 		t.Errorf("custom human phrase not detected: %+v", s)

@@ -10,9 +10,9 @@ import (
 // message200 is a realistic 200-word buyer message.
 func message200() string {
 	base := `Hi, thanks for the quick answers so far. We are evaluating tools for our revenue team and your product came up
-in a comparison with two other vendors. Honestly the onboarding docs were confusing and I'm a bit frustrated that the
+in a review of tools for our team. Honestly the onboarding docs were confusing and I'm a bit frustrated that the
 SSO setup guide skipped a step. Could you tell me what the price would be for about 120 seats on the annual plan, and
-whether there is a discount for a multi-year commitment? Our procurement team will also want to see your SOC 2 report
+whether there is a discount for a longer commitment? Our procurement team will also want to see your SOC 2 report
 before we go further. We don't need a contract yet, we just want a rough quote so I can take it to my VP next week.
 If it's easier, I'm happy to talk to a real person on a call. Our current tool keeps timing out and the team is not
 happy with it, so we would like to move quickly if the numbers work. `
@@ -58,5 +58,23 @@ func BenchmarkSignals200Words(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		l.Signals(msg)
+	}
+}
+
+// TestBenchmarkContextIsWorstCase keeps the benchmark honest: no exception
+// matches, so every exception and every rung is evaluated.
+func TestBenchmarkContextIsWorstCase(t *testing.T) {
+	l := mustDefault(t)
+	d := l.Decide(realisticContext(l))
+	if d.ExceptionID != "" || d.RungID == "" {
+		t.Fatalf("benchmark context decided %q", d.Matched())
+	}
+	for _, s := range d.Trace {
+		if s.Skipped != "" {
+			t.Errorf("step %s skipped", s.ID)
+		}
+	}
+	if n := len(strings.Fields(message200())); n != 200 {
+		t.Errorf("message has %d words", n)
 	}
 }

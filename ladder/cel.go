@@ -10,6 +10,7 @@ import (
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
 	"github.com/google/cel-go/ext"
 	"github.com/google/cel-go/interpreter"
 
@@ -48,12 +49,16 @@ var contextVars = []struct {
 }
 
 // newEnv builds the CEL environment every condition is checked against.
+// The object types come from the Go structs (ext.NativeTypes with the `cel`
+// tags as field names), so type checking follows the root package. At run
+// time field reads go through ctxProvider's typed getters instead of
+// NativeTypes' reflection.
 func newEnv() (*cel.Env, error) {
 	nativeArgs := []any{ext.ParseStructTags(true)}
 	opts := []cel.EnvOption{cel.CrossTypeNumericComparisons(true), ext.Strings()}
 	for _, v := range contextVars {
 		nativeArgs = append(nativeArgs, v.typ)
-		opts = append(opts, cel.Variable(v.name, cel.ObjectType("handoff."+v.typ.Name())))
+		opts = append(opts, cel.Variable(v.name, cel.ObjectType(celTypeName(v.typ))))
 	}
 	opts = append(opts,
 		ext.NativeTypes(nativeArgs...),
@@ -65,61 +70,193 @@ func newEnv() (*cel.Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build CEL environment: %w", err)
 	}
+	prov, err := newCtxProvider(env.CELTypeProvider())
+	if err != nil {
+		return nil, err
+	}
+	env, err = env.Extend(cel.CustomTypeProvider(prov))
+	if err != nil {
+		return nil, fmt.Errorf("build CEL environment: %w", err)
+	}
 	return env, nil
 }
 
-// activation resolves the condition variables for one Decide. The struct
-// values are adapted once per Decide and shared by every program.
-type activation struct {
-	vals       [8]ref.Val
-	score      ref.Val
-	thresholds ref.Val
-	workflow   ref.Val
+func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
+
+// evalState is what one Decide evaluates against. The activation hands each
+// context variable to CEL as a pointer to it, converted to a per-variable
+// type so field getters know which struct is meant; nothing is copied or
+// adapted per variable.
+type evalState struct {
+	c        handoff.Context
+	topics   ref.Val // signals.topics, built once
+	negated  ref.Val
+	score    ref.Val
+	thresh   ref.Val
+	workflow ref.Val
 }
 
-func (l *Ladder) newActivation(c *handoff.Context, wf *workflow) *activation {
-	a := l.adapter
-	return &activation{
-		vals: [8]ref.Val{
-			a.NativeToValue(&c.Event), a.NativeToValue(&c.Contact), a.NativeToValue(&c.Account),
-			a.NativeToValue(&c.Deal), a.NativeToValue(&c.Conversation), a.NativeToValue(&c.Agent),
-			a.NativeToValue(&c.Signals), a.NativeToValue(&c.History),
-		},
-		score:      types.Double(c.Score),
-		thresholds: wf.thresholdsVal,
-		workflow:   types.String(wf.id),
+type (
+	eventObj        evalState
+	contactObj      evalState
+	accountObj      evalState
+	dealObj         evalState
+	conversationObj evalState
+	agentObj        evalState
+	signalsObj      evalState
+	historyObj      evalState
+)
+
+func asState(obj any) *evalState {
+	switch o := obj.(type) {
+	case *eventObj:
+		return (*evalState)(o)
+	case *contactObj:
+		return (*evalState)(o)
+	case *accountObj:
+		return (*evalState)(o)
+	case *dealObj:
+		return (*evalState)(o)
+	case *conversationObj:
+		return (*evalState)(o)
+	case *agentObj:
+		return (*evalState)(o)
+	case *signalsObj:
+		return (*evalState)(o)
+	case *historyObj:
+		return (*evalState)(o)
 	}
+	return nil
 }
 
-func (a *activation) ResolveName(name string) (any, bool) {
+// refValList converts the strings once, so that `x in list` compares
+// without converting each element on every test.
+func refValList(s []string) ref.Val {
+	vals := make([]ref.Val, len(s))
+	for i, x := range s {
+		vals[i] = types.String(x)
+	}
+	return types.NewRefValList(types.DefaultTypeAdapter, vals)
+}
+
+// thresholdsValue builds the thresholds map once per workflow, with CEL
+// keys and values so lookups convert nothing.
+func thresholdsValue(th map[string]float64) ref.Val {
+	m := make(map[ref.Val]ref.Val, len(th))
+	for k, v := range th {
+		m[types.String(k)] = types.Double(v)
+	}
+	return types.NewRefValMap(types.DefaultTypeAdapter, m)
+}
+
+func (l *Ladder) newState(c *handoff.Context, wf *workflow) *evalState {
+	st := &evalState{c: *c, thresh: wf.thresholdsVal, workflow: types.String(wf.id)}
+	st.score = types.Double(st.c.Score)
+	st.topics = refValList(st.c.Signals.Topics)
+	st.negated = refValList(st.c.Signals.Negated)
+	return st
+}
+
+// ResolveName implements interpreter.Activation.
+func (st *evalState) ResolveName(name string) (any, bool) {
 	switch name {
 	case varEvent:
-		return a.vals[0], true
+		return (*eventObj)(st), true
 	case varContact:
-		return a.vals[1], true
+		return (*contactObj)(st), true
 	case varAccount:
-		return a.vals[2], true
+		return (*accountObj)(st), true
 	case varDeal:
-		return a.vals[3], true
+		return (*dealObj)(st), true
 	case varConversation:
-		return a.vals[4], true
+		return (*conversationObj)(st), true
 	case varAgent:
-		return a.vals[5], true
+		return (*agentObj)(st), true
 	case varSignals:
-		return a.vals[6], true
+		return (*signalsObj)(st), true
 	case varHistory:
-		return a.vals[7], true
+		return (*historyObj)(st), true
 	case varScore:
-		return a.score, true
+		return st.score, true
 	case varThresholds:
-		return a.thresholds, true
+		return st.thresh, true
 	case varWorkflow:
-		return a.workflow, true
+		return st.workflow, true
 	}
 	return nil, false
 }
 
-func (a *activation) Parent() interpreter.Activation { return nil }
+// Parent implements interpreter.Activation.
+func (st *evalState) Parent() interpreter.Activation { return nil }
+
+// ctxProvider is the NativeTypes provider with the context's field reads
+// replaced by the typed getters.
+type ctxProvider struct {
+	types.Provider
+	fields map[string]*types.FieldType // "handoff.AccountFacts.tier"
+}
+
+func newCtxProvider(base types.Provider) (*ctxProvider, error) {
+	p := &ctxProvider{Provider: base, fields: map[string]*types.FieldType{}}
+	for _, v := range contextVars {
+		tn := celTypeName(v.typ)
+		names, ok := base.FindStructFieldNames(tn)
+		if !ok {
+			return nil, fmt.Errorf("build CEL environment: no type %s", tn)
+		}
+		for _, f := range names {
+			bt, _ := base.FindStructFieldType(tn, f)
+			path := v.name + "." + f
+			get, ok := getters[path]
+			if !ok {
+				return nil, fmt.Errorf("build CEL environment: no getter for %s", path)
+			}
+			switch path {
+			case "signals.topics":
+				get = func(*handoff.Context) ref.Val { return nil } // served from evalState
+			case "signals.negated":
+				get = func(*handoff.Context) ref.Val { return nil }
+			}
+			p.fields[tn+"."+f] = &types.FieldType{
+				Type: bt.Type,
+				IsSet: func(obj any) bool {
+					st := asState(obj)
+					if st == nil {
+						return bt.IsSet(obj)
+					}
+					z, ok := fieldValue(st, path, get).(traits.Zeroer)
+					return !ok || !z.IsZeroValue()
+				},
+				GetFrom: func(obj any) (any, error) {
+					st := asState(obj)
+					if st == nil {
+						return bt.GetFrom(obj)
+					}
+					return fieldValue(st, path, get), nil
+				},
+			}
+		}
+	}
+	return p, nil
+}
+
+func fieldValue(st *evalState, path string, get func(*handoff.Context) ref.Val) ref.Val {
+	switch path {
+	case "signals.topics":
+		return st.topics
+	case "signals.negated":
+		return st.negated
+	}
+	return get(&st.c)
+}
+
+// FindStructFieldType implements types.Provider.
+func (p *ctxProvider) FindStructFieldType(structType, fieldName string) (*types.FieldType, bool) {
+	if ft, ok := p.fields[structType+"."+fieldName]; ok {
+		return ft, true
+	}
+	return p.Provider.FindStructFieldType(structType, fieldName)
+}
 
 // reads walks a checked condition and returns the context paths it reads
 // ("account.tier", "signals.topics", "thresholds.min_confidence", "score"),

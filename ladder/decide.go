@@ -27,7 +27,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	score, parts := l.computeScore(&c)
 	c.Score = score
 	wf := l.workflowFor(&c.Event)
-	act := l.newActivation(&c, wf)
+	act := l.newState(&c, wf)
 
 	d := handoff.Decision{
 		LadderVersion: l.version,
@@ -62,13 +62,17 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	var winner *rung
 	var winnerVals map[string]any
 	var also []string
+	skippedByWinner := ""
 	for _, r := range l.exceptions {
 		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
 		switch {
 		case winner != nil:
-			step.Skipped = fmt.Sprintf("exception %q matched first", winner.id)
+			if skippedByWinner == "" {
+				skippedByWinner = `exception "` + winner.id + `" matched first`
+			}
+			step.Skipped = skippedByWinner
 		case !r.applies(wf):
-			step.Skipped = fmt.Sprintf("workflow %q not in %v", wf.id, r.workflows)
+			step.Skipped = r.skipMsg(wf)
 		default:
 			step.Matched, step.Error = eval(r, act)
 			step.Values = valuesFor(r)
@@ -85,9 +89,12 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
 		switch {
 		case exceptionWon:
-			step.Skipped = fmt.Sprintf("exception %q matched first", winner.id)
+			if skippedByWinner == "" {
+				skippedByWinner = `exception "` + winner.id + `" matched first`
+			}
+			step.Skipped = skippedByWinner
 		case !r.applies(wf):
-			step.Skipped = fmt.Sprintf("workflow %q not in %v", wf.id, r.workflows)
+			step.Skipped = r.skipMsg(wf)
 		default:
 			step.Matched, step.Error = eval(r, act)
 			step.Values = valuesFor(r)
@@ -159,6 +166,10 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	return d
 }
 
+func (r *rung) skipMsg(wf *workflow) string {
+	return `workflow "` + wf.id + `" not in [` + strings.Join(r.workflows, " ") + `]`
+}
+
 func (r *rung) applies(wf *workflow) bool {
 	return len(r.workflows) == 0 || slices.Contains(r.workflows, wf.id)
 }
@@ -176,7 +187,7 @@ func (l *Ladder) workflowFor(e *handoff.EventFacts) *workflow {
 // none of the ladder's workflows matches).
 func (l *Ladder) Workflow(e handoff.EventFacts) string { return l.workflowFor(&e).id }
 
-func eval(r *rung, act *activation) (bool, string) {
+func eval(r *rung, act *evalState) (bool, string) {
 	if r.prog == nil {
 		return false, "condition did not compile"
 	}
@@ -191,8 +202,8 @@ func eval(r *rung, act *activation) (bool, string) {
 }
 
 func (l *Ladder) pathValue(c *handoff.Context, wf *workflow, path string) any {
-	if get, ok := accessors[path]; ok {
-		return get(c)
+	if get, ok := getters[path]; ok {
+		return goValue(get(c))
 	}
 	switch {
 	case path == varWorkflow:

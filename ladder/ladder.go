@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
-	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/handoff-dev/handoff"
@@ -43,7 +42,6 @@ type Ladder struct {
 	file       string
 	version    string
 	desc       string
-	adapter    types.Adapter
 	exceptions []*rung
 	rungs      []*rung // in file order: bottom to top
 	teams      map[string]Team
@@ -226,7 +224,7 @@ func (c *compiler) compile() *Ladder {
 		return nil
 	}
 	c.env = env
-	l := &Ladder{file: c.src.name, version: f.Version, desc: f.Description, adapter: env.CELTypeAdapter(), teams: map[string]Team{}}
+	l := &Ladder{file: c.src.name, version: f.Version, desc: f.Description, teams: map[string]Team{}}
 	c.l = l
 	if strings.TrimSpace(f.Version) == "" {
 		c.errAt("$.version", "", "", "version is required (it is recorded on every decision)")
@@ -325,7 +323,7 @@ func (c *compiler) compile() *Ladder {
 		l.workflows = append(l.workflows, &workflow{id: w.ID, source: w.Source, channel: w.Channel, kind: w.Kind, thresholds: th})
 	}
 	for _, w := range append([]*workflow{l.defaultWF}, l.workflows...) {
-		w.thresholdsVal = l.adapter.NativeToValue(w.thresholds)
+		w.thresholdsVal = thresholdsValue(w.thresholds)
 	}
 
 	// Defaults.

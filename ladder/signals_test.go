@@ -150,7 +150,7 @@ func TestAccessorsCoverTheContext(t *testing.T) {
 		top := ct.Field(i)
 		name := top.Tag.Get("cel")
 		if top.Type.Kind() != reflect.Struct {
-			if _, ok := accessors[name]; !ok {
+			if _, ok := getters[name]; !ok {
 				t.Errorf("no accessor for %s", name)
 			}
 			continue
@@ -162,7 +162,7 @@ func TestAccessorsCoverTheContext(t *testing.T) {
 				continue
 			}
 			path := name + "." + tag
-			get, ok := accessors[path]
+			get, ok := getters[path]
 			if !ok {
 				t.Errorf("no accessor for %s", path)
 				continue
@@ -183,12 +183,12 @@ func TestAccessorsCoverTheContext(t *testing.T) {
 			case reflect.Map:
 				v.Set(reflect.ValueOf(map[string]int64{path: 1}))
 			}
-			if got := get(&c); !reflect.DeepEqual(got, v.Interface()) {
+			if got := goValue(get(&c)); !reflect.DeepEqual(got, v.Interface()) {
 				t.Errorf("accessor %s = %#v, field holds %#v", path, got, v.Interface())
 			}
 		}
 	}
-	for path := range accessors {
+	for path := range getters {
 		if strings.Count(path, ".") > 1 {
 			t.Errorf("unexpected accessor %s", path)
 		}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/cel-go/common/types/ref"
+
 	"github.com/handoff-dev/handoff"
 )
 
@@ -18,7 +20,7 @@ type template struct {
 
 type tmplPart struct {
 	lit  string
-	get  func(*handoff.Context) any
+	get  func(*handoff.Context) ref.Val
 	def  string
 	path string
 }
@@ -49,7 +51,7 @@ func (c *compiler) template(p, kind, id, s string) *template {
 		inner := strings.TrimSpace(rest[i+2 : i+j])
 		path, def, _ := strings.Cut(inner, "|")
 		path = strings.TrimSpace(path)
-		get, ok := accessors[path]
+		get, ok := getters[path]
 		if !ok {
 			c.errAt(p, kind, id, "template %q: unknown field {{%s}}", s, path)
 		}
@@ -69,7 +71,7 @@ func (t *template) render(c *handoff.Context) string {
 			b.WriteString(p.lit)
 			continue
 		}
-		s := formatValue(p.get(c))
+		s := formatValue(goValue(p.get(c)))
 		if s == "" {
 			s = p.def
 		}

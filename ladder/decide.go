@@ -15,6 +15,7 @@ const (
 	StepException = "exception"
 	StepRung      = "rung"
 	StepScore     = "score"
+	StepSignals   = "signals"
 )
 
 // Decide evaluates the ladder for one context. It computes the handoff score
@@ -36,7 +37,20 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 		Signals:       c.Signals,
 		Shadow:        l.shadow,
 	}
-	trace := make([]handoff.TraceStep, 0, len(l.exceptions)+len(l.rungs)+1)
+	trace := make([]handoff.TraceStep, 0, len(l.exceptions)+len(l.rungs)+2)
+	sigVals := map[string]any{
+		"topics": nonNil(c.Signals.Topics), "negated": nonNil(c.Signals.Negated),
+		"sentiment": c.Signals.Sentiment, "human_request": c.Signals.HumanRequest,
+		"sentiment_trend": c.Conversation.SentimentTrend,
+	}
+	if len(c.Signals.Matches) > 0 {
+		m := make(map[string][]string, len(c.Signals.Matches))
+		for k, v := range c.Signals.Matches {
+			m[k] = slices.Clone(v)
+		}
+		sigVals["matches"] = m
+	}
+	trace = append(trace, handoff.TraceStep{Kind: StepSignals, ID: "signals", When: "signals of the buyer's text (computed once per event)", Values: sigVals})
 	trace = append(trace, handoff.TraceStep{
 		Kind: StepScore, ID: "score", When: "weighted handoff score", Matched: false,
 		Values: map[string]any{
@@ -232,6 +246,13 @@ func (r *rung) reason(vals map[string]any) string {
 		b.WriteString(formatValue(vals[k]))
 	}
 	return b.String()
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
 }
 
 func copyRoute(r *handoff.Route) *handoff.Route {

@@ -281,19 +281,23 @@ func TestDecideTraceAndReasons(t *testing.T) {
 	if d.LadderVersion != "default-2026-11" {
 		t.Errorf("version %q", d.LadderVersion)
 	}
-	// Score step, every exception, every rung.
-	if got, want := len(d.Trace), 1+len(l.exceptions)+len(l.rungs); got != want {
+	// Signals step, score step, every exception, every rung.
+	if got, want := len(d.Trace), 2+len(l.exceptions)+len(l.rungs); got != want {
 		t.Fatalf("trace has %d steps, want %d", got, want)
 	}
-	if d.Trace[0].Kind != StepScore || d.Trace[0].Values["score"] != d.Score {
-		t.Errorf("first step %+v", d.Trace[0])
+	if s := d.Trace[0]; s.Kind != StepSignals || !reflect.DeepEqual(s.Values["topics"], []string{"pricing"}) ||
+		!reflect.DeepEqual(s.Values["matches"], map[string][]string{"pricing": {"cost"}}) {
+		t.Errorf("signals step %+v", s)
+	}
+	if d.Trace[1].Kind != StepScore || d.Trace[1].Values["score"] != d.Score {
+		t.Errorf("score step %+v", d.Trace[1])
 	}
 	var pricing *handoff.TraceStep
 	for i, s := range d.Trace {
 		if s.ID == "pricing" {
 			pricing = &d.Trace[i]
 		}
-		if s.Kind != StepScore && s.Skipped == "" && s.Values == nil {
+		if s.Kind != StepScore && s.Kind != StepSignals && s.Skipped == "" && s.Values == nil {
 			t.Errorf("step %s has no values", s.ID)
 		}
 	}

@@ -74,8 +74,11 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 	}
 	p("")
 	p("Signals:  %s", signalsText(d.Signals))
-	if len(d.Trace) > 0 && d.Trace[0].Kind == ladder.StepScore {
-		v := d.Trace[0].Values
+	for _, st := range d.Trace {
+		if st.Kind != ladder.StepScore {
+			continue
+		}
+		v := st.Values
 		p("Score:    %.2f (confidence %.2f, sentiment %.2f, value %.2f, risk %.2f, progress %.2f; 0 = leave it to the agent, 1 = a human is needed)",
 			d.Score, v["confidence"], v["sentiment"], v["value"], v["risk"], v["progress"])
 	}
@@ -125,7 +128,7 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 	p("")
 	p("Checked, in order (exceptions first, then rungs from the top):")
 	for _, s := range d.Trace {
-		if s.Kind == ladder.StepScore {
+		if s.Kind == ladder.StepScore || s.Kind == ladder.StepSignals {
 			continue
 		}
 		mark := "no   "

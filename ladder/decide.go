@@ -39,7 +39,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	}
 	trace := make([]handoff.TraceStep, 0, len(l.exceptions)+len(l.rungs)+2)
 	sigVals := map[string]any{
-		"topics": nonNil(c.Signals.Topics), "negated": nonNil(c.Signals.Negated),
+		"topics": cloneStrings(c.Signals.Topics), "negated": cloneStrings(c.Signals.Negated),
 		"sentiment": c.Signals.Sentiment, "human_request": c.Signals.HumanRequest,
 		"sentiment_trend": c.Conversation.SentimentTrend,
 	}
@@ -216,8 +216,8 @@ func eval(r *rung, act *evalState) (bool, string) {
 }
 
 func (l *Ladder) pathValue(c *handoff.Context, wf *workflow, path string) any {
-	if get, ok := getters[path]; ok {
-		return goValue(get(c))
+	if get, ok := accessors[path]; ok {
+		return get(c)
 	}
 	switch {
 	case path == varWorkflow:
@@ -246,13 +246,6 @@ func (r *rung) reason(vals map[string]any) string {
 		b.WriteString(formatValue(vals[k]))
 	}
 	return b.String()
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return slices.Clone(s)
 }
 
 func copyRoute(r *handoff.Route) *handoff.Route {

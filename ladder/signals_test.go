@@ -1,10 +1,14 @@
 package ladder
 
 import (
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/handoff-dev/handoff"
 )
@@ -184,13 +188,43 @@ func TestAccessorsCoverTheContext(t *testing.T) {
 				v.Set(reflect.ValueOf(map[string]int64{path: 1}))
 			}
 			if got := goValue(get(&c)); !reflect.DeepEqual(got, v.Interface()) {
+				t.Errorf("getter %s = %#v, field holds %#v", path, got, v.Interface())
+			}
+			if acc, ok := accessors[path]; !ok {
+				t.Errorf("no accessor for %s", path)
+			} else if got := acc(&c); !reflect.DeepEqual(got, v.Interface()) {
 				t.Errorf("accessor %s = %#v, field holds %#v", path, got, v.Interface())
 			}
 		}
+	}
+	if len(accessors) != len(getters) {
+		t.Errorf("%d accessors, %d getters", len(accessors), len(getters))
 	}
 	for path := range getters {
 		if strings.Count(path, ".") > 1 {
 			t.Errorf("unexpected accessor %s", path)
 		}
+	}
+}
+
+// goValue turns a getter's CEL value into a plain Go value.
+func goValue(v ref.Val) any {
+	switch x := v.(type) {
+	case types.String:
+		return string(x)
+	case types.Double:
+		return float64(x)
+	case types.Int:
+		return int64(x)
+	case types.Bool:
+		return bool(x)
+	}
+	switch x := v.Value().(type) {
+	case []string:
+		return slices.Clone(x)
+	case map[string]int64:
+		return maps.Clone(x)
+	default:
+		return x
 	}
 }

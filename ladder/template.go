@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/google/cel-go/common/types/ref"
-
 	"github.com/handoff-dev/handoff"
 )
 
@@ -20,7 +18,7 @@ type template struct {
 
 type tmplPart struct {
 	lit  string
-	get  func(*handoff.Context) ref.Val
+	get  func(*handoff.Context) any
 	def  string
 	path string
 }
@@ -51,7 +49,7 @@ func (c *compiler) template(p, kind, id, s string) *template {
 		inner := strings.TrimSpace(rest[i+2 : i+j])
 		path, def, _ := strings.Cut(inner, "|")
 		path = strings.TrimSpace(path)
-		get, ok := getters[path]
+		get, ok := accessors[path]
 		if !ok {
 			c.errAt(p, kind, id, "template %q: unknown field {{%s}}", s, path)
 		}
@@ -71,7 +69,7 @@ func (t *template) render(c *handoff.Context) string {
 			b.WriteString(p.lit)
 			continue
 		}
-		s := formatValue(goValue(p.get(c)))
+		s := formatValue(p.get(c))
 		if s == "" {
 			s = p.def
 		}

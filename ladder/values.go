@@ -84,6 +84,94 @@ var getters = map[string]func(c *handoff.Context) ref.Val{
 	"history.by_kind":    func(c *handoff.Context) ref.Val { return countMap(c.History.ByKind) },
 }
 
+// accessors read one context path as a plain Go value, for the trace (the
+// values each condition saw) and the next-step templates; lists and maps
+// are copied so the decision shares nothing with the context. A test checks
+// that every `cel`-tagged field of the context has one, like getters.
+var accessors = map[string]func(c *handoff.Context) any{
+	"score": func(c *handoff.Context) any { return c.Score },
+
+	"event.source":   func(c *handoff.Context) any { return c.Event.Source },
+	"event.kind":     func(c *handoff.Context) any { return c.Event.Kind },
+	"event.channel":  func(c *handoff.Context) any { return c.Event.Channel },
+	"event.text":     func(c *handoff.Context) any { return c.Event.Text },
+	"event.tenant":   func(c *handoff.Context) any { return c.Event.Tenant },
+	"event.property": func(c *handoff.Context) any { return c.Event.Property },
+	"event.value":    func(c *handoff.Context) any { return c.Event.Value },
+	"event.campaign": func(c *handoff.Context) any { return c.Event.Campaign },
+
+	"contact.id":          func(c *handoff.Context) any { return c.Contact.ID },
+	"contact.email":       func(c *handoff.Context) any { return c.Contact.Email },
+	"contact.name":        func(c *handoff.Context) any { return c.Contact.Name },
+	"contact.title":       func(c *handoff.Context) any { return c.Contact.Title },
+	"contact.seniority":   func(c *handoff.Context) any { return c.Contact.Seniority },
+	"contact.is_vip":      func(c *handoff.Context) any { return c.Contact.IsVIP },
+	"contact.lifecycle":   func(c *handoff.Context) any { return c.Contact.Lifecycle },
+	"contact.owner_id":    func(c *handoff.Context) any { return c.Contact.OwnerID },
+	"contact.owner_email": func(c *handoff.Context) any { return c.Contact.OwnerEmail },
+	"contact.known":       func(c *handoff.Context) any { return c.Contact.Known },
+
+	"account.id":          func(c *handoff.Context) any { return c.Account.ID },
+	"account.name":        func(c *handoff.Context) any { return c.Account.Name },
+	"account.domain":      func(c *handoff.Context) any { return c.Account.Domain },
+	"account.tier":        func(c *handoff.Context) any { return c.Account.Tier },
+	"account.industry":    func(c *handoff.Context) any { return c.Account.Industry },
+	"account.employees":   func(c *handoff.Context) any { return c.Account.Employees },
+	"account.revenue":     func(c *handoff.Context) any { return c.Account.Revenue },
+	"account.is_target":   func(c *handoff.Context) any { return c.Account.IsTarget },
+	"account.owner_id":    func(c *handoff.Context) any { return c.Account.OwnerID },
+	"account.owner_email": func(c *handoff.Context) any { return c.Account.OwnerEmail },
+	"account.known":       func(c *handoff.Context) any { return c.Account.Known },
+
+	"deal.id":          func(c *handoff.Context) any { return c.Deal.ID },
+	"deal.name":        func(c *handoff.Context) any { return c.Deal.Name },
+	"deal.stage":       func(c *handoff.Context) any { return c.Deal.Stage },
+	"deal.stage_label": func(c *handoff.Context) any { return c.Deal.StageLabel },
+	"deal.probability": func(c *handoff.Context) any { return c.Deal.Probability },
+	"deal.is_open":     func(c *handoff.Context) any { return c.Deal.IsOpen },
+	"deal.is_won":      func(c *handoff.Context) any { return c.Deal.IsWon },
+	"deal.amount":      func(c *handoff.Context) any { return c.Deal.Amount },
+	"deal.close_date":  func(c *handoff.Context) any { return c.Deal.CloseDate },
+	"deal.owner_id":    func(c *handoff.Context) any { return c.Deal.OwnerID },
+	"deal.known":       func(c *handoff.Context) any { return c.Deal.Known },
+
+	"conversation.id":                     func(c *handoff.Context) any { return c.Conversation.ID },
+	"conversation.turns":                  func(c *handoff.Context) any { return c.Conversation.Turns },
+	"conversation.turns_without_progress": func(c *handoff.Context) any { return c.Conversation.TurnsWithoutProgress },
+	"conversation.owner_state":            func(c *handoff.Context) any { return c.Conversation.OwnerState },
+	"conversation.sentiment_trend":        func(c *handoff.Context) any { return c.Conversation.SentimentTrend },
+
+	"agent.confidence":     func(c *handoff.Context) any { return c.Agent.Confidence },
+	"agent.has_confidence": func(c *handoff.Context) any { return c.Agent.HasConfidence },
+	"agent.tool_failures":  func(c *handoff.Context) any { return c.Agent.ToolFailures },
+	"agent.sources":        func(c *handoff.Context) any { return cloneStrings(c.Agent.Sources) },
+	"agent.reply":          func(c *handoff.Context) any { return c.Agent.Reply },
+	"agent.turn":           func(c *handoff.Context) any { return c.Agent.Turn },
+
+	"signals.topics":        func(c *handoff.Context) any { return cloneStrings(c.Signals.Topics) },
+	"signals.negated":       func(c *handoff.Context) any { return cloneStrings(c.Signals.Negated) },
+	"signals.sentiment":     func(c *handoff.Context) any { return c.Signals.Sentiment },
+	"signals.human_request": func(c *handoff.Context) any { return c.Signals.HumanRequest },
+
+	"history.total":      func(c *handoff.Context) any { return c.History.Total },
+	"history.by_channel": func(c *handoff.Context) any { return cloneCounts(c.History.ByChannel) },
+	"history.by_kind":    func(c *handoff.Context) any { return cloneCounts(c.History.ByKind) },
+}
+
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return slices.Clone(s)
+}
+
+func cloneCounts(m map[string]int64) map[string]int64 {
+	if m == nil {
+		return map[string]int64{}
+	}
+	return maps.Clone(m)
+}
+
 func stringList(s []string) ref.Val {
 	if s == nil {
 		s = []string{}
@@ -96,27 +184,4 @@ func countMap(m map[string]int64) ref.Val {
 		m = map[string]int64{}
 	}
 	return types.NewDynamicMap(types.DefaultTypeAdapter, m)
-}
-
-// goValue turns a getter's CEL value into a plain Go value for the trace,
-// copying lists and maps so the decision shares nothing with the context.
-func goValue(v ref.Val) any {
-	switch x := v.(type) {
-	case types.String:
-		return string(x)
-	case types.Double:
-		return float64(x)
-	case types.Int:
-		return int64(x)
-	case types.Bool:
-		return bool(x)
-	}
-	switch x := v.Value().(type) {
-	case []string:
-		return slices.Clone(x)
-	case map[string]int64:
-		return maps.Clone(x)
-	default:
-		return x
-	}
 }

@@ -46,7 +46,6 @@ type LogConfig struct {
 	Format string `env:"LOG_FORMAT, default=json"` // json or text
 }
 
-
 func (c Config) validate() error {
 	if err := c.HTTP.Validate(); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -179,5 +178,3 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 
 // defaultHTTPClient is the base client for CRM calls (OAuth transports wrap it).
 func defaultHTTPClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }
-
-

@@ -91,7 +91,7 @@ type Profile struct {
 	Contact ContactRef   `json:"ref"` // resolved: ID and Type filled in when found
 	Facts   ContactFacts `json:"contact"`
 	Account AccountFacts `json:"account"`
-	Deal    DealFacts    `json:"deal"`  // the primary deal (open, latest-stage), if any
+	Deal    DealFacts    `json:"deal"` // the primary deal (open, latest-stage), if any
 	Deals   []DealFacts  `json:"deals,omitempty"`
 	// Calls is how many CRM API calls the read took (for tests and metrics).
 	Calls int `json:"-"`

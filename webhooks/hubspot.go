@@ -203,13 +203,13 @@ func hsID(n json.Number, field string, required bool) (string, error) {
 		}
 		return "", nil
 	}
+	if len(s) > 40 {
+		return "", fmt.Errorf("%s is longer than 40 digits", field)
+	}
 	for i := 0; i < len(s); i++ {
 		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '-') {
 			return "", fmt.Errorf("%s %q is not an integer id", field, s)
 		}
-	}
-	if len(s) > 40 {
-		return "", fmt.Errorf("%s is too long", field)
 	}
 	return s, nil
 }

@@ -350,6 +350,17 @@ func TestHubSpotUnknownTypeIsLenient(t *testing.T) {
 	}
 }
 
+func TestOutboundNotificationWithoutSObject(t *testing.T) {
+	msg, err := ParseOutboundMessage([]byte(`<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00Dxx0000000001EAA</OrganizationId><Notification><Id>04l1</Id></Notification></notifications></e:Body></e:Envelope>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := OutboundEvents(msg, "00Dxx0000000001EAA", testNow)
+	if len(evs) != 1 || evs[0].Kind != handoff.KindOther || evs[0].NativeID != "04l1" || evs[0].DedupeKey == "" {
+		t.Errorf("%+v", evs)
+	}
+}
+
 func TestHubSpotLargeIDsAreExact(t *testing.T) {
 	evs, _, err := ParseHubSpotBatch([]byte(`[{"eventId":"18446744073709551615","portalId":9007199254740993,"occurredAt":1764000000000,"subscriptionType":"contact.creation","objectId":123456789012345678901}]`), testNow)
 	if err != nil {

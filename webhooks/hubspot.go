@@ -299,6 +299,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 	set("object_type_id", e.ObjectTypeID)
 	set("change_source", e.ChangeSource)
 	set("change_flag", e.ChangeFlag)
+	set("source_id", e.SourceID)
 	set("app_id", appID)
 	if objType == "contact" {
 		ev.Contact.ID, ev.Contact.Type = objectID, "contact"

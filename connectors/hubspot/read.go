@@ -1,8 +1,8 @@
 package hubspot
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"

@@ -40,6 +40,7 @@ Commands:
   demo      run everything locally against fake CRMs and show the decisions and tasks
   serve     run the HTTP server and the job worker (configured by environment variables)
   ladder    lint, explain, test and diff escalation ladders
+  report    print the outcome report (time to human, SLA breaches, accuracy...)
   version   print the version
 
 Run 'handoff <command> --help' for a command's flags. Configuration is read from
@@ -70,6 +71,8 @@ func dispatch(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 		return runDemo(ctx, rest, env, stdout, stderr)
 	case "ladder":
 		return runLadder(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, env, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/handoff-dev/handoff/internal/testredis"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/webhooks"
 )
@@ -101,5 +102,42 @@ func TestDemoCommand(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+}
+
+// `handoff report` reads the outcomes the pipeline recorded in Redis.
+func TestReportCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	db := testredis.New(t)
+	d, err := startDemo(ctx, demoOptions{RedisURL: db.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	steps := d.scenario()
+	for _, s := range steps[:3] { // student (continue), Ana pricing (handoff), follow-up
+		if r, err := d.post(ctx, s.Delivery); err != nil || r.Status != 200 {
+			t.Fatalf("%s: %v %v", s.Label, r, err)
+		}
+		if err := d.waitDrained(ctx, 30*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"report"}, envconfig.MapLookuper(map[string]string{"REDIS_URL": db.URL()}), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Decisions  3", "tasks created 1", "pricing 1", "Follow-ups  1"} {
+		if !strings.Contains(strings.Join(strings.Fields(out.String()), "  "), strings.Join(strings.Fields(want), "  ")) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := run(ctx, []string{"report", "--json"}, envconfig.MapLookuper(map[string]string{"REDIS_URL": db.URL()}), &out, io.Discard); err != nil || !strings.Contains(out.String(), `"tasks_created": 1`) {
+		t.Fatalf("report --json: %v\n%s", err, out.String())
+	}
+	if err := run(ctx, []string{"report"}, envconfig.MapLookuper(nil), io.Discard, io.Discard); err == nil {
+		t.Fatal("report without REDIS_URL succeeded")
 	}
 }

@@ -62,6 +62,12 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+func mustRandom(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return b
+}
+
 func stdSecret() (string, []byte) {
 	k := make([]byte, 24)
 	_, _ = rand.Read(k)
@@ -115,6 +121,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		"MARKETO_ACTIVITY_TYPE_ID": strconv.Itoa(marketotest.ActivityTypeID), "MARKETO_WEBHOOK_SECRET": d.marketoSecret,
 
 		"AGENT_WEBHOOK_SECRET": agentSecret,
+		"TOKEN_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(mustRandom(32)),
 		// The demo's worker picks retries up quickly.
 		"JOB_RETRY_MAX_DELAY": "5s", "WORKER_POLL_INTERVAL": "20ms",
 	}

@@ -93,7 +93,9 @@ func breakdown(m map[string]int64) string {
 	return strings.Join(parts, ", ")
 }
 
-func seconds(v float64) string { return (time.Duration(v * float64(time.Second))).Round(time.Second).String() }
+func seconds(v float64) string {
+	return (time.Duration(v * float64(time.Second))).Round(time.Second).String()
+}
 func percent(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
 
 func pct(p jobs.Percentiles, f func(float64) string) string {

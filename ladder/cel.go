@@ -262,7 +262,7 @@ func (p *ctxProvider) FindStructFieldType(structType, fieldName string) (*types.
 // ("account.tier", "signals.topics", "thresholds.min_confidence", "score"),
 // sorted and deduplicated, plus the string literals tested for membership
 // in signals.topics / signals.negated (to catch unknown topic ids).
-func reads(a *cel.Ast) (paths []string, topicLits []string) {
+func reads(a *cel.Ast) (paths []string, topicLits []string, enumLits []enumLit) {
 	seen := map[string]bool{}
 	add := func(p string) {
 		if !seen[p] {
@@ -283,6 +283,7 @@ func reads(a *cel.Ast) (paths []string, topicLits []string) {
 			walk(e.AsSelect().Operand())
 		case ast.CallKind:
 			call := e.AsCall()
+			enumLits = append(enumLits, enumComparisons(call)...)
 			if call.FunctionName() == "@in" && len(call.Args()) == 2 {
 				lhs, rhs := call.Args()[0], call.Args()[1]
 				if p, ok := selectPath(rhs); ok && (p == "signals.topics" || p == "signals.negated") && lhs.Kind() == ast.LiteralKind {
@@ -328,7 +329,66 @@ func reads(a *cel.Ast) (paths []string, topicLits []string) {
 		}
 	}
 	sort.Strings(out)
-	return out, topicLits
+	return out, topicLits, enumLits
+}
+
+// enumValues are the closed sets of values some context fields take; a
+// condition comparing them with anything else has a typo.
+var enumValues = map[string][]string{
+	"event.kind":               kindNames(),
+	"event.source":             {"hubspot", "salesforce", "marketo", "agent"},
+	"account.tier":             {"tier_1", "tier_2", "tier_3", ""},
+	"contact.seniority":        {"c_suite", "vp", "director", "manager", "individual", "student", ""},
+	"conversation.owner_state": {handoff.OwnerAgent, handoff.OwnerPending, handoff.OwnerHuman, handoff.OwnerReleased},
+}
+
+func kindNames() []string {
+	out := make([]string, len(handoff.Kinds))
+	for i, k := range handoff.Kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+// enumLit is a string literal compared with an enumerated field.
+type enumLit struct {
+	path, value string
+}
+
+// enumComparisons finds `field == 'x'`, `field != 'x'` and
+// `field in ['x', 'y']` on enumerated fields.
+func enumComparisons(call ast.CallExpr) []enumLit {
+	args := call.Args()
+	if len(args) != 2 {
+		return nil
+	}
+	lit := func(e ast.Expr) (string, bool) {
+		if e.Kind() != ast.LiteralKind {
+			return "", false
+		}
+		s, ok := e.AsLiteral().(types.String)
+		return string(s), ok
+	}
+	var out []enumLit
+	switch call.FunctionName() {
+	case "_==_", "_!=_":
+		for i := range 2 {
+			if p, ok := selectPath(args[i]); ok && enumValues[p] != nil {
+				if v, ok := lit(args[1-i]); ok {
+					out = append(out, enumLit{p, v})
+				}
+			}
+		}
+	case "@in":
+		if p, ok := selectPath(args[0]); ok && enumValues[p] != nil && args[1].Kind() == ast.ListKind {
+			for _, el := range args[1].AsList().Elements() {
+				if v, ok := lit(el); ok {
+					out = append(out, enumLit{p, v})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // selectPath returns "var.field" for a select on a context variable.

@@ -486,7 +486,12 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 		c.errAt(p+".when", kind, id, "when must be a boolean condition, this one is %s", checked.OutputType())
 		return r
 	}
-	paths, topicLits := reads(checked)
+	paths, topicLits, enums := reads(checked)
+	for _, e := range enums {
+		if !slices.Contains(enumValues[e.path], e.value) {
+			c.errAt(p+".when", kind, id, "when: %q is not a known %s (want one of %s)", e.value, e.path, quoteList(enumValues[e.path]))
+		}
+	}
 	for _, t := range topicLits {
 		if _, ok := c.f.Topics[t]; !ok {
 			c.errAt(p+".when", kind, id, "when: unknown topic %q (topics: %s)", t, strings.Join(c.f.topicOrder, ", "))
@@ -686,6 +691,16 @@ func (c *compiler) climb(p, kind, id string, steps []fileClimb) []handoff.ClimbS
 		out = append(out, st)
 	}
 	return out
+}
+
+func quoteList(vals []string) string {
+	q := make([]string, 0, len(vals))
+	for _, v := range vals {
+		if v != "" {
+			q = append(q, strconv.Quote(v))
+		}
+	}
+	return strings.Join(q, ", ")
 }
 
 // parseAfter reads a climb delay as a multiple of the SLA: "1x", "1.5x" or 2.

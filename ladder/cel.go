@@ -149,12 +149,11 @@ func thresholdsValue(th map[string]float64) ref.Val {
 	return types.NewRefValMap(types.DefaultTypeAdapter, m)
 }
 
-func (l *Ladder) newState(c *handoff.Context, wf *workflow) *evalState {
-	st := &evalState{c: *c, thresh: wf.thresholdsVal, workflow: types.String(wf.id)}
+func (l *Ladder) initState(st *evalState, wf *workflow) {
+	st.thresh, st.workflow = wf.thresholdsVal, wf.idVal
 	st.score = types.Double(st.c.Score)
 	st.topics = refValList(st.c.Signals.Topics)
 	st.negated = refValList(st.c.Signals.Negated)
-	return st
 }
 
 // ResolveName implements interpreter.Activation.

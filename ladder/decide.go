@@ -24,11 +24,13 @@ const (
 // matches decides). Signals are taken from c.Signals as the enricher set
 // them. The decision's trace lists every exception and rung with the values
 // its condition read. Decide does no I/O and is deterministic.
-func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
-	score, parts := l.computeScore(&c)
+func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
+	act := &evalState{c: in} // the one copy of the context this decision reads
+	c := &act.c
+	score, parts := l.computeScore(c)
 	c.Score = score
 	wf := l.workflowFor(&c.Event)
-	act := l.newState(&c, wf)
+	l.initState(act, wf)
 
 	d := handoff.Decision{
 		LadderVersion: l.version,
@@ -65,7 +67,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 		m := make(map[string]any, len(r.paths))
 		for _, i := range r.paths {
 			if !have[i] {
-				vals[i] = l.pathValue(&c, wf, l.paths[i])
+				vals[i] = l.pathValue(c, wf, l.paths[i])
 				have[i] = true
 			}
 			m[l.paths[i]] = vals[i]
@@ -155,7 +157,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	}
 	d.Constraints = slices.Clone(winner.constraints)
 	for _, t := range winner.nextSteps {
-		d.NextSteps = append(d.NextSteps, t.render(&c))
+		d.NextSteps = append(d.NextSteps, t.render(c))
 	}
 	d.Required = slices.Clone(winner.required)
 	if d.Required == nil {
@@ -165,7 +167,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	if goal == nil {
 		goal = l.defaults.goal
 	}
-	d.Goal = goal.render(&c)
+	d.Goal = goal.render(c)
 	climb := winner.climb
 	if climb == nil {
 		climb = l.climb

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/handoff-dev/handoff"
@@ -72,6 +73,7 @@ type workflow struct {
 	kind          []string
 	thresholds    map[string]float64
 	thresholdsVal ref.Val
+	idVal         ref.Val
 }
 
 func (w *workflow) matches(e *handoff.EventFacts) bool {
@@ -324,6 +326,7 @@ func (c *compiler) compile() *Ladder {
 	}
 	for _, w := range append([]*workflow{l.defaultWF}, l.workflows...) {
 		w.thresholdsVal = thresholdsValue(w.thresholds)
+		w.idVal = types.String(w.id)
 	}
 
 	// Defaults.

@@ -81,6 +81,10 @@ func newEnv() (*cel.Env, error) {
 	return env, nil
 }
 
+// maxFields bounds the number of context fields (a fixed array in
+// evalState avoids an allocation per Decide).
+const maxFields = 64
+
 func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
 
 // evalState is what one Decide evaluates against. The activation hands each
@@ -89,8 +93,7 @@ func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
 // adapted per variable.
 type evalState struct {
 	c        handoff.Context
-	topics   ref.Val // signals.topics, built once
-	negated  ref.Val
+	fields   [maxFields]ref.Val // field values read so far
 	score    ref.Val
 	thresh   ref.Val
 	workflow ref.Val
@@ -152,8 +155,6 @@ func thresholdsValue(th map[string]float64) ref.Val {
 func (l *Ladder) initState(st *evalState, wf *workflow) {
 	st.thresh, st.workflow = wf.thresholdsVal, wf.idVal
 	st.score = types.Double(st.c.Score)
-	st.topics = refValList(st.c.Signals.Topics)
-	st.negated = refValList(st.c.Signals.Negated)
 }
 
 // ResolveName implements interpreter.Activation.
@@ -197,6 +198,7 @@ type ctxProvider struct {
 
 func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 	p := &ctxProvider{Provider: base, fields: map[string]*types.FieldType{}}
+	idx := 0
 	for _, v := range contextVars {
 		tn := celTypeName(v.typ)
 		names, ok := base.FindStructFieldNames(tn)
@@ -210,11 +212,16 @@ func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 			if !ok {
 				return nil, fmt.Errorf("build CEL environment: no getter for %s", path)
 			}
+			slot := idx
+			idx++
+			if slot >= maxFields {
+				return nil, fmt.Errorf("build CEL environment: more than %d context fields", maxFields)
+			}
 			switch path {
-			case "signals.topics":
-				get = func(*handoff.Context) ref.Val { return nil } // served from evalState
+			case "signals.topics": // built once per Decide as a list of CEL strings
+				get = func(c *handoff.Context) ref.Val { return refValList(c.Signals.Topics) }
 			case "signals.negated":
-				get = func(*handoff.Context) ref.Val { return nil }
+				get = func(c *handoff.Context) ref.Val { return refValList(c.Signals.Negated) }
 			}
 			p.fields[tn+"."+f] = &types.FieldType{
 				Type: bt.Type,
@@ -223,7 +230,7 @@ func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 					if st == nil {
 						return bt.IsSet(obj)
 					}
-					z, ok := fieldValue(st, path, get).(traits.Zeroer)
+					z, ok := st.field(slot, get).(traits.Zeroer)
 					return !ok || !z.IsZeroValue()
 				},
 				GetFrom: func(obj any) (any, error) {
@@ -231,7 +238,7 @@ func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 					if st == nil {
 						return bt.GetFrom(obj)
 					}
-					return fieldValue(st, path, get), nil
+					return st.field(slot, get), nil
 				},
 			}
 		}
@@ -239,14 +246,15 @@ func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 	return p, nil
 }
 
-func fieldValue(st *evalState, path string, get func(*handoff.Context) ref.Val) ref.Val {
-	switch path {
-	case "signals.topics":
-		return st.topics
-	case "signals.negated":
-		return st.negated
+// field reads a context field once per Decide; conditions that test the
+// same field share the CEL value.
+func (st *evalState) field(slot int, get func(*handoff.Context) ref.Val) ref.Val {
+	if v := st.fields[slot]; v != nil {
+		return v
 	}
-	return get(&st.c)
+	v := get(&st.c)
+	st.fields[slot] = v
+	return v
 }
 
 // FindStructFieldType implements types.Provider.

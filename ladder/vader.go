@@ -21,8 +21,8 @@ import (
 // govader splits on single spaces only (so "good.\nBut" was one token).
 // TestVaderMatchesGovader checks the two agree on single-spaced text.
 type vader struct {
-	lexicon map[string]float64
-	emoji   map[string]string
+	lexicon *wordTable
+	emoji   *emojiTable
 	booster map[string]float64
 	negate  map[string]bool
 	idioms  map[string]float64
@@ -58,8 +58,8 @@ var sharedVader = sync.OnceValue(func() *vader {
 
 func newVader(sia *govader.SentimentIntensityAnalyzer) *vader {
 	v := &vader{
-		lexicon: sia.Lexicon,
-		emoji:   sia.EmojiDict,
+		lexicon: newWordTable(sia.Lexicon),
+		emoji:   newEmojiTable(sia.EmojiDict),
 		booster: sia.Constants.BoosterDict,
 		idioms:  sia.Constants.SpecialCaseIdioms,
 		negate:  map[string]bool{},
@@ -101,7 +101,7 @@ type vaderScratch struct {
 
 func (v *vader) info(w string) wordInfo {
 	var wi wordInfo
-	wi.val, wi.inLex = v.lexicon[w]
+	wi.val, wi.inLex = v.lexicon.get(w)
 	wi.boost, wi.inBoost = v.booster[w]
 	return wi
 }
@@ -146,7 +146,7 @@ func (v *vader) compoundLower(text, lowered string) float64 {
 		wi := v.info(lw)
 		inOrig := wi.inLex
 		if lw != w {
-			_, inOrig = v.lexicon[w] // govader looks neighbours up with their case
+			_, inOrig = v.lexicon.get(w) // govader looks neighbours up with their case
 		}
 		words, lower, info, origInLex = append(words, w), append(lower, lw), append(info, wi), append(origInLex, inOrig)
 		if isUpperWord(w) {
@@ -378,7 +378,7 @@ func (v *vader) replaceEmoji(text string) (string, bool) {
 	prevSpace := true
 	for _, r := range text {
 		if r >= utf8.RuneSelf {
-			if desc, ok := v.emoji[string(r)]; ok {
+			if desc, ok := v.emoji.get(r); ok {
 				if !prevSpace {
 					b.WriteByte(' ')
 				}

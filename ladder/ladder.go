@@ -348,15 +348,15 @@ func (c *compiler) compile() *Ladder {
 	l.climb = c.climb("$.climb", "climb", "", f.Climb)
 
 	// Exceptions and rungs.
-	ids := map[string]string{}
+	seenIDs := map[string]string{}
 	pathIdx := map[string]int{}
 	for i := range f.Exceptions {
-		if r := c.rung("exception", pathf("$.exceptions[%d]", i), &f.Exceptions[i], ids, seenWF, pathIdx); r != nil {
+		if r := c.rung("exception", pathf("$.exceptions[%d]", i), &f.Exceptions[i], seenIDs, seenWF, pathIdx); r != nil {
 			l.exceptions = append(l.exceptions, r)
 		}
 	}
 	for i := range f.Rungs {
-		if r := c.rung("rung", pathf("$.rungs[%d]", i), &f.Rungs[i], ids, seenWF, pathIdx); r != nil {
+		if r := c.rung("rung", pathf("$.rungs[%d]", i), &f.Rungs[i], seenIDs, seenWF, pathIdx); r != nil {
 			l.rungs = append(l.rungs, r)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
@@ -53,7 +54,7 @@ var contextVars = []struct {
 // tags as field names), so type checking follows the root package. At run
 // time field reads go through ctxProvider's typed getters instead of
 // NativeTypes' reflection.
-func newEnv() (*cel.Env, error) {
+func newEnv() (*cel.Env, *ctxProvider, error) {
 	nativeArgs := []any{ext.ParseStructTags(true)}
 	opts := []cel.EnvOption{cel.CrossTypeNumericComparisons(true), ext.Strings()}
 	for _, v := range contextVars {
@@ -68,22 +69,18 @@ func newEnv() (*cel.Env, error) {
 	)
 	env, err := cel.NewEnv(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("build CEL environment: %w", err)
+		return nil, nil, fmt.Errorf("build CEL environment: %w", err)
 	}
 	prov, err := newCtxProvider(env.CELTypeProvider())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env, err = env.Extend(cel.CustomTypeProvider(prov))
 	if err != nil {
-		return nil, fmt.Errorf("build CEL environment: %w", err)
+		return nil, nil, fmt.Errorf("build CEL environment: %w", err)
 	}
-	return env, nil
+	return env, prov, nil
 }
-
-// maxFields bounds the number of context fields (a fixed array in
-// evalState avoids an allocation per Decide).
-const maxFields = 64
 
 func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
 
@@ -93,7 +90,7 @@ func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
 // adapted per variable.
 type evalState struct {
 	c        handoff.Context
-	fields   [maxFields]ref.Val // field values read so far
+	fields   []ref.Val // values of the fields the conditions read, by slot
 	score    ref.Val
 	thresh   ref.Val
 	workflow ref.Val
@@ -154,6 +151,7 @@ func thresholdsValue(th map[string]float64) ref.Val {
 
 func (l *Ladder) initState(st *evalState, wf *workflow) {
 	st.thresh, st.workflow = wf.thresholdsVal, wf.idVal
+	st.fields = make([]ref.Val, l.slots)
 	st.score = types.Double(st.c.Score)
 }
 
@@ -190,15 +188,24 @@ func (st *evalState) ResolveName(name string) (any, bool) {
 func (st *evalState) Parent() interpreter.Activation { return nil }
 
 // ctxProvider is the NativeTypes provider with the context's field reads
-// replaced by the typed getters.
+// replaced by the typed getters. Each field a condition uses gets a slot in
+// evalState.fields when the conditions are compiled.
 type ctxProvider struct {
 	types.Provider
-	fields map[string]*types.FieldType // "handoff.AccountFacts.tier"
+	specs map[string]fieldSpec // "handoff.AccountFacts.tier"
+
+	mu     sync.Mutex // compile time only; guards fields and slots
+	fields map[string]*types.FieldType
+	slots  int
+}
+
+type fieldSpec struct {
+	base *types.FieldType // NativeTypes' own, for anything that is not ours
+	get  func(*handoff.Context) ref.Val
 }
 
 func newCtxProvider(base types.Provider) (*ctxProvider, error) {
-	p := &ctxProvider{Provider: base, fields: map[string]*types.FieldType{}}
-	idx := 0
+	p := &ctxProvider{Provider: base, specs: map[string]fieldSpec{}, fields: map[string]*types.FieldType{}}
 	for _, v := range contextVars {
 		tn := celTypeName(v.typ)
 		names, ok := base.FindStructFieldNames(tn)
@@ -212,57 +219,73 @@ func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 			if !ok {
 				return nil, fmt.Errorf("build CEL environment: no getter for %s", path)
 			}
-			slot := idx
-			idx++
-			if slot >= maxFields {
-				return nil, fmt.Errorf("build CEL environment: more than %d context fields", maxFields)
-			}
 			switch path {
-			case "signals.topics": // built once per Decide as a list of CEL strings
+			case "signals.topics": // a list of CEL strings: `in` converts nothing
 				get = func(c *handoff.Context) ref.Val { return refValList(c.Signals.Topics) }
 			case "signals.negated":
 				get = func(c *handoff.Context) ref.Val { return refValList(c.Signals.Negated) }
 			}
-			p.fields[tn+"."+f] = &types.FieldType{
-				Type: bt.Type,
-				IsSet: func(obj any) bool {
-					st := asState(obj)
-					if st == nil {
-						return bt.IsSet(obj)
-					}
-					z, ok := st.field(slot, get).(traits.Zeroer)
-					return !ok || !z.IsZeroValue()
-				},
-				GetFrom: func(obj any) (any, error) {
-					st := asState(obj)
-					if st == nil {
-						return bt.GetFrom(obj)
-					}
-					return st.field(slot, get), nil
-				},
-			}
+			p.specs[tn+"."+f] = fieldSpec{base: bt, get: get}
 		}
 	}
 	return p, nil
 }
 
+// FindStructFieldType implements types.Provider.
+func (p *ctxProvider) FindStructFieldType(structType, fieldName string) (*types.FieldType, bool) {
+	key := structType + "." + fieldName
+	spec, ok := p.specs[key]
+	if !ok {
+		return p.Provider.FindStructFieldType(structType, fieldName)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ft, ok := p.fields[key]; ok {
+		return ft, true
+	}
+	slot, bt, get := p.slots, spec.base, spec.get
+	p.slots++
+	ft := &types.FieldType{
+		Type: bt.Type,
+		IsSet: func(obj any) bool {
+			st := asState(obj)
+			if st == nil {
+				return bt.IsSet(obj)
+			}
+			z, ok := st.field(slot, get).(traits.Zeroer)
+			return !ok || !z.IsZeroValue()
+		},
+		GetFrom: func(obj any) (any, error) {
+			st := asState(obj)
+			if st == nil {
+				return bt.GetFrom(obj)
+			}
+			return st.field(slot, get), nil
+		},
+	}
+	p.fields[key] = ft
+	return ft, true
+}
+
+// slotCount is the number of field slots the compiled conditions use.
+func (p *ctxProvider) slotCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.slots
+}
+
 // field reads a context field once per Decide; conditions that test the
 // same field share the CEL value.
 func (st *evalState) field(slot int, get func(*handoff.Context) ref.Val) ref.Val {
+	if slot >= len(st.fields) { // a field first planned after load (not expected)
+		return get(&st.c)
+	}
 	if v := st.fields[slot]; v != nil {
 		return v
 	}
 	v := get(&st.c)
 	st.fields[slot] = v
 	return v
-}
-
-// FindStructFieldType implements types.Provider.
-func (p *ctxProvider) FindStructFieldType(structType, fieldName string) (*types.FieldType, bool) {
-	if ft, ok := p.fields[structType+"."+fieldName]; ok {
-		return ft, true
-	}
-	return p.Provider.FindStructFieldType(structType, fieldName)
 }
 
 // reads walks a checked condition and returns the context paths it reads

@@ -54,6 +54,7 @@ type Ladder struct {
 	text       *textAnalyzer
 	topicRisk  map[string]float64
 	paths      []string // every distinct path any condition reads
+	slots      int      // context fields the conditions read (evalState.fields)
 	shadow     bool
 }
 
@@ -220,7 +221,7 @@ var (
 
 func (c *compiler) compile() *Ladder {
 	f := c.f
-	env, err := newEnv()
+	env, prov, err := newEnv()
 	if err != nil {
 		c.errLine(1, "", "", "%v", err)
 		return nil
@@ -364,6 +365,7 @@ func (c *compiler) compile() *Ladder {
 		c.errAt("$", "", "", "the ladder has no rungs and no exceptions")
 	}
 	c.reachability()
+	l.slots = prov.slotCount()
 	return l
 }
 

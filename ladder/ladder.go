@@ -574,6 +574,7 @@ func (c *compiler) reachability() {
 			}
 		}
 	}
+	exKeys := seen
 	// Rungs: the highest match wins, so walk from the top down.
 	seen = map[string]string{}
 	alwaysRung := ""
@@ -587,6 +588,8 @@ func (c *compiler) reachability() {
 		case alwaysRung != "":
 			c.errLine(ln, r.kind, r.id, "unreachable: rung %q above always matches", alwaysRung)
 			continue
+		case exKeys[key(r)] != "":
+			c.errLine(ln, r.kind, r.id, "unreachable: exception %q has the same condition and is checked first", exKeys[key(r)])
 		case seen[key(r)] != "":
 			c.errLine(ln, r.kind, r.id, "unreachable: rung %q above has the same condition and wins", seen[key(r)])
 		}

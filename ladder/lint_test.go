@@ -88,6 +88,8 @@ func TestLintErrors(t *testing.T) {
 		{"unreachable: after an always-true exception", strings.Replace(base, "rungs:", "exceptions:\n  - id: all\n    when: \"true\"\n    action: hold\n  - id: late\n    when: signals.human_request\n    action: hold\nrungs:", 1),
 			[]string{`x.yaml:12: exception "late": unreachable: exception "all" above always matches`,
 				`x.yaml:16: rung "pricing": unreachable: exception "all" always matches first`}},
+		{"unreachable: same condition as an exception", strings.Replace(base, "rungs:", "exceptions:\n  - id: ex\n    when: \"'pricing' in signals.topics\"\n    action: hold\nrungs:", 1),
+			[]string{`x.yaml:13: rung "pricing": unreachable: exception "ex" has the same condition and is checked first`}},
 		{"team without owners", strings.Replace(base, "deal_desk: {owners: [dd@acme.example]}", "deal_desk: {owners: []}", 1),
 			[]string{`x.yaml:5: team "deal_desk": has no owners`}},
 		{"unknown strategy", strings.Replace(base, "deal_desk: {owners: [dd@acme.example]}", "deal_desk: {owners: [dd@acme.example], strategy: random}", 1),

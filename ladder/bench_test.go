@@ -44,9 +44,11 @@ func BenchmarkDecide(b *testing.B) {
 	}
 	c := realisticContext(l)
 	b.ReportAllocs()
+	start := processCPU()
 	for b.Loop() {
 		l.Decide(c)
 	}
+	reportCPU(b, start)
 }
 
 func BenchmarkSignals200Words(b *testing.B) {
@@ -56,9 +58,11 @@ func BenchmarkSignals200Words(b *testing.B) {
 	}
 	msg := message200()
 	b.ReportAllocs()
+	start := processCPU()
 	for b.Loop() {
 		l.Signals(msg)
 	}
+	reportCPU(b, start)
 }
 
 // TestBenchmarkContextIsWorstCase keeps the benchmark honest: no exception

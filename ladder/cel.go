@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/ast"
@@ -53,7 +54,7 @@ var contextVars = []struct {
 // tags as field names), so type checking follows the root package. At run
 // time field reads go through ctxProvider's typed getters instead of
 // NativeTypes' reflection.
-func newEnv() (*cel.Env, error) {
+func newEnv() (*cel.Env, *ctxProvider, error) {
 	nativeArgs := []any{ext.ParseStructTags(true)}
 	opts := []cel.EnvOption{cel.CrossTypeNumericComparisons(true), ext.Strings()}
 	for _, v := range contextVars {
@@ -68,17 +69,17 @@ func newEnv() (*cel.Env, error) {
 	)
 	env, err := cel.NewEnv(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("build CEL environment: %w", err)
+		return nil, nil, fmt.Errorf("build CEL environment: %w", err)
 	}
 	prov, err := newCtxProvider(env.CELTypeProvider())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	env, err = env.Extend(cel.CustomTypeProvider(prov))
 	if err != nil {
-		return nil, fmt.Errorf("build CEL environment: %w", err)
+		return nil, nil, fmt.Errorf("build CEL environment: %w", err)
 	}
-	return env, nil
+	return env, prov, nil
 }
 
 func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
@@ -89,8 +90,7 @@ func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
 // adapted per variable.
 type evalState struct {
 	c        handoff.Context
-	topics   ref.Val // signals.topics, built once
-	negated  ref.Val
+	fields   []ref.Val // values of the fields the conditions read, by slot
 	score    ref.Val
 	thresh   ref.Val
 	workflow ref.Val
@@ -149,12 +149,10 @@ func thresholdsValue(th map[string]float64) ref.Val {
 	return types.NewRefValMap(types.DefaultTypeAdapter, m)
 }
 
-func (l *Ladder) newState(c *handoff.Context, wf *workflow) *evalState {
-	st := &evalState{c: *c, thresh: wf.thresholdsVal, workflow: types.String(wf.id)}
+func (l *Ladder) initState(st *evalState, wf *workflow) {
+	st.thresh, st.workflow = wf.thresholdsVal, wf.idVal
+	st.fields = make([]ref.Val, l.slots)
 	st.score = types.Double(st.c.Score)
-	st.topics = refValList(st.c.Signals.Topics)
-	st.negated = refValList(st.c.Signals.Negated)
-	return st
 }
 
 // ResolveName implements interpreter.Activation.
@@ -190,14 +188,24 @@ func (st *evalState) ResolveName(name string) (any, bool) {
 func (st *evalState) Parent() interpreter.Activation { return nil }
 
 // ctxProvider is the NativeTypes provider with the context's field reads
-// replaced by the typed getters.
+// replaced by the typed getters. Each field a condition uses gets a slot in
+// evalState.fields when the conditions are compiled.
 type ctxProvider struct {
 	types.Provider
-	fields map[string]*types.FieldType // "handoff.AccountFacts.tier"
+	specs map[string]fieldSpec // "handoff.AccountFacts.tier"
+
+	mu     sync.Mutex // compile time only; guards fields and slots
+	fields map[string]*types.FieldType
+	slots  int
+}
+
+type fieldSpec struct {
+	base *types.FieldType // NativeTypes' own, for anything that is not ours
+	get  func(*handoff.Context) ref.Val
 }
 
 func newCtxProvider(base types.Provider) (*ctxProvider, error) {
-	p := &ctxProvider{Provider: base, fields: map[string]*types.FieldType{}}
+	p := &ctxProvider{Provider: base, specs: map[string]fieldSpec{}, fields: map[string]*types.FieldType{}}
 	for _, v := range contextVars {
 		tn := celTypeName(v.typ)
 		names, ok := base.FindStructFieldNames(tn)
@@ -212,57 +220,79 @@ func newCtxProvider(base types.Provider) (*ctxProvider, error) {
 				return nil, fmt.Errorf("build CEL environment: no getter for %s", path)
 			}
 			switch path {
-			case "signals.topics":
-				get = func(*handoff.Context) ref.Val { return nil } // served from evalState
+			case "signals.topics": // a list of CEL strings: `in` converts nothing
+				get = func(c *handoff.Context) ref.Val { return refValList(c.Signals.Topics) }
 			case "signals.negated":
-				get = func(*handoff.Context) ref.Val { return nil }
+				get = func(c *handoff.Context) ref.Val { return refValList(c.Signals.Negated) }
 			}
-			p.fields[tn+"."+f] = &types.FieldType{
-				Type: bt.Type,
-				IsSet: func(obj any) bool {
-					st := asState(obj)
-					if st == nil {
-						return bt.IsSet(obj)
-					}
-					z, ok := fieldValue(st, path, get).(traits.Zeroer)
-					return !ok || !z.IsZeroValue()
-				},
-				GetFrom: func(obj any) (any, error) {
-					st := asState(obj)
-					if st == nil {
-						return bt.GetFrom(obj)
-					}
-					return fieldValue(st, path, get), nil
-				},
-			}
+			p.specs[tn+"."+f] = fieldSpec{base: bt, get: get}
 		}
 	}
 	return p, nil
 }
 
-func fieldValue(st *evalState, path string, get func(*handoff.Context) ref.Val) ref.Val {
-	switch path {
-	case "signals.topics":
-		return st.topics
-	case "signals.negated":
-		return st.negated
-	}
-	return get(&st.c)
-}
-
 // FindStructFieldType implements types.Provider.
 func (p *ctxProvider) FindStructFieldType(structType, fieldName string) (*types.FieldType, bool) {
-	if ft, ok := p.fields[structType+"."+fieldName]; ok {
+	key := structType + "." + fieldName
+	spec, ok := p.specs[key]
+	if !ok {
+		return p.Provider.FindStructFieldType(structType, fieldName)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ft, ok := p.fields[key]; ok {
 		return ft, true
 	}
-	return p.Provider.FindStructFieldType(structType, fieldName)
+	slot, bt, get := p.slots, spec.base, spec.get
+	p.slots++
+	ft := &types.FieldType{
+		Type: bt.Type,
+		IsSet: func(obj any) bool {
+			st := asState(obj)
+			if st == nil {
+				return bt.IsSet(obj)
+			}
+			z, ok := st.field(slot, get).(traits.Zeroer)
+			return !ok || !z.IsZeroValue()
+		},
+		GetFrom: func(obj any) (any, error) {
+			st := asState(obj)
+			if st == nil {
+				return bt.GetFrom(obj)
+			}
+			return st.field(slot, get), nil
+		},
+	}
+	p.fields[key] = ft
+	return ft, true
+}
+
+// slotCount is the number of field slots the compiled conditions use.
+func (p *ctxProvider) slotCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.slots
+}
+
+// field reads a context field once per Decide; conditions that test the
+// same field share the CEL value.
+func (st *evalState) field(slot int, get func(*handoff.Context) ref.Val) ref.Val {
+	if slot >= len(st.fields) { // a field first planned after load (not expected)
+		return get(&st.c)
+	}
+	if v := st.fields[slot]; v != nil {
+		return v
+	}
+	v := get(&st.c)
+	st.fields[slot] = v
+	return v
 }
 
 // reads walks a checked condition and returns the context paths it reads
 // ("account.tier", "signals.topics", "thresholds.min_confidence", "score"),
 // sorted and deduplicated, plus the string literals tested for membership
 // in signals.topics / signals.negated (to catch unknown topic ids).
-func reads(a *cel.Ast) (paths []string, topicLits []string) {
+func reads(a *cel.Ast) (paths []string, topicLits []string, enumLits []enumLit) {
 	seen := map[string]bool{}
 	add := func(p string) {
 		if !seen[p] {
@@ -283,6 +313,7 @@ func reads(a *cel.Ast) (paths []string, topicLits []string) {
 			walk(e.AsSelect().Operand())
 		case ast.CallKind:
 			call := e.AsCall()
+			enumLits = append(enumLits, enumComparisons(call)...)
 			if call.FunctionName() == "@in" && len(call.Args()) == 2 {
 				lhs, rhs := call.Args()[0], call.Args()[1]
 				if p, ok := selectPath(rhs); ok && (p == "signals.topics" || p == "signals.negated") && lhs.Kind() == ast.LiteralKind {
@@ -328,7 +359,66 @@ func reads(a *cel.Ast) (paths []string, topicLits []string) {
 		}
 	}
 	sort.Strings(out)
-	return out, topicLits
+	return out, topicLits, enumLits
+}
+
+// enumValues are the closed sets of values some context fields take; a
+// condition comparing them with anything else has a typo.
+var enumValues = map[string][]string{
+	"event.kind":               kindNames(),
+	"event.source":             {"hubspot", "salesforce", "marketo", "agent"},
+	"account.tier":             {"tier_1", "tier_2", "tier_3", ""},
+	"contact.seniority":        {"c_suite", "vp", "director", "manager", "individual", "student", ""},
+	"conversation.owner_state": {handoff.OwnerAgent, handoff.OwnerPending, handoff.OwnerHuman, handoff.OwnerReleased},
+}
+
+func kindNames() []string {
+	out := make([]string, len(handoff.Kinds))
+	for i, k := range handoff.Kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+// enumLit is a string literal compared with an enumerated field.
+type enumLit struct {
+	path, value string
+}
+
+// enumComparisons finds `field == 'x'`, `field != 'x'` and
+// `field in ['x', 'y']` on enumerated fields.
+func enumComparisons(call ast.CallExpr) []enumLit {
+	args := call.Args()
+	if len(args) != 2 {
+		return nil
+	}
+	lit := func(e ast.Expr) (string, bool) {
+		if e.Kind() != ast.LiteralKind {
+			return "", false
+		}
+		s, ok := e.AsLiteral().(types.String)
+		return string(s), ok
+	}
+	var out []enumLit
+	switch call.FunctionName() {
+	case "_==_", "_!=_":
+		for i := range 2 {
+			if p, ok := selectPath(args[i]); ok && enumValues[p] != nil {
+				if v, ok := lit(args[1-i]); ok {
+					out = append(out, enumLit{p, v})
+				}
+			}
+		}
+	case "@in":
+		if p, ok := selectPath(args[0]); ok && enumValues[p] != nil && args[1].Kind() == ast.ListKind {
+			for _, el := range args[1].AsList().Elements() {
+				if v, ok := lit(el); ok {
+					out = append(out, enumLit{p, v})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // selectPath returns "var.field" for a select on a context variable.

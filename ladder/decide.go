@@ -24,11 +24,13 @@ const (
 // matches decides). Signals are taken from c.Signals as the enricher set
 // them. The decision's trace lists every exception and rung with the values
 // its condition read. Decide does no I/O and is deterministic.
-func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
-	score, parts := l.computeScore(&c)
+func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
+	act := &evalState{c: in} // the one copy of the context this decision reads
+	c := &act.c
+	score, parts := l.computeScore(c)
 	c.Score = score
 	wf := l.workflowFor(&c.Event)
-	act := l.newState(&c, wf)
+	l.initState(act, wf)
 
 	d := handoff.Decision{
 		LadderVersion: l.version,
@@ -38,17 +40,15 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 		Shadow:        l.shadow,
 	}
 	trace := make([]handoff.TraceStep, 0, len(l.exceptions)+len(l.rungs)+2)
+	// The signals step shows the same signals as d.Signals (shared, not
+	// copied: a decision is read-only data).
 	sigVals := map[string]any{
-		"topics": cloneStrings(c.Signals.Topics), "negated": cloneStrings(c.Signals.Negated),
+		"topics": nonNilStrings(c.Signals.Topics), "negated": nonNilStrings(c.Signals.Negated),
 		"sentiment": c.Signals.Sentiment, "human_request": c.Signals.HumanRequest,
 		"sentiment_trend": c.Conversation.SentimentTrend,
 	}
 	if len(c.Signals.Matches) > 0 {
-		m := make(map[string][]string, len(c.Signals.Matches))
-		for k, v := range c.Signals.Matches {
-			m[k] = slices.Clone(v)
-		}
-		sigVals["matches"] = m
+		sigVals["matches"] = c.Signals.Matches
 	}
 	trace = append(trace, handoff.TraceStep{Kind: StepSignals, ID: "signals", When: "signals of the buyer's text (computed once per event)", Values: sigVals})
 	trace = append(trace, handoff.TraceStep{
@@ -59,14 +59,12 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 			"risk": parts.Risk, "progress": parts.Progress,
 		},
 	})
-	vals := make([]any, len(l.paths))
-	have := make([]bool, len(l.paths))
+	vals := make([]any, len(l.paths)) // each path's value, read once (never nil once read)
 	valuesFor := func(r *rung) map[string]any {
 		m := make(map[string]any, len(r.paths))
 		for _, i := range r.paths {
-			if !have[i] {
-				vals[i] = l.pathValue(&c, wf, l.paths[i])
-				have[i] = true
+			if vals[i] == nil {
+				vals[i] = l.pathValue(c, wf, l.paths[i])
 			}
 			m[l.paths[i]] = vals[i]
 		}
@@ -154,8 +152,9 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 		d.Priority = l.defaults.priority
 	}
 	d.Constraints = slices.Clone(winner.constraints)
+	d.NextSteps = make([]string, 0, len(winner.nextSteps))
 	for _, t := range winner.nextSteps {
-		d.NextSteps = append(d.NextSteps, t.render(&c))
+		d.NextSteps = append(d.NextSteps, t.render(c))
 	}
 	d.Required = slices.Clone(winner.required)
 	if d.Required == nil {
@@ -165,7 +164,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	if goal == nil {
 		goal = l.defaults.goal
 	}
-	d.Goal = goal.render(&c)
+	d.Goal = goal.render(c)
 	climb := winner.climb
 	if climb == nil {
 		climb = l.climb
@@ -173,6 +172,7 @@ func (l *Ladder) Decide(c handoff.Context) handoff.Decision {
 	if climb == nil {
 		climb = l.defaults.climb
 	}
+	d.Climb = make([]handoff.ClimbStep, 0, len(climb))
 	for _, s := range climb {
 		s.To = copyRoute(s.To)
 		d.Climb = append(d.Climb, s)
@@ -246,6 +246,13 @@ func (r *rung) reason(vals map[string]any) string {
 		b.WriteString(formatValue(vals[k]))
 	}
 	return b.String()
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func copyRoute(r *handoff.Route) *handoff.Route {

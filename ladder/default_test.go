@@ -457,3 +457,39 @@ func TestLoadOrDefaultAndShadow(t *testing.T) {
 		t.Errorf("LoadOrDefault(file): %v", err)
 	}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	l := mustDefault(t)
+	type result struct {
+		sig handoff.Signals
+		d   handoff.Decision
+	}
+	want := make([]result, len(defaultCases))
+	for i, tc := range defaultCases {
+		c := tc.c
+		c.Signals = l.Signals(c.Event.Text)
+		want[i] = result{c.Signals, l.Decide(c)}
+	}
+	errs := make(chan string, 8*len(defaultCases))
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for k := range defaultCases {
+				i := (k + g) % len(defaultCases)
+				c := defaultCases[i].c
+				c.Signals = l.Signals(c.Event.Text)
+				if d := l.Decide(c); !reflect.DeepEqual(c.Signals, want[i].sig) || !reflect.DeepEqual(d, want[i].d) {
+					errs <- defaultCases[i].name
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	close(errs)
+	for name := range errs {
+		t.Errorf("concurrent result differs for %q", name)
+	}
+}

@@ -125,8 +125,7 @@ func (s *source) line(path string) int {
 	return 1
 }
 
-// keyLine returns the line of the key of a mapping entry (the value may be
-// on a later line, as with block scalars).
+// node returns the node at a YAML path, or nil.
 func (s *source) node(path string) ast.Node {
 	if s.file == nil {
 		return nil
@@ -150,8 +149,7 @@ func (s *source) valueStart(path string) int {
 		return s.line(path)
 	}
 	tk := n.GetToken()
-	if lit, ok := n.(*ast.LiteralNode); ok {
-		_ = lit
+	if _, ok := n.(*ast.LiteralNode); ok {
 		return tk.Position.Line + 1
 	}
 	return tk.Position.Line
@@ -206,12 +204,6 @@ func mapKeysInOrder(src *source, path string) []string {
 		keys = append(keys, v.Key.String())
 	}
 	return keys
-}
-
-func (e LintError) withPath(src *source, path string) LintError {
-	e.File = src.name
-	e.Line = src.line(path)
-	return e
 }
 
 func pathf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

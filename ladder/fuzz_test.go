@@ -1,6 +1,7 @@
 package ladder
 
 import (
+	"math"
 	"os"
 	"testing"
 
@@ -54,6 +55,9 @@ func FuzzSignals(f *testing.F) {
 		a, b := l.Signals(s), l.Signals(s)
 		if a.Sentiment < -1 || a.Sentiment > 1 || a.Sentiment != a.Sentiment {
 			t.Fatalf("sentiment %v", a.Sentiment)
+		}
+		if want := math.Round(l.text.vader.compound(s)*10000) / 10000; a.Sentiment != want {
+			t.Fatalf("Signals sentiment %v, compound %v", a.Sentiment, want)
 		}
 		if len(a.Topics) != len(b.Topics) || a.Sentiment != b.Sentiment || a.HumanRequest != b.HumanRequest {
 			t.Fatalf("not deterministic: %+v %+v", a, b)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/handoff-dev/handoff"
@@ -53,6 +54,7 @@ type Ladder struct {
 	text       *textAnalyzer
 	topicRisk  map[string]float64
 	paths      []string // every distinct path any condition reads
+	slots      int      // context fields the conditions read (evalState.fields)
 	shadow     bool
 }
 
@@ -72,6 +74,7 @@ type workflow struct {
 	kind          []string
 	thresholds    map[string]float64
 	thresholdsVal ref.Val
+	idVal         ref.Val
 }
 
 func (w *workflow) matches(e *handoff.EventFacts) bool {
@@ -218,7 +221,7 @@ var (
 
 func (c *compiler) compile() *Ladder {
 	f := c.f
-	env, err := newEnv()
+	env, prov, err := newEnv()
 	if err != nil {
 		c.errLine(1, "", "", "%v", err)
 		return nil
@@ -324,6 +327,7 @@ func (c *compiler) compile() *Ladder {
 	}
 	for _, w := range append([]*workflow{l.defaultWF}, l.workflows...) {
 		w.thresholdsVal = thresholdsValue(w.thresholds)
+		w.idVal = types.String(w.id)
 	}
 
 	// Defaults.
@@ -345,15 +349,15 @@ func (c *compiler) compile() *Ladder {
 	l.climb = c.climb("$.climb", "climb", "", f.Climb)
 
 	// Exceptions and rungs.
-	ids := map[string]string{}
+	seenIDs := map[string]string{}
 	pathIdx := map[string]int{}
 	for i := range f.Exceptions {
-		if r := c.rung("exception", pathf("$.exceptions[%d]", i), &f.Exceptions[i], ids, seenWF, pathIdx); r != nil {
+		if r := c.rung("exception", pathf("$.exceptions[%d]", i), &f.Exceptions[i], seenIDs, seenWF, pathIdx); r != nil {
 			l.exceptions = append(l.exceptions, r)
 		}
 	}
 	for i := range f.Rungs {
-		if r := c.rung("rung", pathf("$.rungs[%d]", i), &f.Rungs[i], ids, seenWF, pathIdx); r != nil {
+		if r := c.rung("rung", pathf("$.rungs[%d]", i), &f.Rungs[i], seenIDs, seenWF, pathIdx); r != nil {
 			l.rungs = append(l.rungs, r)
 		}
 	}
@@ -361,6 +365,7 @@ func (c *compiler) compile() *Ladder {
 		c.errAt("$", "", "", "the ladder has no rungs and no exceptions")
 	}
 	c.reachability()
+	l.slots = prov.slotCount()
 	return l
 }
 
@@ -486,7 +491,12 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 		c.errAt(p+".when", kind, id, "when must be a boolean condition, this one is %s", checked.OutputType())
 		return r
 	}
-	paths, topicLits := reads(checked)
+	paths, topicLits, enums := reads(checked)
+	for _, e := range enums {
+		if !slices.Contains(enumValues[e.path], e.value) {
+			c.errAt(p+".when", kind, id, "when: %q is not a known %s (want one of %s)", e.value, e.path, quoteList(enumValues[e.path]))
+		}
+	}
 	for _, t := range topicLits {
 		if _, ok := c.f.Topics[t]; !ok {
 			c.errAt(p+".when", kind, id, "when: unknown topic %q (topics: %s)", t, strings.Join(c.f.topicOrder, ", "))
@@ -564,6 +574,7 @@ func (c *compiler) reachability() {
 			}
 		}
 	}
+	exKeys := seen
 	// Rungs: the highest match wins, so walk from the top down.
 	seen = map[string]string{}
 	alwaysRung := ""
@@ -577,6 +588,8 @@ func (c *compiler) reachability() {
 		case alwaysRung != "":
 			c.errLine(ln, r.kind, r.id, "unreachable: rung %q above always matches", alwaysRung)
 			continue
+		case exKeys[key(r)] != "":
+			c.errLine(ln, r.kind, r.id, "unreachable: exception %q has the same condition and is checked first", exKeys[key(r)])
 		case seen[key(r)] != "":
 			c.errLine(ln, r.kind, r.id, "unreachable: rung %q above has the same condition and wins", seen[key(r)])
 		}
@@ -686,6 +699,16 @@ func (c *compiler) climb(p, kind, id string, steps []fileClimb) []handoff.ClimbS
 		out = append(out, st)
 	}
 	return out
+}
+
+func quoteList(vals []string) string {
+	q := make([]string, 0, len(vals))
+	for _, v := range vals {
+		if v != "" {
+			q = append(q, strconv.Quote(v))
+		}
+	}
+	return strings.Join(q, ", ")
 }
 
 // parseAfter reads a climb delay as a multiple of the SLA: "1x", "1.5x" or 2.

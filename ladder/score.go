@@ -80,3 +80,15 @@ func clamp01(v float64) float64 {
 	}
 	return v
 }
+
+// SentimentTrend is the change of buyer sentiment across a conversation:
+// the last score minus the first (so -2..2), 0 with fewer than two scores.
+// The enricher keeps each conversation's sentiment history (the
+// Signals.Sentiment of every buyer message, oldest first) and sets
+// Conversation.SentimentTrend from it.
+func SentimentTrend(history []float64) float64 {
+	if len(history) < 2 {
+		return 0
+	}
+	return math.Round((history[len(history)-1]-history[0])*10000) / 10000
+}

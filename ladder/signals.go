@@ -7,8 +7,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/jonreiter/govader"
-
 	"github.com/handoff-dev/handoff"
 )
 
@@ -89,7 +87,7 @@ func newTextAnalyzer(f *fileLadder) *textAnalyzer {
 		topicOrder: f.topicOrder,
 		byFirst:    map[string][]int{},
 		negations:  map[string]bool{},
-		vader:      newVader(govader.NewSentimentIntensityAnalyzer()),
+		vader:      sharedVader(),
 	}
 	for _, n := range builtinNegations {
 		t.negations[n] = true
@@ -229,13 +227,18 @@ func tokenizeOpt(toks []token, s string, wildcards bool) []token {
 		start := i
 		curly := false
 		for i < len(s) {
-			r, n = rune(s[i]), 1
-			if r >= utf8.RuneSelf {
-				r, n = utf8.DecodeRuneInString(s[i:])
-			}
-			if isWordRune(r) {
-				i += n
+			c := s[i]
+			if c < utf8.RuneSelf && asciiWord[c] {
+				i++
 				continue
+			}
+			r, n = rune(c), 1
+			if c >= utf8.RuneSelf {
+				r, n = utf8.DecodeRuneInString(s[i:])
+				if isWordRune(r) {
+					i += n
+					continue
+				}
 			}
 			if (r == '\'' || r == '’') && i+n < len(s) && isWordByteStart(s[i+n:]) {
 				if r == '’' {
@@ -302,7 +305,8 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 	if buf == nil {
 		buf = new([]token)
 	}
-	toks := tokenizeOpt((*buf)[:0], strings.ToLower(text), false)
+	lower := strings.ToLower(text)
+	toks := tokenizeOpt((*buf)[:0], lower, false)
 	defer func() {
 		clear(toks) // drop the string references before pooling
 		*buf = toks[:0]
@@ -362,7 +366,7 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 		}
 	}
 	sig.HumanRequest = humanPos
-	sig.Sentiment = math.Round(t.vader.compound(text)*10000) / 10000
+	sig.Sentiment = math.Round(t.vader.compoundLower(text, lower)*10000) / 10000
 	return sig
 }
 

@@ -228,3 +228,17 @@ func goValue(v ref.Val) any {
 		return x
 	}
 }
+
+func TestSentimentTrend(t *testing.T) {
+	cases := []struct {
+		h    []float64
+		want float64
+	}{
+		{nil, 0}, {[]float64{0.5}, 0}, {[]float64{0.6, 0.1, -0.4}, -1}, {[]float64{-1, 1}, 2}, {[]float64{0.2, 0.2}, 0},
+	}
+	for _, tc := range cases {
+		if got := SentimentTrend(tc.h); got != tc.want {
+			t.Errorf("SentimentTrend(%v) = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}

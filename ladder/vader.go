@@ -21,8 +21,8 @@ import (
 // govader splits on single spaces only (so "good.\nBut" was one token).
 // TestVaderMatchesGovader checks the two agree on single-spaced text.
 type vader struct {
-	lexicon map[string]float64
-	emoji   map[string]string
+	lexicon *wordTable
+	emoji   *emojiTable
 	booster map[string]float64
 	negate  map[string]bool
 	idioms  map[string]float64
@@ -49,10 +49,17 @@ const (
 	vPunctuationSet = `"!#$%&\'()*+,-./:;<=>?@[\\]^_` + "`{|}~"
 )
 
+// sharedVader is built once per process: the lexicon is constant data
+// (decompressing and parsing it takes milliseconds), read-only after
+// construction and safe for concurrent use; every ladder shares it.
+var sharedVader = sync.OnceValue(func() *vader {
+	return newVader(govader.NewSentimentIntensityAnalyzer())
+})
+
 func newVader(sia *govader.SentimentIntensityAnalyzer) *vader {
 	v := &vader{
-		lexicon: sia.Lexicon,
-		emoji:   sia.EmojiDict,
+		lexicon: newWordTable(sia.Lexicon),
+		emoji:   newEmojiTable(sia.EmojiDict),
 		booster: sia.Constants.BoosterDict,
 		idioms:  sia.Constants.SpecialCaseIdioms,
 		negate:  map[string]bool{},
@@ -89,17 +96,22 @@ type vaderScratch struct {
 	info         []wordInfo
 	origInLex    []bool
 	sent         []float64
+	buf          []byte
 }
 
 func (v *vader) info(w string) wordInfo {
 	var wi wordInfo
-	wi.val, wi.inLex = v.lexicon[w]
+	wi.val, wi.inLex = v.lexicon.get(w)
 	wi.boost, wi.inBoost = v.booster[w]
 	return wi
 }
 
 // compound returns VADER's normalized compound score, -1..1.
-func (v *vader) compound(text string) float64 {
+func (v *vader) compound(text string) float64 { return v.compoundLower(text, "") }
+
+// compoundLower is compound for a caller that already has the text
+// lower-cased (strings.ToLower(text)), saving a pass over it.
+func (v *vader) compoundLower(text, lowered string) float64 {
 	sc, _ := v.pool.Get().(*vaderScratch)
 	if sc == nil {
 		sc = &vaderScratch{}
@@ -114,7 +126,13 @@ func (v *vader) compound(text string) float64 {
 	// the same byte range of the lower-cased text.
 	lowerText := ""
 	if ascii {
-		lowerText = strings.ToLower(text)
+		if lowered != "" && len(lowered) >= len(text) {
+			// text was trimmed; trim the lower-cased copy the same way.
+			lowerText = strings.TrimSpace(lowered)
+		}
+		if len(lowerText) != len(text) {
+			lowerText = strings.ToLower(text)
+		}
 	}
 	for f, off := range fields(text, ascii) {
 		w := stripPuncIfWord(f)
@@ -128,7 +146,7 @@ func (v *vader) compound(text string) float64 {
 		wi := v.info(lw)
 		inOrig := wi.inLex
 		if lw != w {
-			_, inOrig = v.lexicon[w] // govader looks neighbours up with their case
+			_, inOrig = v.lexicon.get(w) // govader looks neighbours up with their case
 		}
 		words, lower, info, origInLex = append(words, w), append(lower, lw), append(info, wi), append(origInLex, inOrig)
 		if isUpperWord(w) {
@@ -219,7 +237,7 @@ func (v *vader) valence(sc *vaderScratch, i int, capDiff bool) float64 {
 		val += s
 		val = v.negationCheck(val, lower, start, i)
 		if start == 2 {
-			val = v.specialIdioms(val, lower, i)
+			val = v.specialIdioms(val, sc, i)
 		}
 	}
 	return v.leastCheck(val, sc, i)
@@ -275,46 +293,57 @@ func (v *vader) negationCheck(val float64, lower []string, start, i int) float64
 	return val
 }
 
-func (v *vader) specialIdioms(val float64, lower []string, i int) float64 {
-	near := false
-	for j := i - 3; j <= i+2 && j < len(lower); j++ {
-		if v.idiomWords[lower[j]] {
-			near = true
-			break
-		}
-	}
-	if !near {
-		return val
-	}
-	seqs := [...]string{
-		lower[i-1] + " " + lower[i],
-		lower[i-2] + " " + lower[i-1] + " " + lower[i],
-		lower[i-2] + " " + lower[i-1],
-		lower[i-3] + " " + lower[i-2] + " " + lower[i-1],
-		lower[i-3] + " " + lower[i-2],
+func (v *vader) specialIdioms(val float64, sc *vaderScratch, i int) float64 {
+	lower := sc.lower
+	seqs := [...][]string{
+		lower[i-1 : i+1],
+		lower[i-2 : i+1],
+		lower[i-2 : i],
+		lower[i-3 : i],
+		lower[i-3 : i-1],
 	}
 	for _, s := range seqs {
-		if x, ok := v.idioms[s]; ok {
+		if x, ok := v.lookup(v.idioms, sc, s); ok {
 			val = x
 			break
 		}
 	}
 	if len(lower)-1 > i {
-		if x, ok := v.idioms[lower[i]+" "+lower[i+1]]; ok {
+		if x, ok := v.lookup(v.idioms, sc, lower[i:i+2]); ok {
 			val = x
 		}
 	}
 	if len(lower)-1 > i+1 {
-		if x, ok := v.idioms[lower[i]+" "+lower[i+1]+" "+lower[i+2]]; ok {
+		if x, ok := v.lookup(v.idioms, sc, lower[i:i+3]); ok {
 			val = x
 		}
 	}
-	for _, s := range [...]string{seqs[3], seqs[4], seqs[2]} {
-		if x, ok := v.booster[s]; ok {
+	for _, s := range [...][]string{seqs[3], seqs[4], seqs[2]} {
+		if x, ok := v.lookup(v.booster, sc, s); ok {
 			val += x
 		}
 	}
 	return val
+}
+
+// lookup finds the space-joined words in m without allocating; words that
+// are in no idiom or multi-word booster rule them out at once.
+func (v *vader) lookup(m map[string]float64, sc *vaderScratch, words []string) (float64, bool) {
+	for _, w := range words {
+		if !v.idiomWords[w] {
+			return 0, false
+		}
+	}
+	b := sc.buf[:0]
+	for k, w := range words {
+		if k > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, w...)
+	}
+	sc.buf = b
+	x, ok := m[string(b)]
+	return x, ok
 }
 
 func (v *vader) leastCheck(val float64, sc *vaderScratch, i int) float64 {
@@ -349,7 +378,7 @@ func (v *vader) replaceEmoji(text string) (string, bool) {
 	prevSpace := true
 	for _, r := range text {
 		if r >= utf8.RuneSelf {
-			if desc, ok := v.emoji[string(r)]; ok {
+			if desc, ok := v.emoji.get(r); ok {
 				if !prevSpace {
 					b.WriteByte(' ')
 				}

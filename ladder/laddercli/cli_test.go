@@ -121,6 +121,22 @@ func TestDiffGolden(t *testing.T) {
 	golden(t, "testdata/diff.golden", out)
 }
 
+func TestDiffResignal(t *testing.T) {
+	dir := t.TempDir()
+	ev := filepath.Join(dir, "e.json")
+	// Recorded with the old topic map: "cost" was not a pricing phrase.
+	os.WriteFile(ev, []byte(`{"event": {"text": "what's the cost?"}, "deal": {"is_open": true, "probability": 0.5, "known": true}, "signals": {"topics": []}}`), 0o600)
+	old, newer := filepath.Join(fixtures, "gtm-basic.yaml"), filepath.Join(fixtures, "gtm-basic-v2.yaml")
+	out, _, err := run(t, "diff", old, newer, ev)
+	if err != nil || !strings.Contains(out, "Unchanged:           1") {
+		t.Errorf("recorded signals: %v\n%s", err, out)
+	}
+	out, _, err = run(t, "diff", "-resignal", old, newer, ev)
+	if err != nil || !strings.Contains(out, "Escalations added:   1") {
+		t.Errorf("-resignal: %v\n%s", err, out)
+	}
+}
+
 func TestCompareCounts(t *testing.T) {
 	events, err := ReadEvents(filepath.Join(fixtures, "events"))
 	if err != nil {

@@ -14,8 +14,13 @@ func runDiff(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("diff", "OLD NEW EVENTS...", `Replays recorded events (or fixtures) through two versions of a ladder and
 prints what changes: escalations added and removed, owners changed, other
 changed decisions, and how often each rung and exception matched under
-each version. EVENTS are files or directories as for explain.`, stdout, stderr)
+each version. EVENTS are files or directories as for explain.
+
+Recorded signals are used as recorded; with -resignal each ladder computes
+the signals from event.text with its own topic map (use it when the topic
+map changed).`, stdout, stderr)
 	all := fs.Bool("all", false, "list every changed event (default: the first 50)")
+	resignal := fs.Bool("resignal", false, "recompute signals from event.text with each ladder's topic map")
 	if done, err := parse(fs, args, stdout, func(n int) bool { return n >= 3 }); done {
 		return err
 	}
@@ -31,6 +36,13 @@ each version. EVENTS are files or directories as for explain.`, stdout, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return &ExitError{Code: 1, Msg: err.Error()}
+	}
+	if *resignal {
+		for i := range events {
+			if events[i].Context.Event.Text != "" {
+				events[i].Context.Signals = handoff.Signals{}
+			}
+		}
 	}
 	r := Compare(oldL, newL, events)
 	r.Print(stdout, *all)

@@ -25,6 +25,13 @@ const (
 	FieldDeal          = "deal"
 )
 
+// Names a ladder file uses for the same fields (docs/ladder.md): the
+// bundle accepts both, and reports a missing field by the name the rung used.
+var fieldAliases = map[string]string{
+	"activity": FieldTimeline, "asked": FieldBuyerAsked, "agent_reply": FieldAgentReplied,
+	"transcript": FieldTranscriptURL, "snapshot": "snapshot",
+}
+
 // BundleFields lists every field name Completeness understands.
 var BundleFields = []string{
 	FieldGoal, FieldSummary, FieldTimeline, FieldBuyerAsked, FieldAgentReplied, FieldWhy, FieldTranscriptURL,
@@ -184,7 +191,12 @@ func Completeness(b handoff.Bundle, required []string) ([]string, float64) {
 }
 
 func filled(b handoff.Bundle, f string) bool {
+	if a, ok := fieldAliases[f]; ok {
+		f = a
+	}
 	switch f {
+	case "snapshot": // the account and deal snapshot
+		return b.Account.Known || b.Account.Name != "" || b.Deal.Known || b.Deal.ID != ""
 	case FieldGoal:
 		return b.Goal != ""
 	case FieldSummary:

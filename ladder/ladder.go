@@ -343,7 +343,7 @@ func (c *compiler) compile() *Ladder {
 	if d.Route != nil {
 		l.defaults.route = c.route("$.defaults.route", "", "", d.Route)
 	}
-	l.defaults.required = d.Required
+	l.defaults.required = c.required("$.defaults.required", "", "", d.Required)
 	l.defaults.goal = c.template("$.defaults.goal", "", "", d.Goal)
 	l.defaults.climb = c.climb("$.defaults.climb", "", "", d.Climb)
 	l.climb = c.climb("$.climb", "climb", "", f.Climb)
@@ -432,7 +432,7 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 	}
 	ids[id] = kind
 	r := &rung{kind: kind, id: id, desc: fr.Description, when: strings.Join(strings.Fields(fr.When), " "), workflows: fr.Workflows,
-		constraints: fr.Constraints, required: fr.Required}
+		constraints: fr.Constraints, required: c.required(p+".required", kind, id, fr.Required)}
 	if slices.Contains(validActions, fr.Action) {
 		r.action = handoff.Action(fr.Action)
 	} else if fr.Action == "" {
@@ -719,4 +719,20 @@ func parseAfter(s string) (float64, error) {
 		return 0, fmt.Errorf("want a positive multiple of the SLA such as 1x or 1.5x")
 	}
 	return v, nil
+}
+
+// BundleFields are the context-bundle fields a rung may require (the
+// pipeline measures completeness against them; see docs/bundle.md).
+var BundleFields = []string{"goal", "summary", "activity", "asked", "agent_reply", "why", "transcript",
+	"sources", "constraints", "next_steps", "snapshot", "contact", "account", "deal"}
+
+// required checks the names of required bundle fields: a typo would
+// otherwise make every task say the field is missing.
+func (c *compiler) required(path, kind, id string, names []string) []string {
+	for i, n := range names {
+		if !slices.Contains(BundleFields, n) {
+			c.errAt(fmt.Sprintf("%s[%d]", path, i), kind, id, "unknown bundle field %q in required (known: %s)", n, strings.Join(BundleFields, ", "))
+		}
+	}
+	return names
 }

@@ -108,8 +108,8 @@ func TestPipelineLatencyBench(t *testing.T) {
 		turn := map[string]any{
 			"type": "agent.turn", "id": conv + "-t1", "occurred_at": time.Now().UTC().Format(time.RFC3339),
 			"conversation_id": conv, "channel": "chat",
-			"contact":         map[string]any{"email": benchContact(contacts, i), "crm": "hubspot", "tenant": portal},
-			"turn":            1, "buyer_message": "Can I talk to a human please?", "agent_reply": "Let me find someone.",
+			"contact": map[string]any{"email": benchContact(contacts, i), "crm": "hubspot", "tenant": portal},
+			"turn":    1, "buyer_message": "Can I talk to a human please?", "agent_reply": "Let me find someone.",
 			"confidence": 0.9, "transcript_url": "https://agent.example/c/" + conv,
 		}
 		dl := d.agentDelivery("bench", turn)

@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html"
 	"net/url"
@@ -375,10 +376,17 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 	}
 	if spec.Contact.ID == "" && spec.Contact.Email != "" {
 		ref, err := c.ContactByEmail(ctx, spec.Tenant, spec.Contact.Email)
-		if err != nil {
+		switch {
+		case errors.Is(err, handoff.ErrNotFound):
+			// A buyer the portal does not know yet (an agent chat with a
+			// new visitor): the task is still created and owned, without a
+			// contact association; the bundle names the buyer's email.
+			c.log.Info("hubspot task without contact association: the buyer is not a contact in this portal", "tenant", spec.Tenant, "handoff_id", spec.HandoffID)
+		case err != nil:
 			return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, err)
+		default:
+			spec.Contact.ID = ref.ID
 		}
-		spec.Contact.ID = ref.ID
 	}
 	if spec.Due.IsZero() {
 		spec.Due = c.now() // hs_timestamp is required

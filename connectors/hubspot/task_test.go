@@ -259,3 +259,18 @@ func TestCreateTaskUnknownHandoffProperty(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// A buyer the portal does not know (a new visitor talking to the agent)
+// still gets an owned task: no contact association, nothing to retry.
+func TestCreateTaskForUnknownContact(t *testing.T) {
+	e := newEnv(t, nil)
+	e.install(time.Hour)
+	task := createTask(t, e, "ho_newvisitor", "new.visitor@prospect.example")
+	props, assoc, ok := e.fake.Task(task.ID)
+	if !ok || len(assoc["contacts"]) != 0 {
+		t.Fatalf("task %v, associations %v", ok, assoc)
+	}
+	if props["hubspot_owner_id"] == "" {
+		t.Fatal("task has no owner")
+	}
+}

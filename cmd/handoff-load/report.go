@@ -32,8 +32,8 @@ type report struct {
 	EventsDuplicates int64 `json:"events_duplicates"` // sum of "duplicates" in JSON acks
 	JSONAcks         int64 `json:"json_acks"`         // acks that carried those counts
 
-	Status    map[string]int64 `json:"status"`           // HTTP status → requests
-	Errors    map[string]int64 `json:"errors"`           // transport error kind → requests
+	Status    map[string]int64 `json:"status"` // HTTP status → requests
+	Errors    map[string]int64 `json:"errors"` // transport error kind → requests
 	LastError string           `json:"last_error,omitempty"`
 
 	RequestsPerS float64 `json:"requests_acked_per_s"`

@@ -58,3 +58,20 @@ func TestDecisionMatched(t *testing.T) {
 		t.Fatal("exception should win")
 	}
 }
+
+func TestConversationKey(t *testing.T) {
+	cases := []struct {
+		ev   Event
+		want string
+	}{
+		{Event{Source: SourceAgent, ConversationID: "conv_42", Contact: ContactRef{Email: "a@b"}}, "conv_42"},
+		{Event{Source: SourceHubSpot, Tenant: "62515", Contact: ContactRef{ID: "123"}}, "hubspot:62515:123"},
+		{Event{Source: SourceAgent, Tenant: "t", Contact: ContactRef{CRM: SourceSalesforce, Tenant: "00D1", Email: "Ana@Acme.example"}}, "salesforce:00D1:ana@acme.example"},
+		{Event{Source: SourceMarketo, Tenant: "m"}, ""},
+	}
+	for _, c := range cases {
+		if got := c.ev.ConversationKey(); got != c.want {
+			t.Errorf("ConversationKey(%+v) = %q, want %q", c.ev, got, c.want)
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"
+	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/webhooks"
 )
 
 // Config is the whole program's configuration: each package's own Config,
@@ -22,6 +24,9 @@ type Config struct {
 	Redis  redisconn.Config
 	Log    LogConfig
 	Worker WorkerConfig
+
+	Webhooks webhooks.Config
+	Ingest   jobs.IngestConfig
 }
 
 // LogConfig selects the log level and format.

@@ -20,6 +20,8 @@ import (
 	"github.com/handoff-dev/handoff/internal/asynqlog"
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"
+	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/webhooks"
 )
 
 const serveUsage = `Usage: handoff serve [--role all|http|worker]
@@ -135,6 +137,13 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	}
 	a.http = srv
 	if role != roleWorker {
+		ingester := jobs.NewIngester(a.client, conn.Client, cfg.Ingest)
+		hooks, err := webhooks.New(cfg.Webhooks, ingester, a.registry, log, time.Now)
+		if err != nil {
+			conn.Close()
+			return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
+		}
+		hooks.Register(srv.Echo)
 		a.dashboard = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: conn.Opt})
 		if !srv.MountDashboard(a.dashboard) {
 			a.dashboard.Close()

@@ -1,0 +1,228 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/handoff-dev/handoff"
+)
+
+// Handoff record states.
+const (
+	stateCreating = "creating" // the CRM write may have happened
+	stateCreated  = "created"
+	stateRefused  = "refused" // the CRM refused the write; nothing was written
+)
+
+// notWritten reports errors that prove the CRM did not write anything: a
+// rate limit (ours or the CRM's 429), a rejected request, a missing or
+// revoked authorization.
+func notWritten(err error) bool {
+	var rl *handoff.RateLimitError
+	var ae *handoff.AuthError
+	var pe *handoff.PermanentError
+	return errors.As(err, &rl) || errors.As(err, &ae) || errors.As(err, &pe) || errors.Is(err, handoff.ErrNotInstalled)
+}
+
+// findTaskSettle is how long after a CRM write attempt a "not found" from
+// FindTask is not trusted yet (search indexes, e.g. HubSpot's, lag).
+const findTaskSettle = 30 * time.Second
+
+// CreateTask is the handoff:create-task handler: exactly one CRM task per
+// handoff id, even across retries, crashes and duplicate deliveries.
+//
+//  1. A Redis lock per handoff keeps two deliveries from racing.
+//  2. If the record already holds a task id, only the follow-ups run.
+//  3. If a previous attempt reached the CRM write ("creating"), the task is
+//     looked up with FindTask before anything is created.
+//  4. The intent ("creating", attempt n, the chosen owner) is recorded
+//     before CreateTask; the task id after.
+func (p *Pipeline) CreateTask(ctx context.Context, t *asynq.Task) error {
+	var pl CreateTaskPayload
+	if err := decode(t, &pl, func() int { return pl.V }); err != nil {
+		return err
+	}
+	return p.createTask(ctx, pl)
+}
+
+func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
+	if pl.HandoffID == "" {
+		return &PermanentJobError{Err: errors.New("create-task payload has no handoff id")}
+	}
+	crm, err := p.crm(pl.CRM)
+	if err != nil {
+		return err
+	}
+	unlock, ok, err := p.lock(ctx, keyHandoff(pl.HandoffID)+":lock", p.cfg.CreateTaskTimeout+10*time.Second)
+	if err != nil {
+		return fmt.Errorf("lock handoff %s: %w", pl.HandoffID, err)
+	}
+	if !ok {
+		return fmt.Errorf("handoff %s is being created by another worker; checking again later", pl.HandoffID)
+	}
+	defer unlock()
+
+	rec, err := p.loadRecord(ctx, pl.HandoffID)
+	if err != nil {
+		return err
+	}
+	if id := rec["task_id"]; id != "" {
+		return p.afterCreate(ctx, pl, rec, handoff.Task{ID: id, OwnerID: rec["owner_id"]})
+	}
+	if rec["state"] == stateCreating {
+		task, err := crm.FindTask(ctx, pl.Tenant, pl.HandoffID)
+		switch {
+		case err == nil:
+			p.log.InfoContext(ctx, "found the task an earlier attempt created", "handoff_id", pl.HandoffID, "task_id", task.ID)
+			return p.recordCreated(ctx, pl, rec, task)
+		case errors.Is(err, handoff.ErrNotFound):
+			if since := p.now().Sub(rec.time("creating_at")); since < findTaskSettle {
+				return fmt.Errorf("handoff %s: the previous CRM write was %s ago and the task is not searchable yet; looking again later",
+					pl.HandoffID, since.Round(time.Second))
+			}
+		default:
+			return p.notInstalled(pl.CRM, pl.Tenant, fmt.Errorf("look for the task of handoff %s: %w", pl.HandoffID, err))
+		}
+	}
+
+	// The owner is chosen once per handoff, so a retry does not advance the
+	// round robin or land on someone else.
+	owner := handoff.Owner{ID: rec["owner_id"], Email: rec["owner_email"]}
+	if owner.ID == "" {
+		owner, err = p.resolveOwner(ctx, crm, pl.CRM, pl.Tenant, pl.Decision.Route, pl.Context)
+		if err != nil {
+			return err
+		}
+	}
+	spec := p.taskSpec(pl, owner)
+	ctxJSON, _ := json.Marshal(pl.Context)
+	climb, _ := json.Marshal(pl.Decision.Climb)
+	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
+		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email,
+		"crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
+		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
+		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
+		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
+	}); err != nil {
+		return err
+	}
+	if err := p.rdb.HIncrBy(ctx, keyHandoff(pl.HandoffID), "attempts", 1).Err(); err != nil {
+		return fmt.Errorf("count attempt of handoff %s: %w", pl.HandoffID, err)
+	}
+	task, err := crm.CreateTask(ctx, spec)
+	if err != nil {
+		if notWritten(err) {
+			// The CRM refused before writing: the next attempt need not
+			// look for (or wait for) a task.
+			if rerr := p.saveRecord(ctx, pl.HandoffID, map[string]any{"state": stateRefused}); rerr != nil {
+				p.log.WarnContext(ctx, "record refused write", "handoff_id", pl.HandoffID, "error", rerr)
+			}
+		}
+		return p.notInstalled(pl.CRM, pl.Tenant, fmt.Errorf("create %s task for handoff %s: %w", pl.CRM, pl.HandoffID, err))
+	}
+	if task.OwnerID == "" {
+		task.OwnerID = owner.ID
+	}
+	return p.recordCreated(ctx, pl, rec, task)
+}
+
+func (p *Pipeline) sla(d handoff.Decision) time.Duration {
+	if d.SLA > 0 {
+		return d.SLA
+	}
+	return p.cfg.DefaultSLA
+}
+
+func (p *Pipeline) taskSpec(pl CreateTaskPayload, owner handoff.Owner) handoff.TaskSpec {
+	d, c := pl.Decision, pl.Context
+	prio := d.Priority
+	if prio == "" {
+		prio = handoff.PriorityMedium
+	}
+	ref := pl.Event.Contact
+	if ref.ID == "" {
+		ref.ID = c.Contact.ID
+	}
+	if ref.Email == "" {
+		ref.Email = c.Contact.Email
+	}
+	ref.CRM, ref.Tenant = pl.CRM, pl.Tenant
+	return handoff.TaskSpec{
+		HandoffID: pl.HandoffID, Tenant: pl.Tenant, Contact: ref, CompanyID: c.Account.ID, DealID: c.Deal.ID,
+		Owner: owner, Subject: taskSubject(d, c), Due: p.now().Add(p.sla(d)).UTC().Truncate(time.Second),
+		Priority: prio, Bundle: BuildBundle(pl.HandoffID, d, c, pl.Event),
+	}
+}
+
+// recordCreated stores the task id and counts the handoff once.
+func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec record, task handoff.Task) error {
+	ownerID := task.OwnerID
+	if ownerID == "" {
+		ownerID = rec["owner_id"]
+	}
+	now := p.now()
+	fields := map[string]any{"state": stateCreated, "task_id": task.ID, "owner_id": ownerID}
+	if rec["created_at"] == "" {
+		fields["created_at"] = now.UnixMilli()
+		fields["first_owner_id"] = ownerID
+		if rec["due"] == "" {
+			fields["due"] = now.Add(p.sla(pl.Decision)).UnixMilli()
+		}
+	}
+	if err := p.saveRecord(ctx, pl.HandoffID, fields); err != nil {
+		return fmt.Errorf("the %s task %s exists but recording it failed (a retry will find it): %w", pl.CRM, task.ID, err)
+	}
+	if first, err := p.once(ctx, pl.HandoffID, "counted_created"); err != nil {
+		return err
+	} else if first {
+		pipe := p.rdb.TxPipeline()
+		pipe.ZIncrBy(ctx, keyOpen(pl.CRM, pl.Tenant), 1, ownerID)
+		completeness := BuildBundle(pl.HandoffID, pl.Decision, pl.Context, pl.Event).Completeness
+		p.count(ctx, pipe, "tasks_created")
+		p.sample(ctx, pipe, keyComplete, completeness)
+		if _, err := pipe.Exec(ctx); err != nil {
+			return fmt.Errorf("count handoff %s: %w", pl.HandoffID, err)
+		}
+		p.m.completeness.Observe(completeness)
+	}
+	rec, err := p.loadRecord(ctx, pl.HandoffID)
+	if err != nil {
+		return err
+	}
+	return p.afterCreate(ctx, pl, rec, task)
+}
+
+// afterCreate moves the ownership lease to pending with the task id (for
+// handoff and hold) and schedules the first SLA check. Both are idempotent.
+func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec record, task handoff.Task) error {
+	conv := pl.Event.Conversation
+	if conv != "" && pl.Decision.Action != handoff.ActionAssist {
+		_, _, err := p.transition(ctx, conv, "task "+task.ID+" created", func(cur Lease) (Lease, error) {
+			state := handoff.OwnerPending
+			switch {
+			case cur.HandoffID == pl.HandoffID && cur.State == handoff.OwnerReleased:
+				return cur, errNoChange // released before the task existed: respect it
+			case cur.HandoffID == pl.HandoffID && cur.TaskID == task.ID:
+				return cur, errNoChange
+			case cur.HandoffID == pl.HandoffID:
+				state = cur.State
+			case cur.HumanOwned():
+				return cur, errNoChange // another handoff owns the conversation
+			}
+			return Lease{State: state, HandoffID: pl.HandoffID, TaskID: task.ID, CRM: pl.CRM, Tenant: pl.Tenant, OwnerID: task.OwnerID}, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	created := rec.time("created_at")
+	if created.IsZero() {
+		created = p.now()
+	}
+	return p.sched.SLACheck(ctx, pl.HandoffID, 1, created.Add(p.sla(pl.Decision)))
+}

@@ -1,0 +1,251 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Outcomes reads the outcome counters and samples the pipeline keeps in
+// Redis (see docs/outcomes.md for how each number is derived).
+type Outcomes struct {
+	rdb redis.UniversalClient
+}
+
+// NewOutcomes returns a reader over rdb.
+func NewOutcomes(rdb redis.UniversalClient) *Outcomes { return &Outcomes{rdb: rdb} }
+
+// Report is the JSON outcome report (GET /api/outcomes).
+type Report struct {
+	Decisions          Counts       `json:"decisions"`
+	Handoffs           HandoffStats `json:"handoffs"`
+	TimeToHuman        Percentiles  `json:"time_to_human_seconds"`
+	SLA                SLAStats     `json:"sla"`
+	Resolution         Resolution   `json:"resolution"`
+	Completeness       Percentiles  `json:"context_completeness"`
+	EscalationAccuracy Ratio        `json:"escalation_accuracy"`
+	HandoffPrecision   Ratio        `json:"handoff_precision"`
+	ShadowAgreement    Ratio        `json:"shadow_agreement"`
+	Reassignments      int64        `json:"reassignments"`
+	FollowUps          int64        `json:"follow_ups"`
+}
+
+// Counts is a total with a breakdown.
+type Counts struct {
+	Total    int64            `json:"total"`
+	ByAction map[string]int64 `json:"by_action"`
+}
+
+// HandoffStats counts handoffs started.
+type HandoffStats struct {
+	Total        int64            `json:"total"`
+	TasksCreated int64            `json:"tasks_created"`
+	TasksFailed  int64            `json:"tasks_failed"` // create-task archived; the conversation went back to the agent
+	ByRung       map[string]int64 `json:"by_rung"`
+	BySource     map[string]int64 `json:"by_source"`
+	ByChannel    map[string]int64 `json:"by_channel"`
+	ByAction     map[string]int64 `json:"by_action"`
+}
+
+// Percentiles summarise samples.
+type Percentiles struct {
+	Samples int     `json:"samples"`
+	Mean    float64 `json:"mean"`
+	P50     float64 `json:"p50"`
+	P90     float64 `json:"p90"`
+}
+
+// SLAStats counts SLA lapses.
+type SLAStats struct {
+	Breaches         int64   `json:"breaches"`          // every check that found the task not started
+	BreachedHandoffs int64   `json:"breached_handoffs"` // handoffs whose first check found it not started
+	BreachRate       float64 `json:"breach_rate"`       // breached handoffs / tasks created
+}
+
+// Resolution says how handoffs finished.
+type Resolution struct {
+	Finished      int64            `json:"finished"`
+	Completed     int64            `json:"completed"`
+	Released      int64            `json:"released"`
+	Untracked     int64            `json:"untracked"` // the CRM cannot report task state
+	Rate          float64          `json:"rate"`      // completed / tasks created
+	ByResolution  map[string]int64 `json:"by_resolution"`
+	ByDisposition map[string]int64 `json:"by_disposition"`
+}
+
+// Ratio is Numerator/Denominator (0 when the denominator is 0).
+type Ratio struct {
+	Numerator   int64   `json:"numerator"`
+	Denominator int64   `json:"denominator"`
+	Ratio       float64 `json:"ratio"`
+}
+
+func ratio(n, d int64) Ratio {
+	r := Ratio{Numerator: n, Denominator: d}
+	if d > 0 {
+		r.Ratio = float64(n) / float64(d)
+	}
+	return r
+}
+
+// Report computes the outcome report.
+func (o *Outcomes) Report(ctx context.Context) (Report, error) {
+	var r Report
+	h, err := o.rdb.HGetAll(ctx, keyOutcomes).Result()
+	if err != nil {
+		return r, fmt.Errorf("read outcome counters: %w", err)
+	}
+	n := func(f string) int64 { v, _ := strconv.ParseInt(h[f], 10, 64); return v }
+	by := func(prefix string) map[string]int64 {
+		m := map[string]int64{}
+		for k, v := range h {
+			if rest, ok := strings.CutPrefix(k, prefix); ok {
+				m[rest], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		return m
+	}
+	r.Decisions = Counts{Total: n("decisions"), ByAction: by("decisions_action:")}
+	r.Handoffs = HandoffStats{Total: n("handoffs"), TasksCreated: n("tasks_created"), TasksFailed: n("tasks_failed"), ByRung: by("handoffs_rung:"),
+		BySource: by("handoffs_source:"), ByChannel: by("handoffs_channel:"), ByAction: by("handoffs_action:")}
+	r.SLA = SLAStats{Breaches: n("sla_breaches"), BreachedHandoffs: n("sla_breached_handoffs")}
+	if c := n("tasks_created"); c > 0 {
+		r.SLA.BreachRate = float64(r.SLA.BreachedHandoffs) / float64(c)
+	}
+	r.Resolution = Resolution{Finished: n("finished"), Completed: n("completed"), Released: n("released"), Untracked: n("untracked"),
+		ByResolution: by("resolution:"), ByDisposition: by("disposition:")}
+	if c := n("tasks_created"); c > 0 {
+		r.Resolution.Rate = float64(r.Resolution.Completed) / float64(c)
+	}
+	r.EscalationAccuracy = ratio(n("completed_by_first_assignee"), n("completed"))
+	r.HandoffPrecision = ratio(n("warranted"), n("with_disposition"))
+	r.ShadowAgreement = ratio(n("shadow_agreed"), n("shadow_decisions"))
+	r.Reassignments = n("reassignments")
+	r.FollowUps = n("followups")
+	if r.TimeToHuman, err = o.percentiles(ctx, keyTTH); err != nil {
+		return r, err
+	}
+	if r.Completeness, err = o.percentiles(ctx, keyComplete); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+func (o *Outcomes) percentiles(ctx context.Context, key string) (Percentiles, error) {
+	raw, err := o.rdb.LRange(ctx, key, 0, -1).Result()
+	if err != nil {
+		return Percentiles{}, fmt.Errorf("read samples %s: %w", key, err)
+	}
+	xs := make([]float64, 0, len(raw))
+	sum := 0.0
+	for _, s := range raw {
+		if v, err := strconv.ParseFloat(s, 64); err == nil {
+			xs = append(xs, v)
+			sum += v
+		}
+	}
+	if len(xs) == 0 {
+		return Percentiles{}, nil
+	}
+	slices.Sort(xs)
+	return Percentiles{Samples: len(xs), Mean: sum / float64(len(xs)), P50: quantile(xs, 0.5), P90: quantile(xs, 0.9)}, nil
+}
+
+// quantile uses the nearest-rank method on sorted xs.
+func quantile(xs []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(xs)))) - 1
+	return xs[max(0, min(i, len(xs)-1))]
+}
+
+// DecisionFilter selects audit records.
+type DecisionFilter struct {
+	Contact string // CRM id or email
+	Rung    string
+	Action  string
+	Limit   int // default 50, max 500
+}
+
+// Decisions returns the most recent decisions (newest first) from the audit
+// stream that match f, with their traces. It scans at most 10,000 entries.
+func (o *Outcomes) Decisions(ctx context.Context, f DecisionFilter) ([]DecisionRecord, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	f.Limit = min(f.Limit, 500)
+	f.Contact = strings.ToLower(f.Contact)
+	var out []DecisionRecord
+	end := "+"
+	scanned := 0
+	for scanned < 10000 && len(out) < f.Limit {
+		msgs, err := o.rdb.XRevRangeN(ctx, keyAudit, end, "-", 500).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read audit stream: %w", err)
+		}
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			scanned++
+			if m.Values["type"] != "decision" {
+				continue
+			}
+			if f.Action != "" && m.Values["action"] != f.Action {
+				continue
+			}
+			if f.Rung != "" && m.Values["rung"] != f.Rung {
+				continue
+			}
+			if f.Contact != "" && strings.ToLower(fmt.Sprint(m.Values["contact_id"])) != f.Contact && m.Values["contact_email"] != f.Contact {
+				continue
+			}
+			var d DecisionRecord
+			if s, ok := m.Values["data"].(string); !ok || json.Unmarshal([]byte(s), &d) != nil {
+				continue
+			}
+			d.ID = m.ID
+			out = append(out, d)
+			if len(out) == f.Limit {
+				break
+			}
+		}
+		end = "(" + msgs[len(msgs)-1].ID
+		if len(msgs) < 500 {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Conversation is a conversation's ownership and its history.
+type Conversation struct {
+	ID      string            `json:"id"`
+	Owner   Lease             `json:"owner"`
+	History []OwnershipChange `json:"history"` // newest first
+}
+
+// Conversation reads a conversation's lease and its last 100 changes.
+func (p *Pipeline) Conversation(ctx context.Context, conv string) (Conversation, error) {
+	c := Conversation{ID: conv, History: []OwnershipChange{}}
+	l, err := p.lease(ctx, conv)
+	if err != nil {
+		return c, err
+	}
+	c.Owner = l
+	raw, err := p.rdb.LRange(ctx, keyLeaseLog(conv), 0, -1).Result()
+	if err != nil {
+		return c, fmt.Errorf("read ownership history of %s: %w", conv, err)
+	}
+	for _, s := range raw {
+		var ch OwnershipChange
+		if json.Unmarshal([]byte(s), &ch) == nil {
+			c.History = append(c.History, ch)
+		}
+	}
+	return c, nil
+}

@@ -81,27 +81,35 @@ pids+=("$baseline_pid")
 wait_http "http://127.0.0.1:$handoff_port/healthz" handoff "$handoff_pid"
 wait_http "http://127.0.0.1:$baseline_port/healthz" baseline "$baseline_pid"
 
-# load NAME PORT ARGS...: one measured run on an empty Redis; the JSON
-# report goes to $work/NAME.json.
+# CPU seconds used so far by a process (utime+stime) and by Redis.
+proc_cpu() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / t }' "/proc/$1/stat"; }
+redis_cpu() { redis-cli -p "$redis_port" info cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { printf "%.3f", s }'; }
+
+# load NAME PORT PID ARGS...: one measured run on an empty Redis; the JSON
+# report goes to $work/NAME.json, the CPU seconds the server and Redis used
+# during it to $work/NAME.cpu.
 load() {
-  local name=$1 port=$2
-  shift 2
+  local name=$1 port=$2 pid=$3
+  shift 3
   redis-cli -p "$redis_port" flushall >/dev/null
   echo "bench-ingest: $name" >&2
+  local s0 r0
+  s0=$(proc_cpu "$pid"); r0=$(redis_cpu)
   timeout $((SECONDS_EACH + 30)) "$work/handoff-load" --target "http://127.0.0.1:$port" --json "$@" >"$work/$name.json"
+  echo "$(proc_cpu "$pid") $s0 $(redis_cpu) $r0" | awk '{ printf "%.3f %.3f\n", $1 - $2, $3 - $4 }' >"$work/$name.cpu"
 }
-throughput() { load "$1" "$2" --source hubspot --batch 100 --concurrency "$CONC" --duration "${SECONDS_EACH}s"; }
-latency() { load "$1" "$2" --source hubspot --batch 1 --rate "$RATE" --concurrency 64 --duration "${SECONDS_EACH}s"; }
+throughput() { load "$1" "$2" "$3" --source hubspot --batch 100 --concurrency "$CONC" --duration "${SECONDS_EACH}s"; }
+latency() { load "$1" "$2" "$3" --source hubspot --batch 1 --rate "$RATE" --concurrency 64 --duration "${SECONDS_EACH}s"; }
 
 # Warm both servers (connections, pools), briefly.
-load warm-handoff "$handoff_port" --source mix --batch 10 --concurrency 4 --duration 1s
-load warm-baseline "$baseline_port" --source mix --batch 10 --concurrency 4 --duration 1s
+load warm-handoff "$handoff_port" "$handoff_pid" --source mix --batch 10 --concurrency 4 --duration 1s
+load warm-baseline "$baseline_port" "$baseline_pid" --source mix --batch 10 --concurrency 4 --duration 1s
 
 # Alternate the order so slow drift on a shared machine does not favour one side.
-throughput tput-handoff "$handoff_port"
-throughput tput-baseline "$baseline_port"
-latency lat-baseline "$baseline_port"
-latency lat-handoff "$handoff_port"
+throughput tput-handoff "$handoff_port" "$handoff_pid"
+throughput tput-baseline "$baseline_port" "$baseline_pid"
+latency lat-baseline "$baseline_port" "$baseline_pid"
+latency lat-handoff "$handoff_port" "$handoff_pid"
 
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
 handoff_hwm=$(hwm_kb "$handoff_pid")
@@ -115,7 +123,9 @@ fi
 python3 - "$work" "$handoff_hwm" "$baseline_hwm" "$RATE" "$CONC" <<'EOF'
 import json, sys, os
 work, hwm_h, hwm_b, rate, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-r = {n: json.load(open(os.path.join(work, n + ".json"))) for n in ("tput-handoff", "tput-baseline", "lat-handoff", "lat-baseline")}
+names = ("tput-handoff", "tput-baseline", "lat-handoff", "lat-baseline")
+r = {n: json.load(open(os.path.join(work, n + ".json"))) for n in names}
+cpu = {n: [float(v) for v in open(os.path.join(work, n + ".cpu")).read().split()] for n in names}
 def errs(x):
     bad = {k: v for k, v in x["status"].items() if not k.startswith("2")}
     bad.update(x.get("errors") or {})
@@ -123,9 +133,14 @@ def errs(x):
 th, tb = r["tput-handoff"], r["tput-baseline"]
 lh, lb = r["lat-handoff"], r["lat-baseline"]
 print(f"\n(a) max throughput, HubSpot batches of 100, {conc} in flight, {th['elapsed_s']:.0f} s each")
-print(f"    {'':10}{'events/s':>10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}  non-2xx/errors")
+print(f"    {'':10}{'events/s':>10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}  {'accepted':>9}  non-2xx/errors")
 for name, x in (("handoff", th), ("baseline", tb)):
-    print(f"    {name:10}{x['events_acked_per_s']:>10.0f}{x['requests_acked_per_s']:>8.1f}{x['service_ms']['p50']:>9.2f}{x['service_ms']['p99']:>9.2f}  {errs(x)}")
+    print(f"    {name:10}{x['events_acked_per_s']:>10.0f}{x['requests_acked_per_s']:>8.1f}{x['service_ms']['p50']:>9.2f}{x['service_ms']['p99']:>9.2f}  {x['events_accepted']:>9}  {errs(x)}")
+print(f"    CPU per 1,000 acknowledged events (ms):  {'server':>8}{'redis':>8}")
+for name in ("handoff", "baseline"):
+    x, (c_srv, c_red) = r["tput-" + name], cpu["tput-" + name]
+    n = max(x["events_acked"], 1) / 1000
+    print(f"    {name:10}{'':30}{c_srv * 1000 / n:>8.1f}{c_red * 1000 / n:>8.1f}")
 print(f"\n(b) fixed {rate} req/s, single-event HubSpot requests, latency from the scheduled send")
 print(f"    {'':10}{'acked/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}  unsent  non-2xx/errors")
 for name, x in (("handoff", lh), ("baseline", lb)):

@@ -98,16 +98,21 @@ load() {
   timeout $((SECONDS_EACH + 30)) "$work/handoff-load" --target "http://127.0.0.1:$port" --json "$@" >"$work/$name.json"
   echo "$(proc_cpu "$pid") $s0 $(redis_cpu) $r0" | awk '{ printf "%.3f %.3f\n", $1 - $2, $3 - $4 }' >"$work/$name.cpu"
 }
-throughput() { load "$1" "$2" "$3" --source hubspot --batch 100 --concurrency "$CONC" --duration "${SECONDS_EACH}s"; }
+throughput() { load "$1" "$2" "$3" --source hubspot --batch 100 --concurrency "$CONC" --duration "$4"; }
 latency() { load "$1" "$2" "$3" --source hubspot --batch 1 --rate "$RATE" --concurrency 64 --duration "${SECONDS_EACH}s"; }
 
 # Warm both servers (connections, pools), briefly.
 load warm-handoff "$handoff_port" "$handoff_pid" --source mix --batch 10 --concurrency 4 --duration 1s
 load warm-baseline "$baseline_port" "$baseline_pid" --source mix --batch 10 --concurrency 4 --duration 1s
 
-# Alternate the order so slow drift on a shared machine does not favour one side.
-throughput tput-handoff "$handoff_port" "$handoff_pid"
-throughput tput-baseline "$baseline_port" "$baseline_pid"
+# Throughput in four half-length slices, handoff-baseline-baseline-handoff,
+# so that a linear drift of the machine's other load (CI neighbours) cancels
+# out; then the latency runs, in the opposite order.
+half=$(awk -v s="$SECONDS_EACH" 'BEGIN { printf "%.1fs", s / 2 }')
+throughput tput-handoff-1 "$handoff_port" "$handoff_pid" "$half"
+throughput tput-baseline-1 "$baseline_port" "$baseline_pid" "$half"
+throughput tput-baseline-2 "$baseline_port" "$baseline_pid" "$half"
+throughput tput-handoff-2 "$handoff_port" "$handoff_pid" "$half"
 latency lat-baseline "$baseline_port" "$baseline_pid"
 latency lat-handoff "$handoff_port" "$handoff_pid"
 
@@ -117,25 +122,39 @@ baseline_hwm=$(hwm_kb "$baseline_pid")
 
 if [ -n "${BENCH_OUT:-}" ]; then
   mkdir -p "$BENCH_OUT"
-  cp "$work"/tput-*.json "$work"/lat-*.json "$BENCH_OUT"/
+  cp "$work"/tput-*.json "$work"/lat-*.json "$work"/*.cpu "$BENCH_OUT"/
 fi
 
 python3 - "$work" "$handoff_hwm" "$baseline_hwm" "$RATE" "$CONC" <<'EOF'
 import json, sys, os
 work, hwm_h, hwm_b, rate, conc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-names = ("tput-handoff", "tput-baseline", "lat-handoff", "lat-baseline")
+names = ("tput-handoff-1", "tput-handoff-2", "tput-baseline-1", "tput-baseline-2", "lat-handoff", "lat-baseline")
 r = {n: json.load(open(os.path.join(work, n + ".json"))) for n in names}
 cpu = {n: [float(v) for v in open(os.path.join(work, n + ".cpu")).read().split()] for n in names}
+# The two throughput slices of each side, summed: events / total time.
+for side in ("handoff", "baseline"):
+    a, b = r[f"tput-{side}-1"], r[f"tput-{side}-2"]
+    t = a["elapsed_s"] + b["elapsed_s"]
+    m = {k: a[k] + b[k] for k in ("events_acked", "events_accepted", "requests_acked")}
+    m["elapsed_s"] = t
+    m["events_acked_per_s"] = m["events_acked"] / t
+    m["requests_acked_per_s"] = m["requests_acked"] / t
+    m["slices_events_per_s"] = [a["events_acked_per_s"], b["events_acked_per_s"]]
+    m["service_ms"] = {q: max(a["service_ms"][q], b["service_ms"][q]) for q in ("p50", "p99")}
+    m["status"] = {k: a["status"].get(k, 0) + b["status"].get(k, 0) for k in set(a["status"]) | set(b["status"])}
+    m["errors"] = {k: (a.get("errors") or {}).get(k, 0) + (b.get("errors") or {}).get(k, 0) for k in set(a.get("errors") or {}) | set(b.get("errors") or {})}
+    r["tput-" + side] = m
+    cpu["tput-" + side] = [cpu[f"tput-{side}-1"][i] + cpu[f"tput-{side}-2"][i] for i in (0, 1)]
 def errs(x):
     bad = {k: v for k, v in x["status"].items() if not k.startswith("2")}
     bad.update(x.get("errors") or {})
     return ", ".join(f"{k}={v}" for k, v in sorted(bad.items())) or "none"
 th, tb = r["tput-handoff"], r["tput-baseline"]
 lh, lb = r["lat-handoff"], r["lat-baseline"]
-print(f"\n(a) max throughput, HubSpot batches of 100, {conc} in flight, {th['elapsed_s']:.0f} s each")
-print(f"    {'':10}{'events/s':>10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}  {'accepted':>9}  non-2xx/errors")
+print(f"\n(a) max throughput, HubSpot batches of 100, {conc} in flight, {th['elapsed_s']:.0f} s each (2 slices, H-B-B-H)")
+print(f"    {'':10}{'events/s':>10}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}  {'accepted':>9}  {'slices ev/s':>13}  non-2xx/errors")
 for name, x in (("handoff", th), ("baseline", tb)):
-    print(f"    {name:10}{x['events_acked_per_s']:>10.0f}{x['requests_acked_per_s']:>8.1f}{x['service_ms']['p50']:>9.2f}{x['service_ms']['p99']:>9.2f}  {x['events_accepted']:>9}  {errs(x)}")
+    print(f"    {name:10}{x['events_acked_per_s']:>10.0f}{x['requests_acked_per_s']:>8.1f}{x['service_ms']['p50']:>9.2f}{x['service_ms']['p99']:>9.2f}  {x['events_accepted']:>9}  {'/'.join(f'{v:.0f}' for v in x['slices_events_per_s']):>13}  {errs(x)}")
 print(f"    CPU per 1,000 acknowledged events (ms):  {'server':>8}{'redis':>8}")
 for name in ("handoff", "baseline"):
     x, (c_srv, c_red) = r["tput-" + name], cpu["tput-" + name]

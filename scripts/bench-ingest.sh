@@ -171,7 +171,7 @@ p99r = lh["latency_ms"]["p99"] / lb["latency_ms"]["p99"] if lb["latency_ms"]["p9
 def verdict(ok): return "met" if ok else "MISSED"
 print("\nhandoff / baseline (same run, same Redis):")
 print(f"    ingest throughput  {ratio*100:6.1f} %   target >= 70 %     {verdict(ratio >= 0.70)}")
-print(f"    p99 ack @ {rate}/s   {p99r:6.2f} x   handoff {lh['latency_ms']['p99']:.2f} ms, target < 50 ms  {verdict(lh['latency_ms']['p99'] < 50 and lh['requests_unsent'] == 0)}")
+print(f"    p99 ack @ {rate}/s   {p99r:6.3g} x   handoff {lh['latency_ms']['p99']:.2f} ms, target < 50 ms  {verdict(lh['latency_ms']['p99'] < 50 and lh['requests_unsent'] == 0)}")
 print(f"    peak RSS           {hwm_h/hwm_b if hwm_b else float('nan'):6.2f} x   handoff {hwm_h/1024:.1f} MiB, target < 150 MiB  {verdict(hwm_h < 150*1024)}")
 try:
     print(f"    load average during the run: {open('/proc/loadavg').read().split()[0:3]} on {os.cpu_count()} CPUs")

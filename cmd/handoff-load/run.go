@@ -103,6 +103,9 @@ func (r *runner) run(ctx context.Context) report {
 			case <-stopSending:
 				unsent.Add(1)
 				continue
+			case <-ctx.Done(): // interrupted: what is left is not sent
+				unsent.Add(1)
+				continue
 			default:
 			}
 			r.one(ctx, st, rng, t)

@@ -64,6 +64,13 @@ type ThreadReader interface {
 	ThreadMessages(ctx context.Context, tenant, threadID string) ([]handoff.Message, error)
 }
 
+// ThreadContacter is implemented by CRMs whose message webhooks name only
+// the thread (HubSpot conversation.newMessage): it returns the CRM id of the
+// contact the thread belongs to, or "" when there is none yet.
+type ThreadContacter interface {
+	ThreadContact(ctx context.Context, tenant, threadID string) (string, error)
+}
+
 // Signaler computes text signals (the ladder implements it).
 type Signaler interface {
 	Signals(text string) handoff.Signals
@@ -156,6 +163,15 @@ func (e *Enricher) Build(ctx context.Context, ev handoff.Event) (handoff.Context
 		c.Event.Property, c.Event.Value = ev.Property.Name, ev.Property.Value
 	}
 
+	if ev.Contact.IsZero() && ev.Message != nil && ev.Message.ThreadID != "" {
+		if tc, ok := e.threads[ev.Source].(ThreadContacter); ok {
+			id, err := tc.ThreadContact(ctx, tenant, ev.Message.ThreadID)
+			if err != nil {
+				return c, fmt.Errorf("find the contact of %s thread %s: %w", ev.Source, ev.Message.ThreadID, err)
+			}
+			ev.Contact.ID, ev.Contact.CRM, ev.Contact.Tenant = id, crm, tenant
+		}
+	}
 	prof, err := e.profile(ctx, crm, tenant, ev.Contact)
 	if err != nil {
 		return c, err

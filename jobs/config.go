@@ -19,6 +19,10 @@ import (
 // SHUTDOWN_TIMEOUT belongs to cmd/ (set asynq.Config.ShutdownTimeout there).
 type Config struct {
 	Concurrency int `env:"WORKER_CONCURRENCY, default=20"`
+	// PollInterval is how long an idle worker waits before looking for
+	// work again (asynq's TaskCheckInterval): lower means faster pickup and
+	// more Redis load while idle.
+	PollInterval time.Duration `env:"WORKER_POLL_INTERVAL, default=1s"`
 	// StrictPriority drains the handoff queue before events before
 	// background. When false, the queues are weighted 6:3:1.
 	StrictPriority bool `env:"QUEUE_STRICT_PRIORITY, default=true"`
@@ -69,7 +73,7 @@ type Config struct {
 // Defaults returns the documented defaults.
 func Defaults() Config {
 	return Config{
-		Concurrency: 20, StrictPriority: true, MaxRetry: 25, RetryMaxDelay: 10 * time.Minute, RateLimitMaxRetries: 50,
+		Concurrency: 20, PollInterval: time.Second, StrictPriority: true, MaxRetry: 25, RetryMaxDelay: 10 * time.Minute, RateLimitMaxRetries: 50,
 		EventTimeout: 60 * time.Second, CreateTaskTimeout: 60 * time.Second, SLACheckTimeout: 30 * time.Second,
 		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, DefaultSLA: 4 * time.Hour,
 		MaxSLAChecks: 12, SLAWatchInterval: time.Hour, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
@@ -215,13 +219,14 @@ func errorClass(err error) string {
 // cmd/ sets ShutdownTimeout, BaseContext and HealthCheckFunc on top.
 func (p *Pipeline) ServerConfig() asynq.Config {
 	return asynq.Config{
-		Concurrency:    p.cfg.Concurrency,
-		Queues:         Queues(),
-		StrictPriority: p.cfg.StrictPriority,
-		RetryDelayFunc: RetryDelayFunc(p.cfg.RetryMaxDelay),
-		IsFailure:      IsFailure,
-		ErrorHandler:   asynq.ErrorHandlerFunc(p.handleError),
-		Logger:         slogAdapter{p.log},
+		Concurrency:       p.cfg.Concurrency,
+		TaskCheckInterval: p.cfg.PollInterval,
+		Queues:            Queues(),
+		StrictPriority:    p.cfg.StrictPriority,
+		RetryDelayFunc:    RetryDelayFunc(p.cfg.RetryMaxDelay),
+		IsFailure:         IsFailure,
+		ErrorHandler:      asynq.ErrorHandlerFunc(p.handleError),
+		Logger:            slogAdapter{p.log},
 	}
 }
 

@@ -52,8 +52,6 @@ type IngestConfig struct {
 	Timeout  time.Duration `env:"EVENT_TIMEOUT, default=60s"`
 	// Concurrency bounds the parallel enqueues of one batch.
 	Concurrency int `env:"INGEST_CONCURRENCY, default=8"`
-	// Queue receives the tasks; default QueueEvents.
-	Queue string `env:"EVENT_QUEUE, default=events"`
 }
 
 func (c IngestConfig) withDefaults() IngestConfig {
@@ -73,9 +71,6 @@ func (c IngestConfig) withDefaults() IngestConfig {
 	c.Timeout = c.Timeout.Round(time.Second)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
-	}
-	if c.Queue == "" {
-		c.Queue = QueueEvents
 	}
 	return c
 }
@@ -221,7 +216,7 @@ func (in *Ingester) enqueue(ctx context.Context, ev *handoff.Event) error {
 	}
 	_, err = in.client.EnqueueContext(ctx, task,
 		asynq.TaskID(ev.DedupeKey),
-		asynq.Queue(in.cfg.Queue),
+		asynq.Queue(QueueEvents),
 		asynq.MaxRetry(in.cfg.MaxRetry),
 		asynq.Timeout(in.cfg.Timeout),
 	)

@@ -212,7 +212,7 @@ func TestDecodeEventPayloadVersion(t *testing.T) {
 
 func TestIngestConfigDefaults(t *testing.T) {
 	c := IngestConfig{Timeout: 500 * time.Millisecond}.withDefaults()
-	if c.Timeout != time.Second || c.DedupeTTL != 72*time.Hour || c.Queue != QueueEvents || c.Concurrency != 8 || c.MaxRetry != 12 {
+	if c.Timeout != time.Second || c.DedupeTTL != 72*time.Hour || c.Concurrency != 8 || c.MaxRetry != 12 {
 		t.Errorf("defaults %+v", c)
 	}
 }

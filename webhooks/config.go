@@ -39,6 +39,9 @@ type Config struct {
 	// MarketoBaseURL (https://<munchkin>.mktorest.com) names the tenant of
 	// Marketo events: the munchkin id, the host's first label.
 	MarketoBaseURL string `env:"MARKETO_BASE_URL"`
+	// MarketoMunchkinID overrides the tenant taken from MarketoBaseURL (the
+	// connector reads the same variable, so both agree).
+	MarketoMunchkinID string `env:"MARKETO_MUNCHKIN_ID"`
 
 	// AgentWebhookSecret signs /webhooks/agent (Standard Webhooks).
 	AgentWebhookSecret string `env:"AGENT_WEBHOOK_SECRET"`
@@ -123,6 +126,9 @@ func (c Config) settings() (settings, error) {
 			return s, fmt.Errorf("MARKETO_BASE_URL %q: want https://<munchkin>.mktorest.com", c.MarketoBaseURL)
 		}
 		s.marketoTenant = strings.ToUpper(strings.SplitN(u.Hostname(), ".", 2)[0])
+	}
+	if id := strings.TrimSpace(c.MarketoMunchkinID); id != "" {
+		s.marketoTenant = strings.ToUpper(id)
 	}
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -548,5 +549,45 @@ func TestHubSpotOtherAppDropped(t *testing.T) {
 	}
 	if v := counter(t, r.reg, "handoff_webhook_events_unrecognized_total", "hubspot"); v != 5 {
 		t.Errorf("other_app metric %v", v)
+	}
+}
+
+// Start-up names every disabled route; request logs name source, tenant
+// and counts, never a payload value or a secret.
+func TestLogsNameSourcesNeverPayloadsOrSecrets(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rdb := testredis.New(t).Client(t)
+	if _, err := webhooks.New(webhooks.Config{}, jobs.NewIngester(asynq.NewClientFromRedisClient(rdb), rdb, jobs.IngestConfig{}), nil, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"HUBSPOT_CLIENT_SECRET", "SALESFORCE_ORG_IDS", "SALESFORCE_WEBHOOK_SECRET", "MARKETO_WEBHOOK_SECRET", "AGENT_WEBHOOK_SECRET"} {
+		if !strings.Contains(buf.String(), v) {
+			t.Errorf("start-up log does not name %s:\n%s", v, buf.String())
+		}
+	}
+
+	buf.Reset()
+	e := echo.New()
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	h, err := webhooks.New(webhooks.Config{PublicBaseURL: srv.URL, MarketoWebhookSecret: mktSecret, MarketoBaseURL: "https://123-ABC-456.mktorest.com"},
+		jobs.NewIngester(asynq.NewClientFromRedisClient(rdb), rdb, jobs.IngestConfig{}), nil, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Register(e)
+	body := fixture(t, "marketo/form_submission.json")
+	post(t, srv.URL+"/webhooks/marketo", body, marketoHeaders(mktSecret))
+	post(t, srv.URL+"/webhooks/marketo", body, marketoHeaders("wrong-secret-value"))
+	post(t, srv.URL+"/webhooks/marketo", []byte(`{"lead_id":"ana@acme.example"}`), marketoHeaders(mktSecret))
+	out := buf.String()
+	if !strings.Contains(out, "source=marketo") || !strings.Contains(out, "tenant=123-ABC-456") || !strings.Contains(out, "count=1") || !strings.Contains(out, "reason=bad_signature") {
+		t.Errorf("logs lack source, tenant, count or reason:\n%s", out)
+	}
+	for _, leak := range []string{mktSecret, "wrong-secret-value", "ana@acme.example", "SOC 2", "318581"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("logs contain %q:\n%s", leak, out)
+		}
 	}
 }

@@ -203,13 +203,13 @@ func hsID(n json.Number, field string, required bool) (string, error) {
 		}
 		return "", nil
 	}
+	if len(s) > 40 {
+		return "", fmt.Errorf("%s is longer than 40 digits", field)
+	}
 	for i := 0; i < len(s); i++ {
 		if (s[i] < '0' || s[i] > '9') && !(i == 0 && s[i] == '-') {
 			return "", fmt.Errorf("%s %q is not an integer id", field, s)
 		}
-	}
-	if len(s) > 40 {
-		return "", fmt.Errorf("%s is too long", field)
 	}
 	return s, nil
 }
@@ -231,17 +231,28 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 	if err != nil {
 		return ev, false, err
 	}
-	objectID, err := hsID(e.ObjectID, "objectId", true)
+	objType, action, _ := strings.Cut(typ, ".")
+	kind, known := hubspotKind(objType, action, e.PropertyName)
+	if !slices.Contains(hubspotKnownObjects, objType) {
+		kind, known = handoff.KindOther, false
+	}
+	// A type we do not know may lack what known types carry: accept it
+	// (and count it) rather than fail the whole batch.
+	objectID, err := hsID(e.ObjectID, "objectId", known)
 	if err != nil {
 		return ev, false, err
 	}
-	occ, err := hsID(e.OccurredAt, "occurredAt", true)
+	occ, err := hsID(e.OccurredAt, "occurredAt", known)
 	if err != nil {
 		return ev, false, err
 	}
-	ms, err := strconv.ParseInt(occ, 10, 64)
-	if err != nil || ms < 0 {
-		return ev, false, fmt.Errorf("occurredAt %q is not epoch milliseconds", occ)
+	occurred := receivedAt
+	if occ != "" {
+		ms, err := strconv.ParseInt(occ, 10, 64)
+		if err != nil || ms < 0 {
+			return ev, false, fmt.Errorf("occurredAt %q is not epoch milliseconds", occ)
+		}
+		occurred = time.UnixMilli(ms).UTC()
 	}
 	appID, err := hsID(e.AppID, "appId", false)
 	if err != nil {
@@ -252,7 +263,6 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		value = string(*e.PropertyValue)
 	}
 
-	objType, action, _ := strings.Cut(typ, ".")
 	if objType == "object" {
 		if e.ObjectTypeID == "" {
 			return ev, false, fmt.Errorf("%s event has no objectTypeId", typ)
@@ -262,10 +272,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		} else {
 			objType = e.ObjectTypeID // a custom object, "2-…"
 		}
-	}
-	kind, known := hubspotKind(objType, action, e.PropertyName)
-	if prefix, _, _ := strings.Cut(typ, "."); !slices.Contains(hubspotKnownObjects, prefix) {
-		known = false
+		kind, _ = hubspotKind(objType, action, e.PropertyName)
 	}
 
 	ev = handoff.Event{
@@ -274,11 +281,13 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		NativeID:   eventID,
 		Kind:       kind,
 		Channel:    "crm",
-		OccurredAt: time.UnixMilli(ms).UTC(),
+		OccurredAt: occurred,
 		ReceivedAt: receivedAt,
 		Contact:    handoff.ContactRef{CRM: handoff.SourceHubSpot, Tenant: portal},
-		Object:     &handoff.ObjectRef{Type: objType, ID: objectID},
 		Raw:        raw,
+	}
+	if objectID != "" {
+		ev.Object = &handoff.ObjectRef{Type: objType, ID: objectID}
 	}
 	attrs := make(map[string]string, 6)
 	attrs["subscription_type"] = typ
@@ -290,6 +299,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 	set("object_type_id", e.ObjectTypeID)
 	set("change_source", e.ChangeSource)
 	set("change_flag", e.ChangeFlag)
+	set("source_id", e.SourceID)
 	set("app_id", appID)
 	if objType == "contact" {
 		ev.Contact.ID, ev.Contact.Type = objectID, "contact"

@@ -335,6 +335,32 @@ func TestHubSpotDedupeKeys(t *testing.T) {
 	}
 }
 
+// An event of an unknown type without objectId or occurredAt does not fail
+// its batch.
+func TestHubSpotUnknownTypeIsLenient(t *testing.T) {
+	evs, unknown, err := ParseHubSpotBatch([]byte(`[{"eventId":1,"portalId":62515,"subscriptionType":"app.uninstall"},{"eventId":2,"portalId":62515,"objectId":3,"occurredAt":1764000000000,"subscriptionType":"contact.creation"}]`), testNow)
+	if err != nil || unknown != 1 || len(evs) != 2 {
+		t.Fatalf("%d events, %d unknown, %v", len(evs), unknown, err)
+	}
+	if evs[0].Kind != handoff.KindOther || evs[0].Object != nil || !evs[0].OccurredAt.Equal(testNow) {
+		t.Errorf("unknown event %+v", evs[0])
+	}
+	if _, _, err := ParseHubSpotBatch([]byte(`[{"eventId":2,"portalId":62515,"occurredAt":1764000000000,"subscriptionType":"contact.creation"}]`), testNow); err == nil {
+		t.Error("a known type without objectId was accepted")
+	}
+}
+
+func TestOutboundNotificationWithoutSObject(t *testing.T) {
+	msg, err := ParseOutboundMessage([]byte(`<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00Dxx0000000001EAA</OrganizationId><Notification><Id>04l1</Id></Notification></notifications></e:Body></e:Envelope>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := OutboundEvents(msg, "00Dxx0000000001EAA", testNow)
+	if len(evs) != 1 || evs[0].Kind != handoff.KindOther || evs[0].NativeID != "04l1" || evs[0].DedupeKey == "" {
+		t.Errorf("%+v", evs)
+	}
+}
+
 func TestHubSpotLargeIDsAreExact(t *testing.T) {
 	evs, _, err := ParseHubSpotBatch([]byte(`[{"eventId":"18446744073709551615","portalId":9007199254740993,"occurredAt":1764000000000,"subscriptionType":"contact.creation","objectId":123456789012345678901}]`), testNow)
 	if err != nil {

@@ -167,7 +167,9 @@ func ParseOutboundMessage(body []byte) (*OutboundMessage, error) {
 			return nil, fmt.Errorf("notification %d has no Id", i)
 		}
 		if n.Fields == nil {
-			return nil, fmt.Errorf("notification %d (%s) has no sObject", i, n.ID)
+			// A record deleted before delivery comes without data; keep
+			// the notification (its id is its identity).
+			msg.Notifications[i].Fields = map[string]string{}
 		}
 	}
 	return msg, nil

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/handoff-dev/handoff/ladder/laddercli"
 )
 
 // Set at build time: go build -ldflags "-X main.version=v1.2.3".
@@ -35,7 +37,10 @@ Usage:
   handoff <command> [flags]
 
 Commands:
+  demo      run everything locally against fake CRMs and show the decisions and tasks
   serve     run the HTTP server and the job worker (configured by environment variables)
+  ladder    lint, explain, test and diff escalation ladders
+  report    print the outcome report (time to human, SLA breaches, accuracy...)
   version   print the version
 
 Run 'handoff <command> --help' for a command's flags. Configuration is read from
@@ -62,6 +67,12 @@ func dispatch(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, env, stdout, stderr)
+	case "demo":
+		return runDemo(ctx, rest, env, stdout, stderr)
+	case "ladder":
+		return runLadder(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, env, stdout, stderr)
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
@@ -130,4 +141,13 @@ func helpOut(args []string, stdout, stderr io.Writer) io.Writer {
 		}
 	}
 	return stderr
+}
+
+func runLadder(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := laddercli.Run(ctx, args, stdout, stderr)
+	var le *laddercli.ExitError
+	if errors.As(err, &le) {
+		return &exitError{code: le.Code}
+	}
+	return err
 }

@@ -10,6 +10,10 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/handoff-dev/handoff/connectors/hubspot"
+	"github.com/handoff-dev/handoff/connectors/marketo"
+	"github.com/handoff-dev/handoff/connectors/salesforce"
+	"github.com/handoff-dev/handoff/enrich"
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"
 	"github.com/handoff-dev/handoff/jobs"
@@ -23,21 +27,23 @@ type Config struct {
 	HTTP   httpserver.Config
 	Redis  redisconn.Config
 	Log    LogConfig
-	Worker WorkerConfig
+	Tokens TokenConfig
+	Ladder LadderConfig
 
 	Webhooks webhooks.Config
 	Ingest   jobs.IngestConfig
+	Jobs     jobs.Config
+	Enrich   enrich.Config
+
+	HubSpot    hubspot.Config
+	Salesforce salesforce.Config
+	Marketo    marketo.Config
 }
 
 // LogConfig selects the log level and format.
 type LogConfig struct {
 	Level  string `env:"LOG_LEVEL, default=info"`  // debug, info, warn, error
 	Format string `env:"LOG_FORMAT, default=json"` // json or text
-}
-
-// WorkerConfig tunes the asynq worker.
-type WorkerConfig struct {
-	Concurrency int `env:"WORKER_CONCURRENCY, default=20"`
 }
 
 func (c Config) validate() error {
@@ -53,8 +59,8 @@ func (c Config) validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("LOG_FORMAT: %q is not json or text", c.Log.Format)
 	}
-	if c.Worker.Concurrency < 1 || c.Worker.Concurrency > 1000 {
-		return fmt.Errorf("WORKER_CONCURRENCY: must be between 1 and 1000, got %d", c.Worker.Concurrency)
+	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 1000 {
+		return fmt.Errorf("WORKER_CONCURRENCY: must be between 1 and 1000, got %d", c.Jobs.Concurrency)
 	}
 	return nil
 }
@@ -114,14 +120,13 @@ func envVars(t reflect.Type) map[string]string {
 				}
 				continue
 			}
-			parts := strings.Split(tag, ",")
+			name, opts, _ := strings.Cut(tag, ",")
 			def := ""
-			for _, p := range parts[1:] {
-				if v, ok := strings.CutPrefix(strings.TrimSpace(p), "default="); ok {
-					def = v
-				}
+			// go-envconfig: default= takes the rest of the tag, commas included.
+			if _, v, ok := strings.Cut(opts, "default="); ok {
+				def = v
 			}
-			out[strings.TrimSpace(parts[0])] = def
+			out[strings.TrimSpace(name)] = def
 		}
 	}
 	walk(t)

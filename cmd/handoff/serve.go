@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/internal/asynqlog"
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"
@@ -96,6 +97,7 @@ type app struct {
 	client    *asynq.Client
 	worker    *asynq.Server
 	mux       *asynq.ServeMux
+	pipeline  *pipeline
 	dashboard *asynqmon.HTTPHandler
 	http      *httpserver.Server
 }
@@ -115,15 +117,18 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	a.client = asynq.NewClientFromRedisClient(conn.Client)
 	a.registry.MustRegister(metrics.NewQueueMetricsCollector(a.inspector))
 
+	pl, err := buildPipeline(cfg, conn, a.client, a.registry, log, defaultHTTPClient())
+	if err != nil {
+		conn.Close()
+		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
+	}
+	a.pipeline = pl
 	if role != roleHTTP {
-		a.mux = asynq.NewServeMux()
-		a.worker = asynq.NewServerFromRedisClient(conn.Client, asynq.Config{
-			Concurrency:     cfg.Worker.Concurrency,
-			Queues:          map[string]int{"handoff": 6, "events": 3, "background": 1},
-			Logger:          asynqlog.New(log, 30*time.Second),
-			ShutdownTimeout: min(cfg.HTTP.ShutdownTimeout, 25*time.Second),
-			// HealthCheckFunc is left to readiness (/readyz pings Redis itself).
-		})
+		wc := pl.jobs.ServerConfig()
+		wc.Logger = asynqlog.New(log, 30*time.Second)
+		wc.ShutdownTimeout = min(cfg.HTTP.ShutdownTimeout, 25*time.Second)
+		a.mux = pl.jobs.Mux()
+		a.worker = asynq.NewServerFromRedisClient(conn.Client, wc)
 	}
 
 	checks := []httpserver.Check{{Name: "redis", Fn: conn.Ping}}
@@ -144,6 +149,15 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 			return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
 		}
 		hooks.Register(srv.Echo)
+		if g := srv.API(); g != nil {
+			jobs.NewAPI(pl.jobs).Register(g)
+		}
+		if c := pl.crms.hubspot; c != nil && cfg.HubSpot.ClientID != "" {
+			srv.MountOAuth(handoff.SourceHubSpot, "HubSpot", "portal", c)
+		}
+		if c := pl.crms.salesforce; c != nil && cfg.Salesforce.ClientID != "" {
+			srv.MountOAuth(handoff.SourceSalesforce, "Salesforce", "org", c)
+		}
 		a.dashboard = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: conn.Opt})
 		if !srv.MountDashboard(a.dashboard) {
 			a.dashboard.Close()

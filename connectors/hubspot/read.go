@@ -2,6 +2,7 @@ package hubspot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -554,4 +555,18 @@ func (c *Client) ThreadMessages(ctx context.Context, tenant, threadID string) ([
 		msgs = append(msgs, handoff.Message{ID: m.ID, Text: m.Text, Direction: dir, ThreadID: tid})
 	}
 	return msgs, nil
+}
+
+// ThreadContact returns the id of the contact a conversation thread is
+// associated with ("" when HubSpot has none yet), from
+// GET /conversations/v3/conversations/threads/{threadId} (associatedContactId).
+// conversation.newMessage webhooks carry only the thread id.
+func (c *Client) ThreadContact(ctx context.Context, tenant, threadID string) (string, error) {
+	var out struct {
+		AssociatedContactID json.Number `json:"associatedContactId"`
+	}
+	if err := c.do(ctx, tenant, request{method: "GET", path: conversations + url.PathEscape(threadID)}, &out, nil); err != nil {
+		return "", fmt.Errorf("read hubspot thread %s: %w", threadID, err)
+	}
+	return out.AssociatedContactID.String(), nil
 }

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/hubspot"
+	"github.com/handoff-dev/handoff/connectors/marketo"
+	"github.com/handoff-dev/handoff/connectors/ratelimit"
+	"github.com/handoff-dev/handoff/connectors/salesforce"
+	"github.com/handoff-dev/handoff/connectors/tokenstore"
+	"github.com/handoff-dev/handoff/enrich"
+	"github.com/handoff-dev/handoff/internal/redisconn"
+	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/ladder"
+)
+
+// LadderConfig names the policy files.
+type LadderConfig struct {
+	File       string `env:"LADDER_FILE"`        // unset: the embedded default ladder
+	ShadowFile string `env:"SHADOW_LADDER_FILE"` // optional: evaluated beside the active one, never acted on
+}
+
+// TokenConfig holds the key that encrypts OAuth tokens at rest.
+type TokenConfig struct {
+	EncryptionKey string `env:"TOKEN_ENCRYPTION_KEY"`
+}
+
+// crms are the connectors this process was configured with.
+type crms struct {
+	hubspot    *hubspot.Client
+	salesforce *salesforce.Client
+	marketo    *marketo.Client
+}
+
+func (c crms) enabled() map[handoff.Source]jobs.CRM {
+	m := map[handoff.Source]jobs.CRM{}
+	if c.hubspot != nil {
+		m[handoff.SourceHubSpot] = c.hubspot
+	}
+	if c.salesforce != nil {
+		m[handoff.SourceSalesforce] = c.salesforce
+	}
+	if c.marketo != nil {
+		m[handoff.SourceMarketo] = c.marketo
+	}
+	return m
+}
+
+func (c crms) profiles() map[handoff.Source]enrich.ProfileReader {
+	m := map[handoff.Source]enrich.ProfileReader{}
+	for k, v := range c.enabled() {
+		m[k] = v
+	}
+	return m
+}
+
+func hubspotEnabled(c hubspot.Config) bool { return c.ClientID != "" || c.PrivateAppToken != "" }
+func salesforceEnabled(c salesforce.Config) bool {
+	return c.ClientID != "" || c.RefreshToken != "" || c.JWTUsername != ""
+}
+func marketoEnabled(c marketo.Config) bool { return c.BaseURL != "" && c.ClientID != "" }
+
+// tokenStore builds the encrypted token store. Without TOKEN_ENCRYPTION_KEY
+// an embedded (throwaway) Redis gets a random key for this run; a real Redis
+// requires the key as soon as a connector keeps tokens.
+func tokenStore(cfg Config, rdb redis.UniversalClient, mode redisconn.Mode, log *slog.Logger) (*tokenstore.Store, error) {
+	var key []byte
+	switch {
+	case cfg.Tokens.EncryptionKey != "":
+		k, err := tokenstore.ParseKey(cfg.Tokens.EncryptionKey)
+		if err != nil {
+			return nil, fmt.Errorf("TOKEN_ENCRYPTION_KEY: %w", err)
+		}
+		key = k
+	case mode == redisconn.ModeEmbedded || !(hubspotEnabled(cfg.HubSpot) && cfg.HubSpot.PrivateAppToken == "" || salesforceEnabled(cfg.Salesforce) || marketoEnabled(cfg.Marketo)):
+		key = make([]byte, tokenstore.KeySize)
+		_, _ = rand.Read(key)
+		if mode != redisconn.ModeEmbedded {
+			break
+		}
+		if hubspotEnabled(cfg.HubSpot) || salesforceEnabled(cfg.Salesforce) || marketoEnabled(cfg.Marketo) {
+			log.Warn("TOKEN_ENCRYPTION_KEY is not set: OAuth tokens are encrypted with a random key for this run only (fine with the embedded Redis, which forgets them anyway)")
+		}
+	default:
+		return nil, errors.New("TOKEN_ENCRYPTION_KEY: required to store CRM tokens in Redis; generate one with: openssl rand -base64 32")
+	}
+	return tokenstore.New(rdb, key)
+}
+
+// buildCRMs constructs the configured connectors.
+func buildCRMs(cfg Config, store *tokenstore.Store, rdb redis.UniversalClient, httpc *http.Client, log *slog.Logger) (crms, error) {
+	var c crms
+	limiter := ratelimit.New(rdb)
+	if hubspotEnabled(cfg.HubSpot) {
+		hc := cfg.HubSpot
+		hc.PublicBaseURL = cfg.HTTP.PublicBaseURL
+		cl, err := hubspot.New(hc, hubspot.Deps{Tokens: store, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "hubspot")})
+		if err != nil {
+			return c, fmt.Errorf("hubspot: %w", err)
+		}
+		c.hubspot = cl
+	}
+	if salesforceEnabled(cfg.Salesforce) {
+		sc := cfg.Salesforce
+		sc.PublicBaseURL = cfg.HTTP.PublicBaseURL
+		cl, err := salesforce.New(sc, salesforce.Deps{Tokens: store, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "salesforce")})
+		if err != nil {
+			return c, fmt.Errorf("salesforce: %w", err)
+		}
+		c.salesforce = cl
+	}
+	if marketoEnabled(cfg.Marketo) {
+		cl, err := marketo.New(cfg.Marketo, marketo.Deps{Tokens: store, Redis: rdb, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "marketo")})
+		if err != nil {
+			return c, fmt.Errorf("marketo: %w", err)
+		}
+		c.marketo = cl
+	}
+	return c, nil
+}
+
+// pipeline is everything behind the queue: ladders, enrichment, connectors
+// and the job handlers.
+type pipeline struct {
+	crms   crms
+	active *ladder.Ladder
+	shadow *ladder.Ladder
+	jobs   *jobs.Pipeline
+}
+
+func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg prometheus.Registerer, log *slog.Logger, httpc *http.Client) (*pipeline, error) {
+	active, err := ladder.LoadOrDefault(cfg.Ladder.File)
+	if err != nil {
+		return nil, fmt.Errorf("LADDER_FILE: %w", err)
+	}
+	p := &pipeline{active: active}
+	var shadow jobs.Decider
+	if cfg.Ladder.ShadowFile != "" {
+		if p.shadow, err = ladder.LoadShadow(cfg.Ladder.ShadowFile); err != nil {
+			return nil, fmt.Errorf("SHADOW_LADDER_FILE: %w", err)
+		}
+		shadow = p.shadow
+	}
+	store, err := tokenStore(cfg, conn.Client, conn.Mode, log)
+	if err != nil {
+		return nil, err
+	}
+	if p.crms, err = buildCRMs(cfg, store, conn.Client, httpc, log); err != nil {
+		return nil, err
+	}
+	if len(p.crms.enabled()) == 0 {
+		log.Warn("no CRM is configured: events are decided and audited, but handoffs wait (and retry) until a CRM is connected; see the README's 'Connecting a CRM'")
+	}
+	en, err := enrich.New(cfg.Enrich, enrich.Deps{Redis: conn.Client, Profiles: p.crms.profiles(), Signaler: active, Logger: log, Metrics: reg})
+	if err != nil {
+		return nil, fmt.Errorf("enrich: %w", err)
+	}
+	jc := cfg.Jobs
+	jc.PublicBaseURL = cfg.HTTP.PublicBaseURL
+	p.jobs, err = jobs.New(jc, jobs.Deps{Redis: conn.Client, CRMs: p.crms.enabled(), Enricher: en, Decider: active,
+		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	log.Info("escalation ladder loaded", "version", active.Version(), "file", active.File(), "shadow", cfg.Ladder.ShadowFile != "")
+	return p, nil
+}
+
+// defaultHTTPClient is the base client for CRM calls (OAuth transports wrap it).
+func defaultHTTPClient() *http.Client { return &http.Client{Timeout: 30 * time.Second} }

@@ -142,7 +142,9 @@ func TestE2EDefaultLadderTasks(t *testing.T) {
 			}},
 		{name: "Marketo tier-1 form fill asks for a quote: pricing to the lead's sales owner", rung: "pricing", crm: "marketo",
 			owner: "ae1@acme.example", prio: "High", sla: 30 * time.Minute, asked: "Can we get a quote for 200 seats?",
-			dl: func(d *demoEnv, tag string) []Delivery { return []Delivery{d.marketoDelivery("mkto quote", marketoQuote(tag))} }},
+			dl: func(d *demoEnv, tag string) []Delivery {
+				return []Delivery{d.marketoDelivery("mkto quote", marketoQuote(tag))}
+			}},
 		{name: "Marketo student attended a webinar: nothing to escalate", rung: "",
 			dl: func(d *demoEnv, tag string) []Delivery {
 				return []Delivery{d.marketoDelivery("mkto webinar", map[string]any{
@@ -451,9 +453,10 @@ func TestE2ECrashBetweenCRMWriteAndRecord(t *testing.T) {
 		State  string `json:"state"`
 		TaskID string `json:"task_id"`
 	}
-	b, _ := d.app.redis.Client.Get(ctx, "handoff:own:conv-crash-"+tag).Bytes()
-	_ = json.Unmarshal(b, &lease)
-	t.Logf("lease after recovery: %s", string(b))
+	b, err := d.app.redis.Client.Get(ctx, "handoff:own:conv-crash-"+tag).Bytes()
+	if err != nil || json.Unmarshal(b, &lease) != nil || lease.State != "pending" || lease.TaskID != ids[0] {
+		t.Errorf("ownership lease after recovery %s (%v), want pending on task %s", b, err, ids[0])
+	}
 }
 
 // A follow-up while a human owns the conversation goes onto the open task:
@@ -569,8 +572,8 @@ func TestE2ERateLimitsAndOutagesLoseNothing(t *testing.T) {
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true})
 	tag := runTag()
 	const n = 5
-	d.HubSpot.FailNext(8, http.StatusTooManyRequests, time.Second)
-	d.HubSpot.FailNext(4, http.StatusBadGateway, 0)
+	d.HubSpot.FailNext(6, http.StatusTooManyRequests, time.Second)
+	d.HubSpot.FailNext(3, http.StatusBadGateway, 0)
 	d.HubSpot.FailNext(2, http.StatusServiceUnavailable, time.Second)
 	d.Salesforce.FailNext(2, http.StatusServiceUnavailable, 0)
 	start := time.Now()
@@ -713,5 +716,63 @@ func TestE2ERevokedTokenThenReinstall(t *testing.T) {
 	p, _, _ := d.HubSpot.Task(d.HubSpot.TaskIDs()[0])
 	if p["hubspot_owner_id"] != hubspottest.OwnerAE1 {
 		t.Errorf("owner %s, want ae1", p["hubspot_owner_id"])
+	}
+}
+
+// Known bugs: these tests fail today and are skipped unless
+// HANDOFF_E2E_KNOWN_BUGS=1; each names the bug and the proposed fix.
+func knownBug(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("HANDOFF_E2E_KNOWN_BUGS") == "" {
+		t.Skipf("known bug (%s); run with HANDOFF_E2E_KNOWN_BUGS=1", what)
+	}
+}
+
+// KNOWN BUG: with the demo's configuration (MARKETO_OWNER_EMAIL_FIELD
+// unset) a Marketo handoff's owner is the lead's SFDC owner id, which the
+// campaign's {{my.handoff_owner_email}} token cannot carry: the task lands
+// with no owner. Fix: demoenv sets MARKETO_OWNER_EMAIL_FIELD to
+// marketotest.OwnerEmailField, and the Marketo connector either passes the
+// owner id in a token of its own or makes resolveOwner skip owners it
+// cannot address (no email) so the route's fallback applies.
+func TestE2EKnownBugMarketoTaskOwnedWithDemoConfig(t *testing.T) {
+	knownBug(t, "Marketo task without owner under the demo configuration")
+	t.Parallel()
+	d, ctx := newE2E(t, e2eOptions{})
+	mustPost(t, ctx, d, d.marketoDelivery("mkto quote", marketoQuote(runTag())))
+	mustDrain(t, ctx, d, 30*time.Second)
+	tasks := d.Marketo.Tasks()
+	if len(tasks) != 1 {
+		t.Fatalf("%d Marketo tasks, want 1", len(tasks))
+	}
+	if tasks[0].OwnerEmail == "" {
+		t.Fatalf("the Marketo task has no owner (owned by exactly one person, DESIGN §6)")
+	}
+}
+
+// KNOWN BUG: a CRM event that names the buyer by id and a later one that
+// names the same buyer by email only get different conversation keys
+// (Event.ConversationKey: crm:tenant:id vs crm:tenant:email), so the second
+// escalation opens a second task instead of following up on the open one
+// (DESIGN §7, one owner at a time). Fix: in jobs.decide, for events without
+// a conversation_id, key the conversation by the contact id the enrichment
+// resolved (c.Contact.ID) when there is one.
+func TestE2EKnownBugSameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
+	knownBug(t, "same contact by id and by email are two conversations")
+	t.Parallel()
+	d, ctx := newE2E(t, e2eOptions{})
+	tag := runTag()
+	mustPost(t, ctx, d, d.salesforceEventDelivery("sf jane by id", "evt-jane-"+tag, salesforceJane(tag)))
+	mustDrain(t, ctx, d, 30*time.Second)
+	byEmail := salesforceJane(tag + "b")
+	byEmail["contact"] = map[string]any{"type": "contact", "email": "jane.doe@globex.example"}
+	byEmail["message"] = map[string]any{"id": "02s-b-" + tag, "text": "Please send the MSA so legal can redline it.", "direction": "inbound"}
+	mustPost(t, ctx, d, d.salesforceEventDelivery("sf jane by email", "evt-jane-"+tag+"b", byEmail))
+	mustDrain(t, ctx, d, 30*time.Second)
+	for _, r := range decisions(t, ctx, d) {
+		t.Logf("%s %s at %s, conversation %s, plan %s", r.Event.NativeID, r.Action, r.Rung, r.Event.Conversation, r.Plan)
+	}
+	if n := len(d.Salesforce.Tasks()); n != 1 {
+		t.Fatalf("%d Salesforce tasks for one buyer while the first is open, want 1 (the second event follows up)", n)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,17 +32,28 @@ import (
 type e2eOptions struct {
 	RealRedis bool              // a real redis-server database (testredis) instead of the embedded one
 	Extra     map[string]string // more environment
+	Log       io.Writer         // the service's JSON log (nil discards)
 }
 
 // newE2E starts the whole product against the fakes for one test and stops
-// it when the test ends. With RealRedis the tokens are encrypted with a
+// it when the test ends (HANDOFF_E2E_LOG_DIR=dir keeps each test's service
+// log in dir/<test>.log). With RealRedis the tokens are encrypted with a
 // fixed key (as production requires), so a second app can read them.
 func newE2E(t *testing.T, o e2eOptions) (*demoEnv, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	extra := map[string]string{}
-	opts := demoOptions{Extra: extra}
+	opts := demoOptions{Extra: extra, Log: o.Log}
+	if dir := os.Getenv("HANDOFF_E2E_LOG_DIR"); dir != "" && opts.Log == nil {
+		// The service's JSON log per test, for debugging a failure.
+		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		opts.Log = f
+	}
 	if o.RealRedis {
 		opts.RedisURL = testredis.New(t).URL()
 		k := make([]byte, 32)

@@ -572,9 +572,9 @@ func TestE2ERateLimitsAndOutagesLoseNothing(t *testing.T) {
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true})
 	tag := runTag()
 	const n = 5
-	d.HubSpot.FailNext(6, http.StatusTooManyRequests, time.Second)
-	d.HubSpot.FailNext(3, http.StatusBadGateway, 0)
-	d.HubSpot.FailNext(2, http.StatusServiceUnavailable, time.Second)
+	d.HubSpot.FailNext(5, http.StatusTooManyRequests, time.Second)
+	d.HubSpot.FailNext(2, http.StatusBadGateway, 0)
+	d.HubSpot.FailNext(1, http.StatusServiceUnavailable, time.Second)
 	d.Salesforce.FailNext(2, http.StatusServiceUnavailable, 0)
 	start := time.Now()
 	for i := range n {

@@ -25,17 +25,24 @@ const (
 	FieldDeal          = "deal"
 )
 
-// Names a ladder file uses for the same fields (docs/ladder.md): the
-// bundle accepts both, and reports a missing field by the name the rung used.
-var fieldAliases = map[string]string{
-	"activity": FieldTimeline, "asked": FieldBuyerAsked, "agent_reply": FieldAgentReplied,
-	"transcript": FieldTranscriptURL, "snapshot": "snapshot",
-}
+// FieldSnapshot is the account and deal snapshot as a whole (the ladder's
+// name, docs/ladder.md): filled when the CRM knows the contact or the account.
+const FieldSnapshot = "snapshot"
 
 // BundleFields lists every field name Completeness understands.
 var BundleFields = []string{
 	FieldGoal, FieldSummary, FieldTimeline, FieldBuyerAsked, FieldAgentReplied, FieldWhy, FieldTranscriptURL,
-	FieldSources, FieldConstraints, FieldNextSteps, FieldContact, FieldAccount, FieldDeal,
+	FieldSources, FieldConstraints, FieldNextSteps, FieldContact, FieldAccount, FieldDeal, FieldSnapshot,
+}
+
+// fieldAliases maps the names the ladder file documents for `required`
+// (docs/ladder.md, used by ladder/default.yaml) to the bundle's names, so
+// both spellings are measured instead of the ladder's counting as missing.
+var fieldAliases = map[string]string{
+	"activity":    FieldTimeline,
+	"asked":       FieldBuyerAsked,
+	"agent_reply": FieldAgentReplied,
+	"transcript":  FieldTranscriptURL,
 }
 
 // BuildBundle assembles the context bundle of a handoff from the decision,
@@ -177,6 +184,9 @@ func Completeness(b handoff.Bundle, required []string) ([]string, float64) {
 	n := 0
 	for _, f := range required {
 		f = strings.ToLower(strings.TrimSpace(f))
+		if a, ok := fieldAliases[f]; ok {
+			f = a
+		}
 		if seen[f] {
 			continue
 		}
@@ -191,12 +201,7 @@ func Completeness(b handoff.Bundle, required []string) ([]string, float64) {
 }
 
 func filled(b handoff.Bundle, f string) bool {
-	if a, ok := fieldAliases[f]; ok {
-		f = a
-	}
 	switch f {
-	case "snapshot": // the account and deal snapshot
-		return b.Account.Known || b.Account.Name != "" || b.Deal.Known || b.Deal.ID != ""
 	case FieldGoal:
 		return b.Goal != ""
 	case FieldSummary:
@@ -223,6 +228,8 @@ func filled(b handoff.Bundle, f string) bool {
 		return b.Account.Known || b.Account.Name != ""
 	case FieldDeal:
 		return b.Deal.Known || b.Deal.ID != ""
+	case FieldSnapshot:
+		return filled(b, FieldContact) || filled(b, FieldAccount)
 	}
 	return false
 }

@@ -182,6 +182,11 @@ func (e *Enricher) Build(ctx context.Context, ev handoff.Event) (handoff.Context
 	if c.Contact.ID == "" {
 		c.Contact.ID = ev.Contact.ID
 	}
+	// The same buyer named by id in one event and by email in the next is
+	// one conversation: key it by the id the CRM resolved.
+	if ev.Contact.ID == "" && c.Contact.ID != "" {
+		ev.Contact.ID = c.Contact.ID
+	}
 	if c.Contact.Email == "" {
 		c.Contact.Email = ev.Contact.Email
 	}

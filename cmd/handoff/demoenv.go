@@ -118,7 +118,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		"MARKETO_BASE_URL": d.Marketo.URL, "MARKETO_IDENTITY_URL": d.Marketo.IdentityURL,
 		"MARKETO_CLIENT_ID": marketotest.ClientID, "MARKETO_CLIENT_SECRET": marketotest.ClientSecret,
 		"MARKETO_MUNCHKIN_ID": marketotest.Munchkin, "MARKETO_TASK_TARGET": "campaign:" + strconv.Itoa(marketotest.CampaignID),
-		"MARKETO_ACTIVITY_TYPE_ID": strconv.Itoa(marketotest.ActivityTypeID), "MARKETO_WEBHOOK_SECRET": d.marketoSecret,
+		"MARKETO_ACTIVITY_TYPE_ID": strconv.Itoa(marketotest.ActivityTypeID), "MARKETO_OWNER_EMAIL_FIELD": marketotest.OwnerEmailField, "MARKETO_WEBHOOK_SECRET": d.marketoSecret,
 
 		"AGENT_WEBHOOK_SECRET": agentSecret,
 		"TOKEN_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(mustRandom(32)),

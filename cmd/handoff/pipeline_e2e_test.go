@@ -719,24 +719,13 @@ func TestE2ERevokedTokenThenReinstall(t *testing.T) {
 	}
 }
 
-// Known bugs: these tests fail today and are skipped unless
-// HANDOFF_E2E_KNOWN_BUGS=1; each names the bug and the proposed fix.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("HANDOFF_E2E_KNOWN_BUGS") == "" {
-		t.Skipf("known bug (%s); run with HANDOFF_E2E_KNOWN_BUGS=1", what)
-	}
-}
-
-// KNOWN BUG: with the demo's configuration (MARKETO_OWNER_EMAIL_FIELD
+// Regression (found by these tests): with the demo's configuration (MARKETO_OWNER_EMAIL_FIELD
 // unset) a Marketo handoff's owner is the lead's SFDC owner id, which the
 // campaign's {{my.handoff_owner_email}} token cannot carry: the task lands
-// with no owner. Fix: demoenv sets MARKETO_OWNER_EMAIL_FIELD to
-// marketotest.OwnerEmailField, and the Marketo connector either passes the
-// owner id in a token of its own or makes resolveOwner skip owners it
-// cannot address (no email) so the route's fallback applies.
-func TestE2EKnownBugMarketoTaskOwnedWithDemoConfig(t *testing.T) {
-	knownBug(t, "Marketo task without owner under the demo configuration")
+// with no owner. Fixed in the demo configuration (MARKETO_OWNER_EMAIL_FIELD
+// = marketotest.OwnerEmailField); the connector still cannot address an
+// owner known only by a CRM id.
+func TestE2EMarketoTaskOwnedWithDemoConfig(t *testing.T) {
 	t.Parallel()
 	d, ctx := newE2E(t, e2eOptions{})
 	mustPost(t, ctx, d, d.marketoDelivery("mkto quote", marketoQuote(runTag())))
@@ -750,15 +739,13 @@ func TestE2EKnownBugMarketoTaskOwnedWithDemoConfig(t *testing.T) {
 	}
 }
 
-// KNOWN BUG: a CRM event that names the buyer by id and a later one that
+// Regression (found by these tests): a CRM event that names the buyer by id and a later one that
 // names the same buyer by email only get different conversation keys
 // (Event.ConversationKey: crm:tenant:id vs crm:tenant:email), so the second
 // escalation opens a second task instead of following up on the open one
-// (DESIGN §7, one owner at a time). Fix: in jobs.decide, for events without
-// a conversation_id, key the conversation by the contact id the enrichment
-// resolved (c.Contact.ID) when there is one.
-func TestE2EKnownBugSameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
-	knownBug(t, "same contact by id and by email are two conversations")
+// (DESIGN §7, one owner at a time). Fixed: the enricher keys a conversation
+// without conversation_id by the contact id the CRM resolved.
+func TestE2ESameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
 	t.Parallel()
 	d, ctx := newE2E(t, e2eOptions{})
 	tag := runTag()

@@ -230,7 +230,7 @@ func contactFacts(o *Object) handoff.ContactFacts {
 	name := strings.TrimSpace(pr["firstname"] + " " + pr["lastname"])
 	return handoff.ContactFacts{
 		ID: o.ID, Email: pr["email"], Name: name, Title: pr["jobtitle"],
-		Seniority: Seniority(pr["jobtitle"]), Lifecycle: lifecycle(pr["lifecyclestage"]),
+		Seniority: handoff.SeniorityOf(pr["jobtitle"]), Lifecycle: lifecycle(pr["lifecyclestage"]),
 		OwnerID: pr["hubspot_owner_id"], Known: true,
 	}
 }
@@ -245,60 +245,12 @@ func lifecycle(s string) string {
 	return s
 }
 
-// Seniority derives a seniority bucket (c_suite, vp, director, manager,
-// individual, student) from a job title, by whole words.
-func Seniority(title string) string {
-	words := strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 127)
-	})
-	if len(words) == 0 {
-		return ""
-	}
-	has := func(ws ...string) bool {
-		for _, w := range ws {
-			if slices.Contains(words, w) {
-				return true
-			}
-		}
-		return false
-	}
-	vice := has("vice", "vp", "svp", "evp", "avp")
-	switch {
-	case has("student", "intern", "trainee", "apprentice"):
-		return "student"
-	case has("ceo", "cfo", "cto", "coo", "cmo", "cro", "cio", "ciso", "cpo", "chief", "founder", "cofounder") || (has("president") && !vice):
-		return "c_suite"
-	case vice:
-		return "vp"
-	case has("director", "head"):
-		return "director"
-	case has("manager", "lead"):
-		return "manager"
-	}
-	return "individual"
-}
-
-// Tier normalizes a tier property value to tier_1, tier_2, tier_3 or "".
-func Tier(v string) string {
-	s := strings.ToLower(strings.TrimSpace(v))
-	s = strings.NewReplacer(" ", "_", "-", "_").Replace(s)
-	switch s {
-	case "tier_1", "tier1", "1":
-		return "tier_1"
-	case "tier_2", "tier2", "2":
-		return "tier_2"
-	case "tier_3", "tier3", "3":
-		return "tier_3"
-	}
-	return s
-}
-
 func (c *Client) accountFacts(o *Object) handoff.AccountFacts {
 	pr := o.Properties
 	emp, _ := strconv.ParseFloat(pr["numberofemployees"], 64)
 	rev, _ := strconv.ParseFloat(pr["annualrevenue"], 64)
 	return handoff.AccountFacts{
-		ID: o.ID, Name: pr["name"], Domain: pr["domain"], Tier: Tier(pr[c.cfg.TierProperty]),
+		ID: o.ID, Name: pr["name"], Domain: pr["domain"], Tier: handoff.NormalizeTier(pr[c.cfg.TierProperty]),
 		Industry: IndustryLabel(pr["industry"]), Employees: int64(emp), Revenue: rev,
 		IsTarget: pr["hs_is_target_account"] == "true", OwnerID: pr["hubspot_owner_id"], Known: true,
 	}

@@ -523,23 +523,6 @@ func TestParseTaskTarget(t *testing.T) {
 	}
 }
 
-func TestNormalizeTierAndSeniority(t *testing.T) {
-	for in, want := range map[string]string{"Tier 1": "tier_1", "tier_2": "tier_2", "T3": "tier_3", "1": "tier_1", " tier-2 ": "tier_2", "Gold": "", "": "", "Tier 12": ""} {
-		if got := marketo.NormalizeTier(in); got != want {
-			t.Errorf("NormalizeTier(%q) = %q, want %q", in, got, want)
-		}
-	}
-	for in, want := range map[string]string{
-		"Chief Executive Officer": "c_suite", "CFO": "c_suite", "Co-Founder & CTO": "c_suite", "VP Operations": "vp",
-		"Senior Vice President, Sales": "vp", "Director of Compliance": "director", "Engineering Manager": "manager",
-		"Software Engineer": "individual", "Graduate Student": "student", "": "",
-	} {
-		if got := marketo.Seniority(in); got != want {
-			t.Errorf("Seniority(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // The query string never carries the token, even on the paging calls.
 func TestNoTokenInQuery(t *testing.T) {
 	e := newEnv(t)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,7 +94,7 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 	name := strings.TrimSpace(l.str("firstName") + " " + l.str("lastName"))
 	p.Facts = handoff.ContactFacts{
 		ID: id, Email: l.str("email"), Name: name, Title: l.str("title"),
-		Seniority: Seniority(l.str("title")),
+		Seniority: handoff.SeniorityOf(l.str("title")),
 		OwnerID:   l.str("sfdcLeadOwnerId"),
 		Known:     true,
 	}
@@ -110,7 +109,7 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 			OwnerID: p.Facts.OwnerID, OwnerEmail: p.Facts.OwnerEmail, Known: true,
 		}
 		if c.s.tier.field != "" && !c.s.tier.namedAccount {
-			p.Account.Tier = NormalizeTier(l.str(c.s.tier.field))
+			p.Account.Tier = handoff.NormalizeTier(l.str(c.s.tier.field))
 		}
 		if c.s.tier.namedAccount {
 			if err := c.namedAccount(ctx, &p.Account, &p.Calls); err != nil {
@@ -222,7 +221,7 @@ func (c *Client) namedAccount(ctx context.Context, a *handoff.AccountFacts, call
 	na := rs[0]
 	a.ID = na.str("marketoGUID")
 	a.IsTarget = true
-	a.Tier = NormalizeTier(na.str(c.s.tier.field))
+	a.Tier = handoff.NormalizeTier(na.str(c.s.tier.field))
 	if a.Domain == "" {
 		a.Domain = na.str("domainName")
 	}
@@ -323,48 +322,4 @@ func emailDomain(e string) string {
 		return ""
 	}
 	return strings.ToLower(d)
-}
-
-var tierRe = regexp.MustCompile(`(?i)^\s*(?:tier|t)?[\s_-]*([123])\s*$`)
-
-// NormalizeTier maps "Tier 1", "tier_1", "T1", "1" to "tier_1" (2, 3 alike);
-// anything else is "".
-func NormalizeTier(v string) string {
-	m := tierRe.FindStringSubmatch(v)
-	if m == nil {
-		return ""
-	}
-	return "tier_" + m[1]
-}
-
-// Seniority classifies a job title: c_suite, vp, director, manager,
-// individual, student, or "" when there is no title.
-func Seniority(title string) string {
-	t := " " + strings.ToLower(strings.NewReplacer(",", " ", "/", " ", "-", " ", "&", " ", ".", "").Replace(title)) + " "
-	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(t, " "+w+" ") {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case strings.TrimSpace(t) == "":
-		return ""
-	case has("student", "intern", "undergraduate", "phd candidate"):
-		return "student"
-	case has("chief", "ceo", "cfo", "cto", "coo", "cmo", "cio", "ciso", "cro", "president", "founder", "co founder", "owner"):
-		if has("vice president", "vp", "svp", "evp") {
-			return "vp"
-		}
-		return "c_suite"
-	case has("vp", "svp", "evp", "vice president", "head of"):
-		return "vp"
-	case has("director"):
-		return "director"
-	case has("manager", "lead", "supervisor"):
-		return "manager"
-	}
-	return "individual"
 }

@@ -200,7 +200,7 @@ func (c *Client) contactProfile(ctx context.Context, tenant, where string) (*han
 	p := &handoff.Profile{
 		Contact: handoff.ContactRef{CRM: crm, Tenant: tenant, ID: r.ID, Type: "contact", Email: r.Email},
 		Facts: handoff.ContactFacts{
-			ID: r.ID, Email: r.Email, Name: r.Name, Title: r.Title, Seniority: Seniority(r.Title),
+			ID: r.ID, Email: r.Email, Name: r.Name, Title: r.Title, Seniority: handoff.SeniorityOf(r.Title),
 			OwnerID: r.OwnerID, Known: true,
 		},
 	}
@@ -215,7 +215,7 @@ func (c *Client) contactProfile(ctx context.Context, tenant, where string) (*han
 		p.Account = handoff.AccountFacts{
 			ID: r.AccountID, Name: a.Name, Domain: domainOf(a.Website), Industry: a.Industry,
 			Employees: a.NumberOfEmployees, Revenue: a.AnnualRevenue,
-			Tier: NormalizeTier(fieldString(r.Account, c.cfg.TierField)), OwnerID: a.OwnerID, Known: true,
+			Tier: handoff.NormalizeTier(fieldString(r.Account, c.cfg.TierField)), OwnerID: a.OwnerID, Known: true,
 		}
 		if a.Owner != nil {
 			p.Account.OwnerEmail = a.Owner.Email
@@ -266,7 +266,7 @@ func (c *Client) leadProfile(ctx context.Context, tenant, where string) (*handof
 	p := &handoff.Profile{
 		Contact: handoff.ContactRef{CRM: crm, Tenant: tenant, ID: l.ID, Type: "lead", Email: l.Email},
 		Facts: handoff.ContactFacts{
-			ID: l.ID, Email: l.Email, Name: l.Name, Title: l.Title, Seniority: Seniority(l.Title), Lifecycle: "lead", Known: true,
+			ID: l.ID, Email: l.Email, Name: l.Name, Title: l.Title, Seniority: handoff.SeniorityOf(l.Title), Lifecycle: "lead", Known: true,
 		},
 		Account: handoff.AccountFacts{
 			Name: l.Company, Domain: domainOf(l.Website), Industry: l.Industry,
@@ -365,26 +365,6 @@ func domainOf(website string) string {
 	return strings.TrimPrefix(u.Hostname(), "www.")
 }
 
-// NormalizeTier maps the org's tier values ("Tier 1", "tier_1", "T1",
-// "Tier One", "1") to tier_1 / tier_2 / tier_3; anything else is "".
-func NormalizeTier(v string) string {
-	s := strings.ToLower(strings.TrimSpace(v))
-	s = strings.NewReplacer("_", "", "-", "", " ", "", ".", "").Replace(s)
-	s = strings.TrimPrefix(s, "tier")
-	if len(s) > 1 && s[0] == 't' && s[1] >= '0' && s[1] <= '9' {
-		s = s[1:]
-	}
-	switch s {
-	case "1", "one", "i":
-		return "tier_1"
-	case "2", "two", "ii":
-		return "tier_2"
-	case "3", "three", "iii":
-		return "tier_3"
-	}
-	return ""
-}
-
 // OwnerByEmail finds the active user with that email (wraps handoff.ErrNotFound).
 func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error) {
 	email = strings.TrimSpace(email)
@@ -400,35 +380,4 @@ func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handof
 	}
 	u := res.Records[0]
 	return handoff.Owner{ID: u.ID, Email: u.Email, Name: u.Name}, nil
-}
-
-// Seniority buckets a job title: c_suite, vp, director, manager,
-// individual, student, or "" when there is no title.
-func Seniority(title string) string {
-	t := " " + strings.Join(strings.FieldsFunc(strings.ToLower(title), func(r rune) bool {
-		return r == ' ' || r == ',' || r == '/' || r == '-' || r == '&' || r == '(' || r == ')' || r == '.'
-	}), " ") + " "
-	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(t, w) {
-				return true
-			}
-		}
-		return false
-	}
-	switch {
-	case strings.TrimSpace(t) == "":
-		return ""
-	case has(" student ", " intern ", " trainee ", " phd candidate "):
-		return "student"
-	case has(" vice president ", " vp ", " svp ", " evp ", " avp "):
-		return "vp"
-	case has(" ceo ", " cfo ", " cto ", " coo ", " cmo ", " cro ", " cio ", " ciso ", " cpo ", " chief ", " founder ", " co founder ", " president ", " owner ", " managing partner "):
-		return "c_suite"
-	case has(" director ", " head of ", " head "):
-		return "director"
-	case has(" manager ", " lead ", " supervisor "):
-		return "manager"
-	}
-	return "individual"
 }

@@ -177,31 +177,3 @@ func TestSOQLInjectionIsInert(t *testing.T) {
 	}
 	_ = url.Values{}
 }
-
-func TestNormalizeTier(t *testing.T) {
-	cases := map[string]string{
-		"Tier 1": "tier_1", "tier_1": "tier_1", "TIER-2": "tier_2", "T3": "tier_3", "Tier One": "tier_1",
-		"3": "tier_3", "tier three": "tier_3", "Strategic": "", "": "", "Tier 4": "", "two": "tier_2",
-	}
-	for in, want := range cases {
-		if got := salesforce.NormalizeTier(in); got != want {
-			t.Errorf("NormalizeTier(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestSeniority(t *testing.T) {
-	cases := map[string]string{
-		"Chief Executive Officer": "c_suite", "CFO": "c_suite", "Co-Founder & CEO": "c_suite", "President": "c_suite",
-		"VP Finance": "vp", "Vice President, Sales": "vp", "SVP Engineering": "vp",
-		"Head of Procurement": "director", "Director of IT": "director",
-		"Engineering Manager": "manager", "Team Lead": "manager",
-		"Software Engineer": "individual", "Student": "student", "Marketing Intern": "student", "": "",
-		"Leadership Coach": "individual",
-	}
-	for in, want := range cases {
-		if got := salesforce.Seniority(in); got != want {
-			t.Errorf("Seniority(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -113,3 +113,17 @@ func TestREADMEDocumentsEveryVariable(t *testing.T) {
 		t.Fatalf("README configuration table out of step with the code:\n  undocumented: %v\n  documented but not read: %v\n  wrong default: %v", missing, stale, wrongDefault)
 	}
 }
+
+func TestTokenKeyRequiredWithRealRedisAndACRM(t *testing.T) {
+	env := map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0", "SALESFORCE_CLIENT_ID": "x"}
+	err := run(context.Background(), []string{"serve"}, envconfig.MapLookuper(env), io.Discard, io.Discard)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.HasPrefix(ee.msg, "configuration: TOKEN_ENCRYPTION_KEY: required") {
+		t.Fatalf("err = %v", err)
+	}
+	env["TOKEN_ENCRYPTION_KEY"] = "c2hvcnQ="
+	err = run(context.Background(), []string{"serve"}, envconfig.MapLookuper(env), io.Discard, io.Discard)
+	if !errors.As(err, &ee) || !strings.Contains(ee.msg, "TOKEN_ENCRYPTION_KEY: key decodes to 5 bytes") {
+		t.Fatalf("short key: %v", err)
+	}
+}

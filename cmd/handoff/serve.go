@@ -115,7 +115,7 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	// One Redis pool for everything asynq does in this process.
 	a.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
 	a.client = asynq.NewClientFromRedisClient(conn.Client)
-	a.registry.MustRegister(metrics.NewQueueMetricsCollector(a.inspector))
+	a.registry.MustRegister(lazyCollector{metrics.NewQueueMetricsCollector(a.inspector)})
 
 	pl, err := buildPipeline(cfg, conn, a.client, a.registry, log, defaultHTTPClient())
 	if err != nil {
@@ -211,3 +211,10 @@ func (a *app) close() {
 	_ = a.inspector.Close()
 	_ = a.redis.Close()
 }
+
+// lazyCollector registers a collector as "unchecked" (it describes
+// nothing), so registration does not scrape it: asynq's queue collector
+// reads Redis on every collection, and at start-up Redis may be down.
+type lazyCollector struct{ prometheus.Collector }
+
+func (lazyCollector) Describe(chan<- *prometheus.Desc) {}

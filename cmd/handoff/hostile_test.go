@@ -9,8 +9,13 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"net/http"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -470,4 +475,211 @@ func TestHostileOAuthCallback(t *testing.T) {
 		u := callbackURL(t)
 		return u + "&error=%3Cscript%3Ealert(1)%3C%2Fscript%3E"
 	}, http.StatusForbidden, "did not authorize")
+}
+
+// secretName matches identifiers that hold signatures, secrets, tokens,
+// MACs or digests.
+var secretName = regexp.MustCompile(`(?i)(sig|secret|token|mac|digest|hash|passw|apikey|want|expected)`)
+
+// Secrets are compared in constant time (hmac.Equal,
+// subtle.ConstantTimeCompare): a review in code of the packages that check
+// them. It fails when == / != or bytes.Equal, strings.EqualFold,
+// strings.Compare, reflect.DeepEqual compare an expression named like a
+// signature, secret, token or MAC with anything but a constant, nil or "".
+func TestHostileSecretsComparedInConstantTime(t *testing.T) {
+	var findings []string
+	files := 0
+	// The functions that check secrets, each of which must compare with
+	// hmac.Equal or subtle.ConstantTimeCompare.
+	mustCompare := map[string]bool{"VerifyHubSpotV3": true, "VerifyHubSpotV1V2": true, "VerifyStandardWebhook": true,
+		"secretEqual": true, "matchOrg": true, "adminAuth": true}
+	for _, dir := range []string{"../../webhooks", "../../internal/httpserver", "../../connectors/tokenstore"} {
+		paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			if strings.HasSuffix(p, "_test.go") {
+				continue
+			}
+			files++
+			fset := token.NewFileSet()
+			f, err := parser.ParseFile(fset, p, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			findings = append(findings, variableTimeCompares(fset, f)...)
+			for fn := range constantTimeFuncs(f) {
+				delete(mustCompare, fn)
+			}
+		}
+	}
+	if files < 10 {
+		t.Fatalf("only %d files reviewed: wrong directories?", files)
+	}
+	for fn := range mustCompare {
+		t.Errorf("%s does not compare with hmac.Equal or subtle.ConstantTimeCompare", fn)
+	}
+	for _, f := range findings {
+		t.Errorf("variable-time comparison of a secret: %s", f)
+	}
+}
+
+func variableTimeCompares(fset *token.FileSet, f *ast.File) []string {
+	var out []string
+	report := func(n ast.Node, what string) {
+		out = append(out, fset.Position(n.Pos()).String()+": "+what)
+	}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.BinaryExpr:
+			if x.Op != token.EQL && x.Op != token.NEQ {
+				return true
+			}
+			if harmless(x.X) || harmless(x.Y) {
+				return true
+			}
+			if secretExpr(x.X) || secretExpr(x.Y) {
+				report(x, exprString(x.X)+" "+x.Op.String()+" "+exprString(x.Y))
+			}
+		case *ast.CallExpr:
+			sel, ok := x.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			pkg, ok := sel.X.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			switch pkg.Name + "." + sel.Sel.Name {
+			case "bytes.Equal", "strings.EqualFold", "strings.Compare", "bytes.Compare", "reflect.DeepEqual", "bytes.EqualFold":
+				for _, a := range x.Args {
+					if secretExpr(a) && !harmless(a) {
+						report(x, pkg.Name+"."+sel.Sel.Name+" on "+exprString(a))
+						break
+					}
+				}
+			}
+		}
+		return true
+	})
+	return out
+}
+
+// harmless operands: literals, nil, constants-by-convention, len(...).
+func harmless(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.BasicLit:
+		return true
+	case *ast.Ident:
+		return x.Name == "nil" || x.Name == "true" || x.Name == "false"
+	case *ast.CallExpr:
+		if id, ok := x.Fun.(*ast.Ident); ok && (id.Name == "len" || id.Name == "cap") {
+			return true
+		}
+	case *ast.ParenExpr:
+		return harmless(x.X)
+	}
+	return false
+}
+
+// secretExpr reports whether e names a secret: an identifier or field
+// whose name matches secretName, possibly converted, sliced or indexed.
+func secretExpr(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return secretName.MatchString(x.Name)
+	case *ast.SelectorExpr:
+		return secretName.MatchString(x.Sel.Name)
+	case *ast.SliceExpr:
+		return secretExpr(x.X)
+	case *ast.IndexExpr:
+		return secretExpr(x.X)
+	case *ast.StarExpr:
+		return secretExpr(x.X)
+	case *ast.ParenExpr:
+		return secretExpr(x.X)
+	case *ast.CallExpr: // string(sig), []byte(secret), hex.EncodeToString(mac)...
+		if id, ok := x.Fun.(*ast.Ident); ok && secretName.MatchString(id.Name) {
+			return true
+		}
+		if sel, ok := x.Fun.(*ast.SelectorExpr); ok && secretName.MatchString(sel.Sel.Name) {
+			return true
+		}
+		for _, a := range x.Args {
+			if secretExpr(a) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func exprString(e ast.Expr) string {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return x.Name
+	case *ast.SelectorExpr:
+		return exprString(x.X) + "." + x.Sel.Name
+	case *ast.CallExpr:
+		return exprString(x.Fun) + "(...)"
+	case *ast.SliceExpr:
+		return exprString(x.X) + "[:]"
+	case *ast.IndexExpr:
+		return exprString(x.X) + "[...]"
+	case *ast.BasicLit:
+		return x.Value
+	}
+	return "expr"
+}
+
+// The review itself finds what it is meant to find.
+func TestHostileConstantTimeReviewFindsVariableTimeCompares(t *testing.T) {
+	src := `package p
+func a(sig, got string, mac, expected []byte, s struct{ Secret string }, tok string) {
+	_ = sig == got                      // 1
+	_ = bytes.Equal(mac, expected)      // 2
+	_ = string(mac) != got              // 3
+	_ = s.Secret == tok                 // 4
+	_ = strings.EqualFold(got, s.Secret) // 5
+	_ = sig == ""
+	_ = len(mac) == 32
+	_ = mac == nil
+	_ = hmac.Equal(mac, expected)
+	_ = subtle.ConstantTimeCompare(mac, expected) == 1
+}`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := variableTimeCompares(fset, f)
+	if len(got) != 5 {
+		t.Fatalf("found %d variable-time comparisons, want 5:\n%s", len(got), strings.Join(got, "\n"))
+	}
+}
+
+// constantTimeFuncs lists the top-level functions of f that call
+// hmac.Equal or subtle.ConstantTimeCompare.
+func constantTimeFuncs(f *ast.File) map[string]bool {
+	out := map[string]bool{}
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Body == nil {
+			continue
+		}
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			if c, ok := n.(*ast.CallExpr); ok {
+				if sel, ok := c.Fun.(*ast.SelectorExpr); ok {
+					if pkg, ok := sel.X.(*ast.Ident); ok {
+						if n := pkg.Name + "." + sel.Sel.Name; n == "hmac.Equal" || n == "subtle.ConstantTimeCompare" {
+							out[fd.Name.Name] = true
+						}
+					}
+				}
+			}
+			return true
+		})
+	}
+	return out
 }

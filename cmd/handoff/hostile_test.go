@@ -132,6 +132,7 @@ func TestHostileSlowClients(t *testing.T) {
 			h.hostile(t, "slow body", func(t *testing.T) string {
 				head := h.head(dl, "Content-Length: "+strconv.Itoa(len(dl.Body))) + "\r\n"
 				r := h.raw(t, []byte(head), dl.Body, time.Second, hostileReadTimeout+5*time.Second)
+				t.Logf("slow body: status %d after %s, closed %v", r.status, r.elapsed.Round(time.Millisecond), r.closed)
 				if r.elapsed > hostileReadTimeout+slack {
 					t.Errorf("slow body held the connection %s (read timeout %s)", r.elapsed, hostileReadTimeout)
 				}
@@ -153,6 +154,7 @@ func TestHostileSlowClients(t *testing.T) {
 			dl := h.agentRaw("t-slowh", agentTurn("t-slowh"), time.Now())
 			head := h.head(dl, "Content-Length: "+strconv.Itoa(len(dl.Body))) + "\r\n"
 			r := h.raw(t, []byte("POST /webhooks/agent HTTP/1.1\r\n"), []byte(head[len("POST /webhooks/agent HTTP/1.1\r\n"):]), time.Second/2, hostileHeaderTimeout+5*time.Second)
+			t.Logf("slow headers: status %d after %s, closed %v", r.status, r.elapsed.Round(time.Millisecond), r.closed)
 			if r.elapsed > hostileHeaderTimeout+slack {
 				t.Errorf("slow headers held the connection %s (header timeout %s)", r.elapsed, hostileHeaderTimeout)
 			}

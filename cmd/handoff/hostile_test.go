@@ -444,6 +444,9 @@ func TestHostileOAuthCallback(t *testing.T) {
 			if st != want || !strings.Contains(body, title) {
 				t.Errorf("%s: %d, want %d %q: %s", name, st, want, title, truncate(body, 300))
 			}
+			if strings.Contains(body, "<script>") || strings.Contains(body, "attacker-code") {
+				t.Errorf("%s: the page echoes the request's parameters: %s", name, truncate(body, 300))
+			}
 			if after := tokens(t); fmt.Sprint(after) != fmt.Sprint(before) {
 				t.Errorf("%s: the token store changed", name)
 			}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,13 +172,22 @@ func TestHostileSlowClients(t *testing.T) {
 	})
 }
 
-// timed runs fn and fails if it took more than a second.
+// timed runs fn and fails if it took more than a second or if the
+// process (server and test together) allocated more than 16 MiB meanwhile (a case costs well under 1 MiB):
+// a parser that expanded entities or copied per nesting level would.
 func timed(t *testing.T, what string, fn func()) {
 	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	start := time.Now()
 	fn()
-	if d := time.Since(start); d > time.Second {
+	d := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if d > time.Second {
 		t.Errorf("%s took %s", what, d)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+		t.Errorf("%s allocated %d MiB", what, alloc>>20)
 	}
 }
 

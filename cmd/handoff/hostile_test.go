@@ -298,6 +298,34 @@ func TestHostileHeaders(t *testing.T) {
 	}
 }
 
+// A correctly signed delivery whose webhook-id (the event's identity) is
+// not UTF-8 is refused as malformed; a header block over net/http's
+// MaxHeaderBytes (64 KiB) gets 431.
+func TestHostileHeaderValues(t *testing.T) {
+	t.Parallel()
+	h := startHostile(t, nil)
+	id := "t\xff\xfe"
+	for _, dl := range []Delivery{h.agentRaw(id, agentTurn("t-utf8"), time.Now()), h.sfEventsRaw(id, agentTurn("t-utf8"), time.Now())} {
+		h.hostile(t, dl.Route+" webhook-id not UTF-8", func(t *testing.T) string {
+			hd := dl.Header.Clone()
+			hd.Del("Webhook-Id")
+			framing := "Content-Length: " + strconv.Itoa(len(dl.Body)) + "\r\nWebhook-Id: " + id
+			r := h.raw(t, []byte(h.head(Delivery{Route: dl.Route, Header: hd}, framing)+"\r\n"+string(dl.Body)), nil, 0, 5*time.Second)
+			wantRefusal(t, dl.Route+" webhook-id not UTF-8", dl.Route, r.status, r.body, http.StatusBadRequest, "malformed")
+			return r.body
+		})
+	}
+	h.hostile(t, "100 KiB of headers", func(t *testing.T) string {
+		dl := h.agentRaw("t-big-header", agentTurn("t-big-header"), time.Now())
+		framing := "Content-Length: " + strconv.Itoa(len(dl.Body)) + "\r\nX-Filler: " + strings.Repeat("a", 100<<10)
+		r := h.raw(t, []byte(h.head(dl, framing)+"\r\n"+string(dl.Body)), nil, 0, 5*time.Second)
+		if r.status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("100 KiB of headers: %d %s, want 431", r.status, r.body)
+		}
+		return r.body
+	})
+}
+
 // Replays: a timestamped signature outside the 5 minute window (either
 // direction) is refused 401; a valid delivery replayed inside the window
 // is a 200 duplicate and stores nothing new.

@@ -351,9 +351,18 @@ func TestHostileReplays(t *testing.T) {
 		})
 	}
 
+	// A HubSpot workflow webhook (signature v2: no timestamp, so replays
+	// are absorbed by the dedupe key alone).
+	wfRoute := webhooks.PathHubSpot + "?kind=form_submission&channel=web&object=contact"
+	wfBody := []byte(`{"vid":5101,"portal-id":62515,"properties":{"email":{"value":"ana@acme.example"}}}`)
+	wf := Delivery{Route: wfRoute, Body: wfBody, Header: http.Header{}}
+	wf.Header.Set("Content-Type", "application/json")
+	wf.Header.Set(webhooks.HeaderHubSpotSigVersion, "v2")
+	wf.Header.Set(webhooks.HeaderHubSpotSignature, webhooks.HubSpotSignV2(h.hubspotSecret, http.MethodPost, h.Base+wfRoute, wfBody))
 	for name, dl := range map[string]Delivery{
-		"agent":   h.agentRaw("t-replay-"+randomHex(4), agentTurn("t-replay"), time.Now()),
-		"hubspot": h.hubspotRaw(hsBody, time.Now()),
+		"agent":            h.agentRaw("t-replay-"+randomHex(4), agentTurn("t-replay"), time.Now()),
+		"hubspot":          h.hubspotRaw(hsBody, time.Now()),
+		"hubspot workflow": wf,
 	} {
 		before := h.stored(t)
 		st, body := h.send(t, dl)

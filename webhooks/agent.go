@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,6 +58,9 @@ func (h *Handlers) Agent(c echo.Context) error {
 // the turn's id) is its identity.
 func ParseAgentTurn(body []byte, webhookID string, receivedAt time.Time) (handoff.Event, error) {
 	var ev handoff.Event
+	if !utf8.ValidString(webhookID) {
+		return ev, errors.New("webhook-id is not valid UTF-8")
+	}
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
 		return ev, errors.New("body must be a JSON object (an agent.turn)")
 	}

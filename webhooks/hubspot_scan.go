@@ -193,9 +193,14 @@ func (s *jscan) lit(word string) error {
 	return nil
 }
 
-// skip validates and skips any value.
+// maxDepth is encoding/json's limit on nested arrays and objects.
+const maxDepth = 10000
+
+// skip validates and skips any value; depth is the number of arrays and
+// objects around it (0 at the top level), so that a value nested deeper
+// than encoding/json allows is refused here too.
 func (s *jscan) skip(depth int) error {
-	if depth > 10000 {
+	if c := s.peek(); (c == '[' || c == '{') && depth >= maxDepth {
 		return s.errf("nested too deeply")
 	}
 	switch c := s.peek(); {
@@ -525,7 +530,7 @@ func (s *jscan) field(e *hsEvent, keyb []byte) error {
 			return s.field(e, []byte(f))
 		}
 	}
-	return s.skip(1)
+	return s.skip(2) // inside the batch array and the event object
 }
 
 // object decodes one event object.

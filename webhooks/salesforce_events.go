@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -68,6 +69,9 @@ func (h *Handlers) SalesforceEvents(c echo.Context) error {
 // once the org is checked. The dedupe key is the org (first 15 characters)
 // and the event id.
 func ParseSalesforceEvents(body []byte, webhookID string, receivedAt time.Time) ([]handoff.Event, error) {
+	if !utf8.ValidString(webhookID) {
+		return nil, errors.New("webhook-id is not valid UTF-8")
+	}
 	var items []json.RawMessage
 	single := false
 	trimmed := bytes.TrimLeft(body, " \t\r\n")

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -154,6 +155,46 @@ func readBody(r *http.Request, max int64) ([]byte, *reqError) {
 	return b, nil
 }
 
+// MaxJSONDepth is the deepest nesting of arrays and objects a JSON webhook
+// body may have. Real payloads nest 3 or 4 levels; encoding/json allows
+// 10000, and a body near that limit parses but cannot be re-encoded inside
+// the job payload (which adds levels), so the enqueue failed with a 503
+// that made the sender retry the same poison body forever.
+const MaxJSONDepth = 64
+
+// checkJSONText refuses JSON text that is not UTF-8 (RFC 8259 §8.1;
+// encoding/json would silently replace the bytes with U+FFFD) or nests
+// deeper than MaxJSONDepth. It runs after the signature check, before any
+// parsing.
+func checkJSONText(body []byte) *reqError {
+	if !utf8.Valid(body) {
+		return badRequest("body is not valid UTF-8 (JSON text must be UTF-8)")
+	}
+	depth, inString, escaped := 0, false, false
+	for i, c := range body {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > MaxJSONDepth {
+				return badRequest("JSON nested deeper than %d levels at byte %d", MaxJSONDepth, i)
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return nil
+}
+
 // ingest stores the events and records the outcome. It returns a reqError
 // when the events were not all stored.
 func (h *Handlers) ingest(ctx context.Context, src handoff.Source, events []handoff.Event) (handoff.IngestResult, *reqError) {
@@ -243,6 +284,9 @@ func (h *Handlers) serveJSON(c echo.Context, src handoff.Source, missing string,
 		return fail(rerr)
 	}
 	if rerr := verify(r, body); rerr != nil {
+		return fail(rerr)
+	}
+	if rerr := checkJSONText(body); rerr != nil {
 		return fail(rerr)
 	}
 	events, ignored, rerr := parse(r, body)

@@ -87,6 +87,10 @@ func (b *ByteSize) EnvDecode(v string) error {
 	return nil
 }
 
+// WebhookPathPrefix is where the webhook routes live; they enforce their
+// own body limit, so HTTP_MAX_BODY does not apply to them.
+const WebhookPathPrefix = "/webhooks/"
+
 // Check is one readiness condition; it returns nil when satisfied.
 type Check struct {
 	Name string
@@ -146,7 +150,14 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 		},
 	}))
-	e.Use(middleware.BodyLimit(strconv.FormatInt(int64(cfg.MaxBody), 10) + "B"))
+	// The webhook routes enforce their own limit (WEBHOOK_MAX_BODY, from
+	// Content-Length and with a bounded read) and answer in their sender's
+	// format: a SOAP fault for Salesforce, body_too_large for the others.
+	// This generic limit would answer them first, in the wrong format.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   strconv.FormatInt(int64(cfg.MaxBody), 10) + "B",
+		Skipper: func(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, WebhookPathPrefix) },
+	}))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})

@@ -308,8 +308,8 @@ func sortedHeaderKeys(hd http.Header) []string {
 	return ks
 }
 
-// agentTurn is a valid agent turn body.
-func agentTurn(id string) []byte { return mustJSON(agentTurnMap(id)) }
+// hostileTurn is a valid agent turn body.
+func hostileTurn(id string) []byte { return mustJSON(agentTurnMap(id)) }
 
 func agentTurnMap(id string) map[string]any {
 	return map[string]any{

@@ -95,7 +95,7 @@ func TestHostileOversizedBodies(t *testing.T) {
 			if route == webhooks.PathSalesforce {
 				small = soapRaw([]byte(soapEnvelope("<Notification><Id>04l1</Id></Notification>")))
 			} else {
-				small = h.signedJSON(agentTurn("t-short-" + randomHex(4)))[route]
+				small = h.signedJSON(hostileTurn("t-short-" + randomHex(4)))[route]
 			}
 			r := h.raw(t, []byte(h.head(small, "Content-Length: 20")+"\r\n"+string(small.Body)), nil, 0, 5*time.Second)
 			want, code := http.StatusUnauthorized, "bad_signature"
@@ -128,7 +128,7 @@ func TestHostileSlowClients(t *testing.T) {
 			case webhooks.PathMarketo:
 				dl = h.marketoRaw(mustJSON(map[string]any{"lead_id": 1, "kind": "form_submission", "email": "a@b.example"}))
 			default:
-				dl = h.agentRaw("t-slow", agentTurn("t-slow"), time.Now())
+				dl = h.agentRaw("t-slow", hostileTurn("t-slow"), time.Now())
 			}
 			h.hostile(t, "slow body", func(t *testing.T) string {
 				head := h.head(dl, "Content-Length: "+strconv.Itoa(len(dl.Body))) + "\r\n"
@@ -152,7 +152,7 @@ func TestHostileSlowClients(t *testing.T) {
 	t.Run("headers", func(t *testing.T) {
 		t.Parallel()
 		h.hostile(t, "slow headers", func(t *testing.T) string {
-			dl := h.agentRaw("t-slowh", agentTurn("t-slowh"), time.Now())
+			dl := h.agentRaw("t-slowh", hostileTurn("t-slowh"), time.Now())
 			head := h.head(dl, "Content-Length: "+strconv.Itoa(len(dl.Body))) + "\r\n"
 			r := h.raw(t, []byte("POST /webhooks/agent HTTP/1.1\r\n"), []byte(head[len("POST /webhooks/agent HTTP/1.1\r\n"):]), time.Second/2, hostileHeaderTimeout+5*time.Second)
 			t.Logf("slow headers: status %d after %s, closed %v", r.status, r.elapsed.Round(time.Millisecond), r.closed)
@@ -268,7 +268,7 @@ func TestHostileParserInput(t *testing.T) {
 func TestHostileHeaders(t *testing.T) {
 	t.Parallel()
 	h := startHostile(t, nil)
-	valid := h.signedJSON(agentTurn("t-hdr-" + randomHex(4)))
+	valid := h.signedJSON(hostileTurn("t-hdr-" + randomHex(4)))
 	cases := []struct {
 		route, header, value string
 	}{
@@ -305,7 +305,7 @@ func TestHostileHeaderValues(t *testing.T) {
 	t.Parallel()
 	h := startHostile(t, nil)
 	id := "t\xff\xfe"
-	for _, dl := range []Delivery{h.agentRaw(id, agentTurn("t-utf8"), time.Now()), h.sfEventsRaw(id, agentTurn("t-utf8"), time.Now())} {
+	for _, dl := range []Delivery{h.agentRaw(id, hostileTurn("t-utf8"), time.Now()), h.sfEventsRaw(id, hostileTurn("t-utf8"), time.Now())} {
 		h.hostile(t, dl.Route+" webhook-id not UTF-8", func(t *testing.T) string {
 			hd := dl.Header.Clone()
 			hd.Del("Webhook-Id")
@@ -316,7 +316,7 @@ func TestHostileHeaderValues(t *testing.T) {
 		})
 	}
 	h.hostile(t, "100 KiB of headers", func(t *testing.T) string {
-		dl := h.agentRaw("t-big-header", agentTurn("t-big-header"), time.Now())
+		dl := h.agentRaw("t-big-header", hostileTurn("t-big-header"), time.Now())
 		framing := "Content-Length: " + strconv.Itoa(len(dl.Body)) + "\r\nX-Filler: " + strings.Repeat("a", 100<<10)
 		r := h.raw(t, []byte(h.head(dl, framing)+"\r\n"+string(dl.Body)), nil, 0, 5*time.Second)
 		if r.status != http.StatusRequestHeaderFieldsTooLarge {
@@ -338,10 +338,10 @@ func TestHostileReplays(t *testing.T) {
 	stale := map[string]Delivery{
 		"hubspot v3 6 min old":          h.hubspotRaw(hsBody, old),
 		"hubspot v3 6 min ahead":        h.hubspotRaw(hsBody, future),
-		"agent 6 min old":               h.agentRaw("t-old", agentTurn("t-old"), old),
-		"agent 6 min ahead":             h.agentRaw("t-new", agentTurn("t-new"), future),
-		"salesforce events 6 min old":   h.sfEventsRaw("sf-old", agentTurn("sf-old"), old),
-		"salesforce events 6 min ahead": h.sfEventsRaw("sf-new", agentTurn("sf-new"), future),
+		"agent 6 min old":               h.agentRaw("t-old", hostileTurn("t-old"), old),
+		"agent 6 min ahead":             h.agentRaw("t-new", hostileTurn("t-new"), future),
+		"salesforce events 6 min old":   h.sfEventsRaw("sf-old", hostileTurn("sf-old"), old),
+		"salesforce events 6 min ahead": h.sfEventsRaw("sf-new", hostileTurn("sf-new"), future),
 	}
 	for name, dl := range stale {
 		h.hostile(t, name, func(t *testing.T) string {
@@ -360,7 +360,7 @@ func TestHostileReplays(t *testing.T) {
 	wf.Header.Set(webhooks.HeaderHubSpotSigVersion, "v2")
 	wf.Header.Set(webhooks.HeaderHubSpotSignature, webhooks.HubSpotSignV2(h.hubspotSecret, http.MethodPost, h.Base+wfRoute, wfBody))
 	for name, dl := range map[string]Delivery{
-		"agent":            h.agentRaw("t-replay-"+randomHex(4), agentTurn("t-replay"), time.Now()),
+		"agent":            h.agentRaw("t-replay-"+randomHex(4), hostileTurn("t-replay"), time.Now()),
 		"hubspot":          h.hubspotRaw(hsBody, time.Now()),
 		"hubspot workflow": wf,
 	} {

@@ -287,9 +287,17 @@ func (d *demoEnv) printTasks(w io.Writer) {
 
 	fmt.Fprintln(w, "\nTasks in Salesforce (fake org):")
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  Id\tOwnerId\tPriority\tActivityDate\tSubject")
+	fmt.Fprintln(tw, "  Id\towner\tPriority\tActivityDate\tSubject")
+	users := map[string]string{}
+	for _, u := range salesforcetest.DefaultSeed().Users {
+		users[u.ID] = u.Email
+	}
 	for _, t := range d.Salesforce.Tasks() {
-		fmt.Fprintf(tw, "  %v\t%v\t%v\t%v\t%s\n", t["Id"], t["OwnerId"], t["Priority"], t["ActivityDate"], truncate(fmt.Sprint(t["Subject"]), 70))
+		owner := fmt.Sprint(t["OwnerId"])
+		if e, ok := users[owner]; ok {
+			owner = e
+		}
+		fmt.Fprintf(tw, "  %v\t%s\t%v\t%v\t%s\n", t["Id"], owner, t["Priority"], t["ActivityDate"], truncate(fmt.Sprint(t["Subject"]), 70))
 	}
 	tw.Flush()
 

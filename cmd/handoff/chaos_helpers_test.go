@@ -385,3 +385,18 @@ func postAll(ctx context.Context, p *chaosPoster, base string, turns []chaosTurn
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// chaosLog is where an in-process app logs: $CHAOS_LOG_DIR/<name>.log when
+// set (to read after a failure), else nowhere.
+func chaosLog(t *testing.T, name string) io.Writer {
+	dir := os.Getenv("CHAOS_LOG_DIR")
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}

@@ -136,17 +136,21 @@ func (p *chaosPoster) refusals() int { p.mu.Lock(); defer p.mu.Unlock(); return 
 
 // chaosResult is one scenario's count.
 type chaosResult struct {
-	Scenario    string
-	Sent        int // distinct events sent
-	Acked       int // distinct events acknowledged (2xx)
-	Decisions   int // decision records of acknowledged events
-	Handoffs    int // distinct handoffs decided
-	Tasks       int // CRM tasks created
-	Duplicates  int // extra decisions + extra tasks + tasks no decision asked for
-	Lost        int // acknowledged events without a decision + handoffs without a task + escalations not handed off
-	Archived    int
-	Refusals    int // non-2xx answers / refused connections seen by senders
-	Description string
+	Scenario   string
+	Sent       int // distinct events sent
+	Acked      int // distinct events acknowledged (2xx)
+	Decisions  int // decision records of acknowledged events
+	Handoffs   int // distinct handoffs decided
+	Tasks      int // CRM tasks created
+	Duplicates int // extra decisions + extra tasks + tasks no decision asked for
+	Lost       int // acknowledged events without a decision + handoffs without a task + escalations not handed off
+	Archived   int
+	Refusals   int // non-2xx answers / refused connections seen by senders
+	// StoredUnacked counts events that were stored although their sender
+	// saw no 2xx (the answer was lost): allowed, a retry is a duplicate the
+	// dedupe absorbs. The reverse (2xx, not stored) is a loss.
+	StoredUnacked int
+	Description   string
 }
 
 var handoffMarkerRE = regexp.MustCompile(`Handoff ID: (ho_[0-9a-f]+)`)
@@ -185,6 +189,9 @@ func (d *demoEnv) chaosCount(t *testing.T, ctx context.Context, res *chaosResult
 				res.Lost++
 				t.Errorf("%s: escalating event %s was decided with plan %q", res.Scenario, s.ID, plan[s.ID])
 			}
+		}
+		if !acked[s.ID] && n > 0 {
+			res.StoredUnacked++
 		}
 		if n > 1 {
 			res.Duplicates += n - 1
@@ -232,7 +239,7 @@ func (d *demoEnv) chaosCount(t *testing.T, ctx context.Context, res *chaosResult
 // $CHAOS_REPORT when set.
 func chaosReport(t *testing.T, r chaosResult) {
 	line := fmt.Sprintf("CHAOS-RESULT\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d", r.Scenario, r.Sent, r.Acked, r.Decisions, r.Handoffs, r.Tasks, r.Duplicates, r.Lost, r.Archived, r.Refusals)
-	t.Logf("%s  (scenario sent acked decisions handoffs tasks duplicates lost archived refusals; %s)", line, r.Description)
+	t.Logf("%s  (scenario sent acked decisions handoffs tasks duplicates lost archived refusals; %s; stored without a 2xx: %d)", line, r.Description, r.StoredUnacked)
 	if p := os.Getenv("CHAOS_REPORT"); p != "" {
 		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err == nil {

@@ -352,15 +352,20 @@ func (p *proc) tail() string {
 	return strings.Join(lines, "\n")
 }
 
-// activeIn reports how many tasks are being worked on in the queues.
-func (d *demoEnv) activeIn(queues ...string) int {
-	n := 0
-	for _, q := range queues {
-		if info, err := d.app.inspector.GetQueueInfo(q); err == nil {
-			n += info.Active
+// activeTasks returns the ids (queue/id) of the tasks in the active state,
+// and whether each is a task creation.
+func (d *demoEnv) activeTasks() map[string]bool {
+	out := map[string]bool{}
+	for _, q := range []string{jobs.QueueEvents, jobs.QueueHandoff} {
+		ts, err := d.app.inspector.ListActiveTasks(q)
+		if err != nil {
+			continue
+		}
+		for _, ti := range ts {
+			out[q+"/"+ti.ID] = q == jobs.QueueHandoff
 		}
 	}
-	return n
+	return out
 }
 
 // postAll posts turns with `workers` concurrent senders and returns the

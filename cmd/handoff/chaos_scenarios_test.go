@@ -45,30 +45,66 @@ func TestChaosWorkerSIGKILL(t *testing.T) {
 
 	turns := d.chaosTurns("sigkill", 15*kills)
 	p := newChaosPoster()
-	acked := postAll(ctx, p, d.Base, turns, 4, 30*time.Second)
-
+	acked := map[string]bool{}
 	w := startServeProc(t, ctx, bin, roleWorker, d.Env)
-	killedMidTask, inFlight := 0, 0
+	killedMidTask, inFlight, creationsKilled := 0, 0, 0
+	dead := map[string]bool{}
 	for k := range kills {
-		// Kill while a task is being worked on, preferably a task creation
-		// (the CRM write in flight).
-		waitFor(t, time.Minute, func() bool { return d.activeIn(jobs.QueueHandoff) > 0 })
-		n := d.activeIn(jobs.QueueHandoff, jobs.QueueEvents)
-		if n > 0 {
-			killedMidTask++
-			inFlight += n
+		// Each round gives the current worker fresh work, and kills it
+		// while it is working (its heartbeat lists active tasks).
+		for id := range postAll(ctx, p, d.Base, turns[15*k:15*(k+1)], 4, 30*time.Second) {
+			acked[id] = true
 		}
+		// Tasks a killed worker held stay active until lease recovery:
+		// only the others are the live worker's.
+		live := func() map[string]bool {
+			m := d.activeTasks()
+			for id := range dead {
+				delete(m, id)
+			}
+			return m
+		}
+		// Wait for a task creation in flight (the CRM write).
+		waitFor(t, time.Minute, func() bool {
+			for _, creation := range live() {
+				if creation {
+					return true
+				}
+			}
+			return false
+		})
+		before := live()
 		if err := w.signal(t, syscall.SIGKILL, 10*time.Second); err == nil {
 			t.Fatal("the worker exited cleanly on SIGKILL?")
 		}
-		t.Logf("kill %d: worker SIGKILLed with %d task(s) active", k+1, n)
+		// Count the tasks that were active before the kill and still are:
+		// the dead worker was in the middle of them.
+		after := d.activeTasks()
+		n, nh := 0, 0
+		for id, creation := range before {
+			if _, ok := after[id]; ok {
+				n++
+				if creation {
+					nh++
+				}
+			}
+		}
+		for id := range after {
+			dead[id] = true
+		}
+		if n > 0 {
+			killedMidTask++
+			inFlight += n
+			creationsKilled += nh
+		}
+		t.Logf("kill %d: worker SIGKILLed in the middle of %d task(s), %d of them task creations", k+1, n, nh)
 		w = startServeProc(t, ctx, bin, roleWorker, d.Env)
 	}
 	d.HubSpot.SetLatency(0)
-	res := chaosResult{Scenario: "worker-sigkill", Refusals: p.refusals(), Description: itoa(kills) + " SIGKILL(s) of a worker subprocess with " + itoa(inFlight) + " task(s) in flight, lease recovery"}
+	res := chaosResult{Scenario: "worker-sigkill", Refusals: p.refusals(), Description: itoa(kills) + " SIGKILL(s) of a worker subprocess with " + itoa(inFlight) + " task(s) in flight (" + itoa(creationsKilled) + " task creations), lease recovery"}
 	d.chaosCount(t, ctx, &res, turns, acked, time.Duration(2+kills)*time.Minute)
-	if killedMidTask != kills {
-		t.Errorf("only %d of %d kills hit a task in flight", killedMidTask, kills)
+	if killedMidTask != kills || creationsKilled == 0 {
+		t.Errorf("only %d of %d kills hit a task in flight, %d task creations", killedMidTask, kills, creationsKilled)
 	}
 	if t.Failed() {
 		t.Logf("worker log tail:\n%s", w.tail())
@@ -113,18 +149,26 @@ func TestChaosRedisRestart(t *testing.T) {
 			}
 		}()
 	}
+	// The feeder holds the second and the last third back until Redis is
+	// down, so that senders are posting during each outage.
+	third := len(turns) / 3
+	down := []chan struct{}{make(chan struct{}), make(chan struct{})}
 	go func() {
-		for _, tr := range turns {
+		for i, tr := range turns {
+			if i == third || i == 2*third {
+				<-down[i/third-1]
+			}
 			ch <- tr
 		}
 		close(ch)
 	}()
 
 	for round := range 2 {
-		// Kill Redis once a third (then two thirds) of the events are in.
-		waitFor(t, time.Minute, func() bool { return int(posted.Load()) >= (round+1)*len(turns)/3 })
+		// Kill Redis once the first third (then two thirds) are in.
+		waitFor(t, time.Minute, func() bool { return int(posted.Load()) >= (round+1)*third })
 		before := p.refusals()
 		rs.Stop()
+		close(down[round])
 		// Stay down until senders have been refused a few times.
 		waitFor(t, 30*time.Second, func() bool { return p.refusals() >= before+8 })
 		rs.Restart(t)

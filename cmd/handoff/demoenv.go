@@ -54,6 +54,7 @@ type demoOptions struct {
 	Extra    map[string]string // more environment (e.g. LADDER_FILE)
 	Log      io.Writer         // service log (JSON); nil discards
 	LogLevel string
+	Role     string // serve role of the in-process app: "" = all (http + worker)
 }
 
 func randomHex(n int) string {
@@ -148,7 +149,11 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		logw = io.Discard
 	}
 	log := newLogger(cfg.Log, logw)
-	a, err := newApp(ctx, cfg, roleAll, log)
+	role := o.Role
+	if role == "" {
+		role = roleAll
+	}
+	a, err := newApp(ctx, cfg, role, log)
 	if err != nil {
 		d.Close()
 		return nil, err

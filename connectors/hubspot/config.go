@@ -3,7 +3,6 @@ package hubspot
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -113,25 +112,5 @@ func (c Config) Validate() error {
 // ParseRate parses "110/10s" (N per Go duration) into a limit. "0" or
 // "off" disables the limit.
 func ParseRate(s string) (ratelimit.Limit, error) {
-	s = strings.TrimSpace(s)
-	if s == "0" || strings.EqualFold(s, "off") {
-		return ratelimit.Limit{}, nil
-	}
-	n, per, ok := strings.Cut(s, "/")
-	if !ok {
-		return ratelimit.Limit{}, fmt.Errorf("%q: want N/duration, e.g. 110/10s", s)
-	}
-	rate, err := strconv.Atoi(strings.TrimSpace(n))
-	if err != nil || rate <= 0 {
-		return ratelimit.Limit{}, fmt.Errorf("%q: the count must be a positive integer", s)
-	}
-	per = strings.TrimSpace(per)
-	if per != "" && (per[0] < '0' || per[0] > '9') {
-		per = "1" + per // "5/s"
-	}
-	d, err := time.ParseDuration(per)
-	if err != nil || d <= 0 {
-		return ratelimit.Limit{}, fmt.Errorf("%q: the period must be a positive duration such as 10s", s)
-	}
-	return ratelimit.Limit{Rate: rate, Period: d, Burst: rate}, nil
+	return ratelimit.ParseLimit(s)
 }

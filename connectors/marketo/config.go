@@ -3,6 +3,7 @@ package marketo
 import (
 	"errors"
 	"fmt"
+	"github.com/handoff-dev/handoff/connectors/ratelimit"
 	"net/url"
 	"strconv"
 	"strings"
@@ -64,23 +65,14 @@ type Rate struct {
 
 // ParseRate parses "100/20s" (also "100/s", "5000/24h").
 func ParseRate(s string) (Rate, error) {
-	n, p, ok := strings.Cut(strings.TrimSpace(s), "/")
-	if !ok {
-		return Rate{}, fmt.Errorf("rate %q: want <calls>/<period>, e.g. 100/20s", s)
+	l, err := ratelimit.ParseLimit(s)
+	if err != nil {
+		return Rate{}, err
 	}
-	calls, err := strconv.Atoi(strings.TrimSpace(n))
-	if err != nil || calls <= 0 {
-		return Rate{}, fmt.Errorf("rate %q: calls must be a positive integer", s)
+	if l.Rate == 0 {
+		return Rate{}, fmt.Errorf("rate %q: Marketo needs its budget, want <calls>/<period>, e.g. 100/20s", s)
 	}
-	p = strings.TrimSpace(p)
-	if p != "" && (p[0] < '0' || p[0] > '9') {
-		p = "1" + p
-	}
-	d, err := time.ParseDuration(p)
-	if err != nil || d <= 0 {
-		return Rate{}, fmt.Errorf("rate %q: bad period: want e.g. 20s", s)
-	}
-	return Rate{Calls: calls, Period: d}, nil
+	return Rate{Calls: l.Rate, Period: l.Period}, nil
 }
 
 // TaskTarget is a parsed MARKETO_TASK_TARGET.

@@ -7,6 +7,8 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -52,4 +54,32 @@ func (l *Limiter) Allow(ctx context.Context, key string, lim Limit) (time.Durati
 		return time.Millisecond, nil
 	}
 	return res.RetryAfter, nil
+}
+
+// ParseLimit parses a limit as the configuration writes it: "110/10s",
+// "5/s" (one second), "100/20s". "", "0" and "off" mean no limit (the zero
+// Limit, which Allow always lets through). Every connector's *_RATE_LIMIT
+// variable uses it.
+func ParseLimit(s string) (Limit, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" || strings.EqualFold(s, "off") {
+		return Limit{}, nil
+	}
+	n, per, ok := strings.Cut(s, "/")
+	if !ok {
+		return Limit{}, fmt.Errorf("rate %q: want <calls>/<period>, e.g. 110/10s", s)
+	}
+	rate, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || rate <= 0 {
+		return Limit{}, fmt.Errorf("rate %q: the count must be a positive integer", s)
+	}
+	per = strings.TrimSpace(per)
+	if per != "" && (per[0] < '0' || per[0] > '9') {
+		per = "1" + per // "5/s"
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d <= 0 {
+		return Limit{}, fmt.Errorf("rate %q: the period must be a positive duration such as 10s", s)
+	}
+	return Limit{Rate: rate, Period: d}, nil
 }

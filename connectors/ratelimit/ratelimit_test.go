@@ -45,3 +45,20 @@ func TestAllowSharedAcrossLimiters(t *testing.T) {
 		t.Fatal("zero limit refused a call")
 	}
 }
+
+func TestParseLimit(t *testing.T) {
+	good := map[string]Limit{
+		"110/10s": {Rate: 110, Period: 10 * time.Second}, "5/s": {Rate: 5, Period: time.Second},
+		" 100 / 20s ": {Rate: 100, Period: 20 * time.Second}, "": {}, "0": {}, "off": {},
+	}
+	for in, want := range good {
+		if got, err := ParseLimit(in); err != nil || got != want {
+			t.Errorf("ParseLimit(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"110", "x/10s", "-1/10s", "5/-1s", "5/soon", "0/10s"} {
+		if _, err := ParseLimit(bad); err == nil {
+			t.Errorf("ParseLimit(%q) accepted", bad)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -180,25 +179,5 @@ func (c *Config) jwtKey() ([]byte, error) {
 // ParseRate parses "N/duration" ("25/1s", "100/10s", "1000/1m"; a bare
 // unit means one of it: "25/s"). "" and "0" mean no limit.
 func ParseRate(s string) (ratelimit.Limit, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || s == "0" {
-		return ratelimit.Limit{}, nil
-	}
-	n, per, ok := strings.Cut(s, "/")
-	if !ok {
-		return ratelimit.Limit{}, fmt.Errorf("rate %q: want N/duration, e.g. 25/1s", s)
-	}
-	rate, err := strconv.Atoi(strings.TrimSpace(n))
-	if err != nil || rate < 0 {
-		return ratelimit.Limit{}, fmt.Errorf("rate %q: %q is not a non-negative count", s, n)
-	}
-	per = strings.TrimSpace(per)
-	if per != "" && (per[0] < '0' || per[0] > '9') {
-		per = "1" + per
-	}
-	d, err := time.ParseDuration(per)
-	if err != nil || d <= 0 {
-		return ratelimit.Limit{}, fmt.Errorf("rate %q: %q is not a positive duration", s, per)
-	}
-	return ratelimit.Limit{Rate: rate, Period: d}, nil
+	return ratelimit.ParseLimit(s)
 }

@@ -137,6 +137,11 @@ func envVars(t reflect.Type) map[string]string {
 	return out
 }
 
+func validLog(c LogConfig) bool {
+	_, err := parseLevel(c.Level)
+	return err == nil && (c.Format == "json" || c.Format == "text")
+}
+
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {

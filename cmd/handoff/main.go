@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -18,13 +17,14 @@ import (
 	"github.com/handoff-dev/handoff/internal/asynqlog"
 )
 
-// procLogger, set only by main, routes process-wide loggers of libraries
-// (go-redis's pool logger is package-global) to ours. Tests leave it nil.
-var procLogger func(*slog.Logger)
-
 func main() {
-	procLogger = func(log *slog.Logger) {
-		redis.SetLogger(asynqlog.NewComponent(log, "go-redis", 30*time.Second))
+	// go-redis's pool logger is package-global, so the process (not run,
+	// which tests call many times) routes it to the service log, rate
+	// limited: a Redis outage is reported, not flooded. A bad LOG_* value
+	// is reported by run.
+	var lc LogConfig
+	if envconfig.Process(context.Background(), &lc) == nil && validLog(lc) {
+		redis.SetLogger(asynqlog.NewComponent(newLogger(lc, os.Stderr), "go-redis", 30*time.Second))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr)

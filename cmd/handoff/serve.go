@@ -62,9 +62,6 @@ func runServe(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	if procLogger != nil {
-		procLogger(log)
-	}
 	app, err := newApp(ctx, cfg, *role, log)
 	if err != nil {
 		return err

@@ -59,8 +59,7 @@ func (c Config) validate() error {
 	if c.Log.Format != "json" && c.Log.Format != "text" {
 		return fmt.Errorf("LOG_FORMAT: %q is not json or text", c.Log.Format)
 	}
-	if c.Tokens.EncryptionKey == "" && (c.Redis.URL != "" || len(c.Redis.SentinelAddrs) > 0 || len(c.Redis.ClusterAddrs) > 0) &&
-		(hubspotEnabled(c.HubSpot) && c.HubSpot.PrivateAppToken == "" || salesforceEnabled(c.Salesforce) || marketoEnabled(c.Marketo)) {
+	if c.Tokens.EncryptionKey == "" && (c.Redis.URL != "" || len(c.Redis.SentinelAddrs) > 0 || len(c.Redis.ClusterAddrs) > 0) && needsTokenKey(c) {
 		return errors.New("TOKEN_ENCRYPTION_KEY: required to store CRM tokens in Redis; generate one with: openssl rand -base64 32")
 	}
 	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 1000 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -70,30 +69,29 @@ func salesforceEnabled(c salesforce.Config) bool {
 }
 func marketoEnabled(c marketo.Config) bool { return c.BaseURL != "" && c.ClientID != "" }
 
-// tokenStore builds the encrypted token store. Without TOKEN_ENCRYPTION_KEY
-// an embedded (throwaway) Redis gets a random key for this run; a real Redis
-// requires the key as soon as a connector keeps tokens.
-func tokenStore(cfg Config, rdb redis.UniversalClient, mode redisconn.Mode, log *slog.Logger) (*tokenstore.Store, error) {
-	var key []byte
-	switch {
-	case cfg.Tokens.EncryptionKey != "":
-		k, err := tokenstore.ParseKey(cfg.Tokens.EncryptionKey)
+// needsTokenKey reports whether a configured connector keeps tokens in
+// Redis (a HubSpot private-app token does not).
+func needsTokenKey(c Config) bool {
+	return hubspotEnabled(c.HubSpot) && c.HubSpot.PrivateAppToken == "" || salesforceEnabled(c.Salesforce) || marketoEnabled(c.Marketo)
+}
+
+// tokenStore builds the encrypted token store. Config validation already
+// requires TOKEN_ENCRYPTION_KEY with a real Redis once a connector keeps
+// tokens; without it (embedded Redis, or nothing to store) a random key
+// serves this run.
+func tokenStore(cfg Config, rdb redis.UniversalClient, log *slog.Logger) (*tokenstore.Store, error) {
+	if cfg.Tokens.EncryptionKey != "" {
+		key, err := tokenstore.ParseKey(cfg.Tokens.EncryptionKey)
 		if err != nil {
 			return nil, fmt.Errorf("TOKEN_ENCRYPTION_KEY: %w", err)
 		}
-		key = k
-	case mode == redisconn.ModeEmbedded || !(hubspotEnabled(cfg.HubSpot) && cfg.HubSpot.PrivateAppToken == "" || salesforceEnabled(cfg.Salesforce) || marketoEnabled(cfg.Marketo)):
-		key = make([]byte, tokenstore.KeySize)
-		_, _ = rand.Read(key)
-		if mode != redisconn.ModeEmbedded {
-			break
-		}
-		if hubspotEnabled(cfg.HubSpot) || salesforceEnabled(cfg.Salesforce) || marketoEnabled(cfg.Marketo) {
-			log.Warn("TOKEN_ENCRYPTION_KEY is not set: OAuth tokens are encrypted with a random key for this run only (fine with the embedded Redis, which forgets them anyway)")
-		}
-	default:
-		return nil, errors.New("TOKEN_ENCRYPTION_KEY: required to store CRM tokens in Redis; generate one with: openssl rand -base64 32")
+		return tokenstore.New(rdb, key)
 	}
+	if needsTokenKey(cfg) {
+		log.Warn("TOKEN_ENCRYPTION_KEY is not set: CRM tokens are encrypted with a random key for this run only (fine with the embedded Redis, which forgets them anyway)")
+	}
+	key := make([]byte, tokenstore.KeySize)
+	_, _ = rand.Read(key)
 	return tokenstore.New(rdb, key)
 }
 
@@ -151,7 +149,7 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 		}
 		shadow = p.shadow
 	}
-	store, err := tokenStore(cfg, conn.Client, conn.Mode, log)
+	store, err := tokenStore(cfg, conn.Client, log)
 	if err != nil {
 		return nil, err
 	}

@@ -85,36 +85,16 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 		return nil, errors.New("jobs: Enqueuer is required")
 	}
 	d := Defaults()
-	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = d.Concurrency
-	}
-	if cfg.MaxRetry <= 0 {
-		cfg.MaxRetry = d.MaxRetry
-	}
-	if cfg.RateLimitMaxRetries <= 0 {
-		cfg.RateLimitMaxRetries = d.RateLimitMaxRetries
-	}
-	if cfg.DefaultSLA <= 0 {
-		cfg.DefaultSLA = d.DefaultSLA
-	}
-	if cfg.MaxSLAChecks <= 0 {
-		cfg.MaxSLAChecks = d.MaxSLAChecks
-	}
-	if cfg.SLAWatchInterval <= 0 {
-		cfg.SLAWatchInterval = d.SLAWatchInterval
-	}
-	if cfg.StateTTL <= 0 {
-		cfg.StateTTL = d.StateTTL
-	}
-	if cfg.DecisionMemoTTL <= 0 {
-		cfg.DecisionMemoTTL = d.DecisionMemoTTL
-	}
-	if cfg.OutcomeSamples <= 0 {
-		cfg.OutcomeSamples = d.OutcomeSamples
-	}
-	if cfg.OwnerCacheTTL <= 0 {
-		cfg.OwnerCacheTTL = d.OwnerCacheTTL
-	}
+	orDefault(&cfg.Concurrency, d.Concurrency)
+	orDefault(&cfg.MaxRetry, d.MaxRetry)
+	orDefault(&cfg.RateLimitMaxRetries, d.RateLimitMaxRetries)
+	orDefault(&cfg.DefaultSLA, d.DefaultSLA)
+	orDefault(&cfg.MaxSLAChecks, d.MaxSLAChecks)
+	orDefault(&cfg.SLAWatchInterval, d.SLAWatchInterval)
+	orDefault(&cfg.StateTTL, d.StateTTL)
+	orDefault(&cfg.DecisionMemoTTL, d.DecisionMemoTTL)
+	orDefault(&cfg.OutcomeSamples, d.OutcomeSamples)
+	orDefault(&cfg.OwnerCacheTTL, d.OwnerCacheTTL)
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,
 		shadow: deps.Shadow, sched: NewScheduler(deps.Enqueuer, cfg), now: deps.Clock, log: deps.Logger,
@@ -221,4 +201,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// orDefault sets *v to def when it is zero or negative (unset config).
+func orDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }

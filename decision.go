@@ -83,11 +83,11 @@ type ClimbStep struct {
 
 // TraceStep records one rung or exception that was checked.
 type TraceStep struct {
-	Kind    string         `json:"kind"` // exception | rung
-	ID      string         `json:"id"`
-	When    string         `json:"when"`
-	Matched bool           `json:"matched"`
-	Skipped string         `json:"skipped,omitempty"` // why it was not evaluated (e.g. workflow filter)
-	Values  map[string]any `json:"values,omitempty"`  // the context values the condition read
-	Error   string         `json:"error,omitempty"`   // evaluation error (treated as not matched)
+	Kind    string      `json:"kind"` // exception | rung
+	ID      string      `json:"id"`
+	When    string      `json:"when"`
+	Matched bool        `json:"matched"`
+	Skipped string      `json:"skipped,omitempty"` // why it was not evaluated (e.g. workflow filter)
+	Values  TraceValues `json:"values,omitempty"`  // the context values the condition read
+	Error   string      `json:"error,omitempty"`   // evaluation error (treated as not matched)
 }

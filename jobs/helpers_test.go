@@ -211,7 +211,7 @@ func (r ruleDecider) Version() string { return r.version }
 func (r ruleDecider) Decide(c handoff.Context) handoff.Decision {
 	d := handoff.Decision{LadderVersion: r.version, Action: handoff.ActionContinue, Signals: c.Signals, Score: 0.2,
 		Trace: []handoff.TraceStep{{Kind: "rung", ID: "pricing", When: "'pricing' in signals.topics", Matched: slices.Contains(c.Signals.Topics, "pricing"),
-			Values: map[string]any{"signals.topics": c.Signals.Topics}}}}
+			Values: handoff.TraceValues{{Path: "signals.topics", Value: c.Signals.Topics}}}}}
 	switch {
 	case slices.Contains(c.Signals.Topics, "legal"):
 		d.Action, d.ExceptionID, d.Route = handoff.ActionHold, "legal-language", &handoff.Route{Team: "legal", Owners: []string{"counsel@acme.example"}}

@@ -91,6 +91,7 @@ func celTypeName(t reflect.Type) string { return "handoff." + t.Name() }
 type evalState struct {
 	c        handoff.Context
 	fields   []ref.Val // values of the fields the conditions read, by slot
+	vals     []any     // the trace's value of each Ladder.paths entry, read once
 	score    ref.Val
 	thresh   ref.Val
 	workflow ref.Val
@@ -149,10 +150,32 @@ func thresholdsValue(th map[string]float64) ref.Val {
 	return types.NewRefValMap(types.DefaultTypeAdapter, m)
 }
 
+// getState takes a scratch evalState from the ladder's pool and fills it
+// for one decision. An evalState is scratch only: nothing a Decision holds
+// points into it (values read from it are copies of the caller's context
+// fields), so putState can clear and reuse it.
+func (l *Ladder) getState(in *handoff.Context) *evalState {
+	st, _ := l.states.Get().(*evalState)
+	if st == nil || len(st.fields) != l.slots || len(st.vals) != len(l.paths) {
+		st = &evalState{fields: make([]ref.Val, l.slots), vals: make([]any, len(l.paths))}
+	}
+	st.c = *in
+	return st
+}
+
 func (l *Ladder) initState(st *evalState, wf *workflow) {
 	st.thresh, st.workflow = wf.thresholdsVal, wf.idVal
-	st.fields = make([]ref.Val, l.slots)
 	st.score = types.Double(st.c.Score)
+}
+
+// putState clears the state (so the pool keeps nothing of the context
+// alive) and returns it to the pool.
+func (l *Ladder) putState(st *evalState) {
+	st.c = handoff.Context{}
+	clear(st.fields)
+	clear(st.vals)
+	st.score, st.thresh, st.workflow = nil, nil, nil
+	l.states.Put(st)
 }
 
 // ResolveName implements interpreter.Activation.

@@ -18,6 +18,12 @@ const (
 	StepSignals   = "signals"
 )
 
+// The number of values the signals step (at most) and the score step show.
+const (
+	signalsValues = 6
+	scoreValues   = 7
+)
+
 // Decide evaluates the ladder for one context. It computes the handoff score
 // (and sets c.Score), then checks the exceptions in order (the first that
 // matches decides) and, if none matched, every rung (the highest that
@@ -25,7 +31,8 @@ const (
 // them. The decision's trace lists every exception and rung with the values
 // its condition read. Decide does no I/O and is deterministic.
 func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
-	act := &evalState{c: in} // the one copy of the context this decision reads
+	act := l.getState(&in) // the one copy of the context this decision reads
+	defer l.putState(act)
 	c := &act.c
 	score, parts := l.computeScore(c)
 	c.Score = score
@@ -40,39 +47,50 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 		Shadow:        l.shadow,
 	}
 	trace := make([]handoff.TraceStep, 0, len(l.exceptions)+len(l.rungs)+2)
+	// Every step's values live in one backing array, sized at load; each
+	// step gets a capped window of it, so no step can grow into the next.
+	buf := make(handoff.TraceValues, 0, l.valueSlots)
+	window := func(start int) handoff.TraceValues {
+		return buf[start:len(buf):len(buf)]
+	}
 	// The signals step shows the same signals as d.Signals (shared, not
 	// copied: a decision is read-only data).
-	sigVals := map[string]any{
-		"topics": nonNilStrings(c.Signals.Topics), "negated": nonNilStrings(c.Signals.Negated),
-		"sentiment": c.Signals.Sentiment, "human_request": c.Signals.HumanRequest,
-		"sentiment_trend": c.Conversation.SentimentTrend,
-	}
+	buf = append(buf,
+		handoff.TraceValue{Path: "topics", Value: nonNilStrings(c.Signals.Topics)},
+		handoff.TraceValue{Path: "negated", Value: nonNilStrings(c.Signals.Negated)},
+		handoff.TraceValue{Path: "sentiment", Value: c.Signals.Sentiment},
+		handoff.TraceValue{Path: "human_request", Value: c.Signals.HumanRequest},
+		handoff.TraceValue{Path: "sentiment_trend", Value: c.Conversation.SentimentTrend},
+	)
 	if len(c.Signals.Matches) > 0 {
-		sigVals["matches"] = c.Signals.Matches
+		buf = append(buf, handoff.TraceValue{Path: "matches", Value: c.Signals.Matches})
 	}
-	trace = append(trace, handoff.TraceStep{Kind: StepSignals, ID: "signals", When: "signals of the buyer's text (computed once per event)", Values: sigVals})
-	trace = append(trace, handoff.TraceStep{
-		Kind: StepScore, ID: "score", When: "weighted handoff score", Matched: false,
-		Values: map[string]any{
-			"score": score, "workflow": wf.id,
-			"confidence": parts.Confidence, "sentiment": parts.Sentiment, "value": parts.Value,
-			"risk": parts.Risk, "progress": parts.Progress,
-		},
-	})
-	vals := make([]any, len(l.paths)) // each path's value, read once (never nil once read)
-	valuesFor := func(r *rung) map[string]any {
-		m := make(map[string]any, len(r.paths))
-		for _, i := range r.paths {
+	trace = append(trace, handoff.TraceStep{Kind: StepSignals, ID: "signals", When: "signals of the buyer's text (computed once per event)", Values: window(0)})
+	start := len(buf)
+	buf = append(buf,
+		handoff.TraceValue{Path: "score", Value: score},
+		handoff.TraceValue{Path: "workflow", Value: wf.id},
+		handoff.TraceValue{Path: "confidence", Value: parts.Confidence},
+		handoff.TraceValue{Path: "sentiment", Value: parts.Sentiment},
+		handoff.TraceValue{Path: "value", Value: parts.Value},
+		handoff.TraceValue{Path: "risk", Value: parts.Risk},
+		handoff.TraceValue{Path: "progress", Value: parts.Progress},
+	)
+	trace = append(trace, handoff.TraceStep{Kind: StepScore, ID: "score", When: "weighted handoff score", Values: window(start)})
+	vals := act.vals // each path's value, read once (never nil once read)
+	valuesFor := func(r *rung) handoff.TraceValues {
+		start := len(buf)
+		for _, i := range r.paths { // sorted by path at load
 			if vals[i] == nil {
-				vals[i] = l.pathValue(c, wf, l.paths[i])
+				vals[i] = l.readers[i](c, wf)
 			}
-			m[l.paths[i]] = vals[i]
+			buf = append(buf, handoff.TraceValue{Path: l.paths[i], Value: vals[i]})
 		}
-		return m
+		return window(start)
 	}
 
 	var winner *rung
-	var winnerVals map[string]any
+	var winnerVals handoff.TraceValues
 	var also []string
 	skippedByWinner := ""
 	for _, r := range l.exceptions {
@@ -215,35 +233,38 @@ func eval(r *rung, act *evalState) (bool, string) {
 	return false, fmt.Sprintf("condition returned %s, not a bool", out.Type())
 }
 
-func (l *Ladder) pathValue(c *handoff.Context, wf *workflow, path string) any {
+// pathReader returns the function that reads one condition path from a
+// context, resolved once at load so a decision does no lookups by name.
+func pathReader(path string) func(c *handoff.Context, wf *workflow) any {
 	if get, ok := accessors[path]; ok {
-		return get(c)
+		return func(c *handoff.Context, _ *workflow) any { return get(c) }
 	}
 	switch {
 	case path == varWorkflow:
-		return wf.id
+		return func(_ *handoff.Context, wf *workflow) any { return wf.id }
 	case path == varThresholds:
-		return wf.thresholds
+		return func(_ *handoff.Context, wf *workflow) any { return wf.thresholds }
 	case strings.HasPrefix(path, varThresholds+"."):
-		return wf.thresholds[strings.TrimPrefix(path, varThresholds+".")]
+		k := strings.TrimPrefix(path, varThresholds+".")
+		return func(_ *handoff.Context, wf *workflow) any { return wf.thresholds[k] }
 	}
-	return nil
+	return func(*handoff.Context, *workflow) any { return nil }
 }
 
 // reason renders the winning condition with the values it saw.
-func (r *rung) reason(vals map[string]any) string {
+func (r *rung) reason(vals handoff.TraceValues) string {
 	var b strings.Builder
-	b.Grow(len(r.reasonPrefix) + 32*len(r.pathNames))
+	b.Grow(len(r.reasonPrefix) + 32*len(r.paths))
 	b.WriteString(r.reasonPrefix)
-	for i, k := range r.pathNames { // sorted at load
+	for i, v := range vals { // sorted by path at load
 		if i == 0 {
 			b.WriteString(" with ")
 		} else {
 			b.WriteString(", ")
 		}
-		b.WriteString(k)
+		b.WriteString(v.Path)
 		b.WriteByte('=')
-		b.WriteString(formatValue(vals[k]))
+		b.WriteString(formatValue(v.Value))
 	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package ladder
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"slices"
@@ -285,11 +286,11 @@ func TestDecideTraceAndReasons(t *testing.T) {
 	if got, want := len(d.Trace), 2+len(l.exceptions)+len(l.rungs); got != want {
 		t.Fatalf("trace has %d steps, want %d", got, want)
 	}
-	if s := d.Trace[0]; s.Kind != StepSignals || !reflect.DeepEqual(s.Values["topics"], []string{"pricing"}) ||
-		!reflect.DeepEqual(s.Values["matches"], map[string][]string{"pricing": {"cost"}}) {
+	if s := d.Trace[0]; s.Kind != StepSignals || !reflect.DeepEqual(s.Values.Value("topics"), []string{"pricing"}) ||
+		!reflect.DeepEqual(s.Values.Value("matches"), map[string][]string{"pricing": {"cost"}}) {
 		t.Errorf("signals step %+v", s)
 	}
-	if d.Trace[1].Kind != StepScore || d.Trace[1].Values["score"] != d.Score {
+	if d.Trace[1].Kind != StepScore || d.Trace[1].Values.Value("score") != d.Score {
 		t.Errorf("score step %+v", d.Trace[1])
 	}
 	var pricing *handoff.TraceStep
@@ -304,8 +305,8 @@ func TestDecideTraceAndReasons(t *testing.T) {
 	if pricing == nil || !pricing.Matched {
 		t.Fatalf("pricing step %+v", pricing)
 	}
-	if pricing.Values["account.tier"] != "tier_1" || !reflect.DeepEqual(pricing.Values["signals.topics"], []string{"pricing"}) ||
-		pricing.Values["thresholds.late_stage_probability"] != 0.6 {
+	if pricing.Values.Value("account.tier") != "tier_1" || !reflect.DeepEqual(pricing.Values.Value("signals.topics"), []string{"pricing"}) ||
+		pricing.Values.Value("thresholds.late_stage_probability") != 0.6 {
 		t.Errorf("pricing values %v", pricing.Values)
 	}
 	if !strings.Contains(d.Reasons[0], "account.tier=tier_1") || !strings.Contains(d.Reasons[0], "signals.topics=[pricing]") {
@@ -491,5 +492,43 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for name := range errs {
 		t.Errorf("concurrent result differs for %q", name)
+	}
+}
+
+// TestDecisionSharesNothingWithScratch: Decide reuses its scratch state
+// (a pool) and one backing array for the trace values; a decision must not
+// change when later decisions run, and appending to one step's values must
+// not write into the next step's.
+func TestDecisionSharesNothingWithScratch(t *testing.T) {
+	l := mustDefault(t)
+	first := ctx("What is the price for 50 seats?", tier("tier_1"))
+	first.Signals = l.Signals(first.Event.Text)
+	d := l.Decide(first)
+	before, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range defaultCases {
+		c := tc.c
+		c.Signals = l.Signals(c.Event.Text)
+		l.Decide(c)
+	}
+	after, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(before) != string(after) {
+		t.Fatalf("decision changed after later decisions:\nbefore %s\nafter  %s", before, after)
+	}
+	for i := 2; i+1 < len(d.Trace); i++ {
+		s, next := d.Trace[i], d.Trace[i+1]
+		if len(s.Values) == 0 || len(next.Values) == 0 {
+			continue
+		}
+		was := next.Values[0].Path
+		_ = append(s.Values, handoff.TraceValue{Path: "x", Value: "clobbered"})
+		if next.Values[0].Path != was {
+			t.Fatalf("appending to step %s's values overwrote step %s's", s.ID, next.ID)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/cel-go/cel"
@@ -53,8 +54,11 @@ type Ladder struct {
 	score      scoreSpec
 	text       *textAnalyzer
 	topicRisk  map[string]float64
-	paths      []string // every distinct path any condition reads
-	slots      int      // context fields the conditions read (evalState.fields)
+	paths      []string                                // every distinct path any condition reads
+	readers    []func(*handoff.Context, *workflow) any // reads paths[i]
+	slots      int                                     // context fields the conditions read (evalState.fields)
+	states     *sync.Pool                              // scratch evalStates, shared with Shadow copies
+	valueSlots int                                     // trace values of one decision: every rung's paths plus the signals and score steps
 	shadow     bool
 }
 
@@ -91,9 +95,8 @@ type rung struct {
 	desc         string
 	when         string
 	prog         cel.Program
-	paths        []int    // indexes into Ladder.paths
-	pathNames    []string // the same paths, sorted
-	reasonPrefix string   // `rung "id" (description): when`
+	paths        []int  // indexes into Ladder.paths
+	reasonPrefix string // `rung "id" (description): when`
 	action       handoff.Action
 	workflows    []string
 	route        *handoff.Route
@@ -189,6 +192,13 @@ func Parse(filename string, data []byte) (*Ladder, error) {
 	if len(c.errs) > 0 {
 		return nil, c.errs.sorted()
 	}
+	l.valueSlots = signalsValues + scoreValues
+	for _, p := range l.paths {
+		l.readers = append(l.readers, pathReader(p))
+	}
+	for _, r := range slices.Concat(l.exceptions, l.rungs) {
+		l.valueSlots += len(r.paths)
+	}
 	return l, nil
 }
 
@@ -227,7 +237,7 @@ func (c *compiler) compile() *Ladder {
 		return nil
 	}
 	c.env = env
-	l := &Ladder{file: c.src.name, version: f.Version, desc: f.Description, teams: map[string]Team{}}
+	l := &Ladder{file: c.src.name, version: f.Version, desc: f.Description, teams: map[string]Team{}, states: &sync.Pool{}}
 	c.l = l
 	if strings.TrimSpace(f.Version) == "" {
 		c.errAt("$.version", "", "", "version is required (it is recorded on every decision)")
@@ -516,7 +526,6 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 		}
 		r.paths = append(r.paths, idx)
 	}
-	r.pathNames = paths // reads returns them sorted
 	r.reasonPrefix = fmt.Sprintf("%s %q", kind, id)
 	if r.desc != "" {
 		r.reasonPrefix += " (" + r.desc + ")"

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -80,7 +79,7 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 		}
 		v := st.Values
 		p("Score:    %.2f (confidence %.2f, sentiment %.2f, value %.2f, risk %.2f, progress %.2f; 0 = leave it to the agent, 1 = a human is needed)",
-			d.Score, v["confidence"], v["sentiment"], v["value"], v["risk"], v["progress"])
+			d.Score, v.Value("confidence"), v.Value("sentiment"), v.Value("value"), v.Value("risk"), v.Value("progress"))
 	}
 	p("")
 	if d.Matched() == "" {
@@ -252,15 +251,12 @@ func signalsText(s handoff.Signals) string {
 	return strings.Join(parts, "; ")
 }
 
-func valuesText(v map[string]any) string {
-	keys := make([]string, 0, len(v))
-	for k := range v {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + valueText(v[k])
+// valuesText lists the values in trace order (sorted by path for
+// conditions).
+func valuesText(v handoff.TraceValues) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = x.Path + "=" + valueText(x.Value)
 	}
 	return strings.Join(parts, "  ")
 }

@@ -38,3 +38,22 @@ trap cleanup EXIT
 
 go vet ./...
 go test -race -count=1 -timeout 15m ./...
+
+# The example ladders through the real binary, as a user runs them: every
+# ladder lints clean and every case file passes (exit 1 on any failure).
+bin=$(mktemp -d -t handoff-bin-XXXXXX)
+go build -o "$bin/handoff" ./cmd/handoff
+for f in fixtures/ladders/*.yaml; do
+  case "$f" in
+    *.cases.yaml) verb=test ;;
+    *) verb=lint ;;
+  esac
+  if ! out=$("$bin/handoff" ladder "$verb" "$f" 2>&1); then
+    printf '%s\n' "$out" >&2
+    echo "test.sh: handoff ladder $verb $f failed" >&2
+    rm -rf "$bin"
+    exit 1
+  fi
+  printf '%s\n' "$out" | tail -n 1
+done
+rm -rf "$bin"

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,6 +175,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	default:
 		auth := adminAuth(cfg.AdminToken)
 		s.admin = e.Group("/admin", auth)
+		s.admin.Any("/debug/pprof/*", echo.WrapHandler(http.StripPrefix("/admin", pprofMux())))
 		s.api = e.Group("/api", auth)
 		// Anything under /api that no route claims is a JSON 404 (after auth).
 		s.api.Any("/*", func(c echo.Context) error {
@@ -192,6 +194,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(deps.Log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// pprofMux serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/, on its own mux rather than http.DefaultServeMux. It is
+// mounted at /admin/debug/pprof/, behind ADMIN_TOKEN; a CPU profile's
+// seconds must stay under HTTP_WRITE_TIMEOUT.
+func pprofMux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }
 
 // API returns the /api group (behind ADMIN_TOKEN), or nil when admin is off.

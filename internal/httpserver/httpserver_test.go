@@ -133,3 +133,34 @@ func TestByteSize(t *testing.T) {
 		}
 	}
 }
+
+// Go's runtime profiles are served under /admin/debug/pprof/, behind the
+// admin token, and not at all without one.
+func TestPprofBehindAdminToken(t *testing.T) {
+	s, _ := newTestServer(t, map[string]string{"ADMIN_TOKEN": "0123456789abcdef-token"})
+	get := func(srv *Server, path string, auth bool) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", path, nil)
+		if auth {
+			req.Header.Set("Authorization", "Bearer 0123456789abcdef-token")
+		}
+		rec := httptest.NewRecorder()
+		srv.Echo.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := get(s, "/admin/debug/pprof/", false); rec.Code != 401 {
+		t.Fatalf("pprof without the token: %d", rec.Code)
+	}
+	if rec := get(s, "/admin/debug/pprof/", true); rec.Code != 200 || !strings.Contains(rec.Body.String(), "goroutine") {
+		t.Fatalf("pprof index: %d %.200s", rec.Code, rec.Body)
+	}
+	if rec := get(s, "/admin/debug/pprof/goroutine?debug=1", true); rec.Code != 200 || !strings.Contains(rec.Body.String(), "goroutine profile:") {
+		t.Fatalf("goroutine profile: %d %.200s", rec.Code, rec.Body)
+	}
+	if rec := get(s, "/admin/debug/pprof/profile?seconds=1", true); rec.Code != 200 || rec.Body.Len() == 0 {
+		t.Fatalf("cpu profile: %d %.200s", rec.Code, rec.Body)
+	}
+	open, _ := newTestServer(t, nil)
+	if rec := get(open, "/admin/debug/pprof/", true); rec.Code != 404 {
+		t.Fatalf("pprof with admin off: %d", rec.Code)
+	}
+}

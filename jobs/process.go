@@ -336,7 +336,7 @@ func (p *Pipeline) followUp(ctx context.Context, lease Lease, ev handoff.Event, 
 	if err != nil {
 		return err
 	}
-	if err := crm.AppendToTask(ctx, lease.Tenant, lease.TaskID, followUpNote(ev, rec)); err != nil {
+	if err := p.appendToTask(ctx, crm, lease.Tenant, lease.TaskID, followUpNote(ev, rec)); err != nil {
 		return p.notInstalled(lease.CRM, lease.Tenant, fmt.Errorf("append follow-up to task %s: %w", lease.TaskID, err))
 	}
 	if err := p.rdb.Set(ctx, mark, 1, p.cfg.StateTTL).Err(); err != nil {

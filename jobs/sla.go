@@ -295,7 +295,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		due := rec.time("due")
 		note := fmt.Sprintf("SLA lapsed: this handoff was due %s and has not been started (%d× the SLA). The buyer is waiting.",
 			due.Format("2006-01-02 15:04 MST"), step)
-		if err := crm.AppendToTask(ctx, tenant, taskID, note); err != nil {
+		if err := p.appendToTask(ctx, crm, tenant, taskID, note); err != nil {
 			return p.notInstalled(src, tenant, fmt.Errorf("append SLA note to task %s of handoff %s: %w", taskID, id, err))
 		}
 		p.log.WarnContext(ctx, "SLA climb: notified", "handoff_id", id, "task_id", taskID, "step", step)

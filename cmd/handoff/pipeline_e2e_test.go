@@ -763,3 +763,41 @@ func TestE2ESameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
 		t.Fatalf("%d Salesforce tasks for one buyer while the first is open, want 1 (the second event follows up)", n)
 	}
 }
+
+// Follow-ups that arrive together for a conversation a human owns are all
+// appended to its task: HubSpot has no conditional update, so each append
+// reads the body and writes it back, and two workers doing that at once
+// would lose one. The pipeline serializes appends per task.
+func TestE2EConcurrentFollowUpsAllAppended(t *testing.T) {
+	t.Parallel()
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true})
+	tag := runTag()
+	conv := "conv-cfu-" + tag
+	mustPost(t, ctx, d, d.agentDelivery("ana price", agentTurn("t-cfu-0-"+tag, conv, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)))
+	mustDrain(t, ctx, d, 30*time.Second)
+	if n := len(d.HubSpot.TaskIDs()); n != 1 {
+		t.Fatalf("%d tasks after the handoff, want 1", n)
+	}
+	// Slow CRM answers widen the read-then-write window of every append.
+	d.HubSpot.SetLatency(150 * time.Millisecond)
+	const n = 4
+	for i := range n {
+		text := fmt.Sprintf("Follow-up number %d: please add seat pack %d to the quote.", i+1, i+1)
+		mustPost(t, ctx, d, d.agentDelivery("ana follow-up", agentTurn(fmt.Sprintf("t-cfu-%d-%s", i+1, tag), conv, anaEmail, "chat", i+2, text, "Noted.", 0.8, 0)))
+	}
+	mustDrain(t, ctx, d, 60*time.Second)
+	d.HubSpot.SetLatency(0)
+	ids := d.HubSpot.TaskIDs()
+	if len(ids) != 1 {
+		t.Fatalf("%d tasks after follow-ups, want 1", len(ids))
+	}
+	p, _, _ := d.HubSpot.Task(ids[0])
+	for i := range n {
+		if want := fmt.Sprintf("Follow-up number %d:", i+1); !strings.Contains(p["hs_task_body"], want) {
+			t.Errorf("task body lacks %q", want)
+		}
+	}
+	if c := strings.Count(p["hs_task_body"], "<h3>Update "); c != n {
+		t.Errorf("%d update sections, want %d", c, n)
+	}
+}

@@ -515,7 +515,9 @@ func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handof
 }
 
 // AppendToTask adds an "Update" section to the task body (read, then
-// PATCH: two calls), before the handoff-id marker so it stays last.
+// PATCH: two calls), before the handoff-id marker so it stays last. The
+// update is not conditional, so callers serialize appends to one task (the
+// pipeline holds a Redis lock per task).
 func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
 	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}}, nil)
 	if err != nil {

@@ -212,7 +212,8 @@ func AppendUpdate(desc string, at time.Time, note string) string {
 }
 
 // AppendToTask adds an update to the task's Description (read, append,
-// write: two calls).
+// write: two calls). The write is not conditional, so callers serialize
+// appends to one task (the pipeline holds a Redis lock per task).
 func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
 	if !isID(taskID) {
 		return fmt.Errorf("salesforce append to task %q: not a record id: %w", taskID, handoff.ErrNotFound)

@@ -1,0 +1,49 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// appendLockWait is how long an append waits for another worker's append
+// to the same task before giving up and letting asynq retry the job.
+const appendLockWait = 15 * time.Second
+
+// appendToTask adds note to a CRM task, one append per task at a time.
+//
+// The connectors append by reading the task's body and writing it back
+// with the note added (neither HubSpot's nor Salesforce's task update is
+// conditional), so two workers appending to one task at once, say two
+// follow-ups of the same buyer, could each write back a body without the
+// other's note. A short Redis lock per task serializes the appends of all
+// workers. A worker that finds the lock taken waits for it (an append is
+// one or two CRM round trips) up to appendLockWait, then returns a
+// retryable error: the job is retried and the note is not lost.
+func (p *Pipeline) appendToTask(ctx context.Context, crm CRM, tenant, taskID, note string) error {
+	key := "handoff:jobs:task-lock:" + taskID
+	ttl := max(p.cfg.EventTimeout, p.cfg.SLACheckTimeout) + 10*time.Second // only matters if a worker dies holding it
+	deadline := time.Now().Add(appendLockWait)
+	wait := 20 * time.Millisecond
+	for {
+		unlock, ok, err := p.lock(ctx, key, ttl)
+		if err != nil {
+			return fmt.Errorf("lock task %s for an update: %w", taskID, err)
+		}
+		if ok {
+			defer unlock()
+			return crm.AppendToTask(ctx, tenant, taskID, note)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("task %s is being updated by another worker for over %s; the update will be retried", taskID, appendLockWait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("wait to update task %s: %w", taskID, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 250*time.Millisecond)
+	}
+}

@@ -316,7 +316,10 @@ func OutboundEvents(msg *OutboundMessage, org string, receivedAt time.Time) []ha
 			Fields         map[string]string `json:"fields"`
 		}{msg.OrganizationID, msg.ActionID, n.ID, n.SObjectType, f})
 		ev.Raw = raw
-		ev.DedupeKey = dedupeKey(handoff.SourceSalesforce, org[:15], n.ID, id)
+		// Salesforce's advice is to dedupe on Notification/Id alone: a retry
+		// carries only the record's latest data, and none at all once the
+		// record is deleted, so nothing else in the notification is stable.
+		ev.DedupeKey = dedupeKey(handoff.SourceSalesforce, org[:15], n.ID)
 		out = append(out, ev)
 	}
 	return out

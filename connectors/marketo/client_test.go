@@ -716,3 +716,35 @@ func TestRateLimit606RestOfWindow(t *testing.T) {
 		t.Errorf("RetryAfter = %s, want ~5 s (the 15 s old call leaves the window)", rl.RetryAfter)
 	}
 }
+
+// MARKETO_BASE_URL and MARKETO_IDENTITY_URL as Admin → Web Services prints
+// them: the REST "Endpoint" ends in /rest and the "Identity" URL in
+// /identity, with the token at <Identity URL>/oauth/token (doc §7).
+func TestURLsAsPrintedInAdmin(t *testing.T) {
+	e := newEnv(t)
+	for name, mod := range map[string]func(*marketo.Config){
+		"identity URL":         func(c *marketo.Config) { c.IdentityURL = e.fake.URL + "/identity" },
+		"identity URL, slash":  func(c *marketo.Config) { c.IdentityURL = e.fake.URL + "/identity/" },
+		"token endpoint":       func(c *marketo.Config) { c.IdentityURL = e.fake.URL + "/identity/oauth/token" },
+		"REST endpoint /rest":  func(c *marketo.Config) { c.BaseURL = e.fake.URL + "/rest" },
+		"REST endpoint /rest/": func(c *marketo.Config) { c.BaseURL = e.fake.URL + "/rest/" },
+		"both as printed":      func(c *marketo.Config) { c.BaseURL, c.IdentityURL = e.fake.URL+"/rest", e.fake.URL+"/identity" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := e.fake.TokenRequests()
+			e.rdb.FlushDB(t.Context())
+			c := e.client(t, mod)
+			if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1)); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.TokenRequests() != before+1 {
+				t.Errorf("token requests %d, want %d", e.fake.TokenRequests(), before+1)
+			}
+			for _, r := range e.fake.Requests() {
+				if strings.HasPrefix(r.Path, "/rest/rest/") {
+					t.Fatalf("request to %s", r.Path)
+				}
+			}
+		})
+	}
+}

@@ -748,3 +748,45 @@ func TestURLsAsPrintedInAdmin(t *testing.T) {
 		})
 	}
 }
+
+// A query string that would make the URL longer than 8 KB (HTTP 414) goes
+// as the documented POST ?_method=GET with the query in a form body: here
+// opportunities by 300 long external ids.
+func TestLongQueryIsPostedWithMethodGET(t *testing.T) {
+	seed := marketotest.DefaultSeed()
+	for i := range 300 {
+		id := fmt.Sprintf("OPP-%03d-%s", i, strings.Repeat("x", 40))
+		seed.OpportunityRoles = append(seed.OpportunityRoles, marketotest.Record{
+			"marketoGUID": fmt.Sprintf("guid-%d", i), "externalOpportunityId": id, "leadId": marketotest.LeadExec, "role": "Evaluator", "isPrimary": false})
+		seed.Opportunities = append(seed.Opportunities, marketotest.Record{
+			"marketoGUID": fmt.Sprintf("opp-%d", i), "externalOpportunityId": id, "name": "Deal " + id, "stage": "Prospecting",
+			"amount": 1000 + i, "probability": 10, "isClosed": false, "isWon": false, "closeDate": "2027-01-01"})
+	}
+	fake := marketotest.New(seed)
+	t.Cleanup(fake.Close)
+	e := newEnv(t)
+	e.fake = fake
+	c := e.client(t, func(c *marketo.Config) {
+		c.BaseURL, c.CRMSynced = fake.URL, false
+	})
+	p, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadExec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Deals) != 300 {
+		t.Fatalf("%d deals, want 300", len(p.Deals))
+	}
+	var posted bool
+	for _, r := range fake.Requests() {
+		if r.Path == "/rest/v1/opportunities.json" {
+			if len(r.Query.Encode()) > 8<<10 {
+				t.Errorf("a %d-byte query string was sent in the URL", len(r.Query.Encode()))
+			}
+			posted = r.Method == "POST" && r.Query.Get("_method") == "GET" &&
+				r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" && strings.Contains(string(r.Body), "filterType=externalOpportunityId")
+		}
+	}
+	if !posted {
+		t.Error("the opportunities read was not a POST with _method=GET and a form body")
+	}
+}

@@ -68,6 +68,15 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		c.log.WarnContext(ctx, "salesforce: several tasks carry one handoff id", "tenant", spec.Tenant, "handoff_id", spec.HandoffID)
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
 	}
+	if errors.Is(err, handoff.ErrNotFound) {
+		// An upsert only 404s when the field is not an External ID of Task
+		// ("Provided external ID field does not exist or is not
+		// accessible"); whether Activity custom fields can be one is left
+		// open by the notes, so fall back to find-then-create.
+		c.log.WarnContext(ctx, "salesforce: the handoff id field is not an External ID on Task; finding, then creating",
+			"tenant", spec.Tenant, "field", c.cfg.HandoffIDField)
+		return c.findOrCreateTask(ctx, spec, fields)
+	}
 	if err != nil {
 		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
 	}
@@ -75,6 +84,41 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		// Older API versions answer an update with 204 and no body.
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
 	}
+	return c.createdTask(ctx, spec, fields, status, res)
+}
+
+// findOrCreateTask is CreateTask without an External ID: the task carrying
+// the handoff id if there is one, else a new Task (POST /sobjects/Task)
+// with the id in the field. Callers serialize per handoff (the pipeline's
+// lock), which keeps the query and the insert from racing.
+func (c *Client) findOrCreateTask(ctx context.Context, spec handoff.TaskSpec, fields TaskFields) (handoff.Task, error) {
+	t, err := c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	if err == nil || !errors.Is(err, handoff.ErrNotFound) {
+		return t, err
+	}
+	body := map[string]any{}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return handoff.Task{}, fmt.Errorf("encode task: %w", err)
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return handoff.Task{}, fmt.Errorf("encode task: %w", err)
+	}
+	body[c.cfg.HandoffIDField] = spec.HandoffID
+	var res upsertResult
+	status, err := c.do(ctx, spec.Tenant, http.MethodPost, "/sobjects/Task", nil, body, &res)
+	if err != nil {
+		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
+	}
+	if res.ID == "" && res.Success {
+		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	}
+	res.Created = true
+	return c.createdTask(ctx, spec, fields, status, res)
+}
+
+// createdTask is the Task just written, from the create/upsert answer.
+func (c *Client) createdTask(ctx context.Context, spec handoff.TaskSpec, fields TaskFields, status int, res upsertResult) (handoff.Task, error) {
 	if !res.Success && len(res.Errors) > 0 {
 		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Status: status, Code: res.Errors[0].ErrorCode, Detail: "create task: " + res.Errors[0].Message}
 	}

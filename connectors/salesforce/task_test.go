@@ -319,3 +319,38 @@ func TestCreateTaskWithDuplicateHandoffIDsReturnsOne(t *testing.T) {
 		t.Fatalf("task %+v, %d tasks", task, len(e.fake.Tasks()))
 	}
 }
+
+// The notes leave open whether an Activity custom field can be an External
+// ID. Where the handoff id field is a plain text field, the upsert answers
+// 404 NOT_FOUND; CreateTask then finds the task by SOQL or creates it with
+// POST /sobjects/Task, and stays idempotent.
+func TestCreateTaskWithoutExternalIDField(t *testing.T) {
+	e := newEnv(t, nil, salesforcetest.WithoutExternalID())
+	tenant := e.install()
+	ctx := context.Background()
+	spec := janeSpec(tenant, "hf_no_extid_1")
+	task, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.fake.Record("Task", task.ID)
+	if rec == nil || rec["Handoff_Id__c"] != "hf_no_extid_1" || rec["OwnerId"] != salesforcetest.UserAE1 || task.HandoffID != spec.HandoffID {
+		t.Fatalf("task %+v, record %v", task, rec)
+	}
+	again, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != task.ID || len(e.fake.Tasks()) != 1 {
+		t.Fatalf("second create made %s (%d tasks)", again.ID, len(e.fake.Tasks()))
+	}
+	var posts int
+	for _, r := range e.apiRequests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/sobjects/Task") {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d POST /sobjects/Task, want 1", posts)
+	}
+}

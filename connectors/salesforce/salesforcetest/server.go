@@ -81,6 +81,11 @@ func WithFields(tierField, handoffIDField string) Option {
 	return func(s *Server) { s.tierField, s.handoffField = tierField, handoffIDField }
 }
 
+// WithoutExternalID makes the handoff id field a plain text field, not an
+// External ID: upserts by it answer 404 NOT_FOUND, as Salesforce does for
+// a field that is not an External ID.
+func WithoutExternalID() Option { return func(s *Server) { s.noExternalID = true } }
+
 // WithDailyLimit sets the api-usage maximum reported in Sforce-Limit-Info.
 func WithDailyLimit(n int) Option { return func(s *Server) { s.apiMax = n } }
 
@@ -120,6 +125,7 @@ type Server struct {
 	audiences    []string
 	tierField    string
 	handoffField string
+	noExternalID bool
 	sessionTTL   time.Duration
 	authUser     string
 	db           *db
@@ -894,7 +900,7 @@ func (s *Server) sobjectsLocked(w http.ResponseWriter, r *http.Request, user str
 // PATCH upserts (201 created / 200 updated / 300 several matches).
 func (s *Server) externalIDLocked(w http.ResponseWriter, r *http.Request, sc *objSchema, user, field, value string) {
 	canon, ok := sc.fields[strings.ToLower(field)]
-	if !ok || canon != s.handoffField || sc.name != "Task" {
+	if !ok || canon != s.handoffField || sc.name != "Task" || s.noExternalID {
 		apiError(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
 		return
 	}

@@ -61,6 +61,16 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 	var res upsertResult
 	path := "/sobjects/Task/" + c.cfg.HandoffIDField + "/" + url.PathEscape(spec.HandoffID)
 	status, err := c.do(ctx, spec.Tenant, http.MethodPatch, path, nil, fields, &res)
+	for range 2 {
+		// Status and Priority values vary by org: when the org refuses
+		// ours, leave the field to the org's default.
+		if !dropRefusedPicklist(err, &fields) {
+			break
+		}
+		c.log.WarnContext(ctx, "salesforce: Task picklist value refused by the org; using its default", "tenant", spec.Tenant)
+		res = upsertResult{}
+		status, err = c.do(ctx, spec.Tenant, http.MethodPatch, path, nil, fields, &res)
+	}
 	var pe *handoff.PermanentError
 	if errors.As(err, &pe) && pe.Status == http.StatusMultipleChoices {
 		// Several tasks already carry this handoff id (created before the
@@ -85,6 +95,25 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
 	}
 	return c.createdTask(ctx, spec, fields, status, res)
+}
+
+// dropRefusedPicklist clears the Status or Priority of fields when err is
+// Salesforce refusing that field's value as not in its restricted
+// picklist, and reports whether it cleared one.
+func dropRefusedPicklist(err error, fields *TaskFields) bool {
+	var pe *handoff.PermanentError
+	if !errors.As(err, &pe) || pe.Code != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" {
+		return false
+	}
+	switch {
+	case fields.Status != "" && strings.Contains(pe.Detail, "Status"):
+		fields.Status = ""
+	case fields.Priority != "" && strings.Contains(pe.Detail, "Priority"):
+		fields.Priority = ""
+	default:
+		return false
+	}
+	return true
 }
 
 // findOrCreateTask is CreateTask without an External ID: the task carrying
@@ -294,7 +323,13 @@ func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner 
 	if priority != "" {
 		body["Priority"] = SFPriority(priority)
 	}
-	if _, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil); err != nil {
+	_, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil)
+	if f := (TaskFields{Priority: body["Priority"]}); dropRefusedPicklist(err, &f) {
+		// The org has other Priority values: reassign, keep its priority.
+		delete(body, "Priority")
+		_, err = c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("salesforce reassign task %s (tenant %s): %w", taskID, tenant, err)
 	}
 	return nil

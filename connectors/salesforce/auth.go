@@ -315,7 +315,7 @@ func (c *Client) stored(tok *oauth2.Token, prev *tokenstore.Token) (*tokenstore.
 	if err != nil && prev == nil {
 		return nil, "", err
 	}
-	return st, org, nil
+	return st, ID18(org), nil
 }
 
 // extraString reads a token response field as the text Salesforce sent.

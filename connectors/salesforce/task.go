@@ -163,7 +163,7 @@ func (c *Client) createdTask(ctx context.Context, spec handoff.TaskSpec, fields 
 }
 
 func (c *Client) recordURL(ctx context.Context, tenant, id string) string {
-	t, err := c.tokens.Get(ctx, crm, tenant)
+	t, err := c.tokens.Get(ctx, crm, ID18(tenant))
 	if err != nil || t.InstanceURL == "" {
 		return ""
 	}

@@ -433,3 +433,18 @@ func TestOutboundRetryWithoutDataDedupes(t *testing.T) {
 		t.Error("two notifications share a dedupe key")
 	}
 }
+
+// SALESFORCE_ORG_IDS may hold the 15-character org id; events still carry
+// the 18-character one, under which the connector stores the org's token
+// (it comes from the identity URL).
+func TestOrgTenantIs18Characters(t *testing.T) {
+	configured := []string{"00D5e000000AbCd"}
+	for _, sent := range []string{"00D5e000000AbCdEAK", "00D5e000000AbCd"} {
+		if got := matchOrg(configured, sent); got != "00D5e000000AbCdEAK" {
+			t.Errorf("matchOrg(%s) = %q, want 00D5e000000AbCdEAK", sent, got)
+		}
+	}
+	if got := matchOrg(configured, "00D5e000000ABCDEAK"); got != "" {
+		t.Errorf("an org differing in case matched: %q", got)
+	}
+}

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -788,5 +792,56 @@ func TestLongQueryIsPostedWithMethodGET(t *testing.T) {
 	}
 	if !posted {
 		t.Error("the opportunities read was not a POST with _method=GET and a form body")
+	}
+}
+
+// The identity request is the documented GET with the credentials in the
+// query string; an identity endpoint that serves only GET (reading only the
+// query) works, and one that refuses GET with 405 gets the POST form.
+func TestIdentityRequestForms(t *testing.T) {
+	e := newEnv(t)
+	target, _ := url.Parse(e.fake.URL)
+	proxy := func(allow string) *httptest.Server {
+		rp := httputil.NewSingleHostReverseProxy(target)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != allow {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			if allow == http.MethodGet {
+				// Read the credentials from the query only, like a
+				// server written from the GET example would.
+				q := r.URL.Query()
+				if q.Get("grant_type") != "client_credentials" || q.Get("client_id") == "" || q.Get("client_secret") == "" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+			}
+			rp.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			e.rdb.FlushDB(t.Context())
+			id := proxy(method)
+			c := e.client(t, func(c *marketo.Config) { c.IdentityURL = id.URL + "/identity" })
+			p, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Facts.Email == "" {
+				t.Errorf("profile %+v", p.Facts)
+			}
+		})
+	}
+	// Bad credentials are still terminal through the GET.
+	e.rdb.FlushDB(t.Context())
+	c := e.client(t, func(c *marketo.Config) { c.ClientSecret = "wrong" })
+	_, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1))
+	var ae *handoff.AuthError
+	if !errors.As(err, &ae) || ae.Refreshable || strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("bad credentials: %v", err)
 	}
 }

@@ -92,8 +92,8 @@ func (c *Client) refresh(ctx context.Context, bad string) (*oauth2.Token, error)
 
 // fetchToken asks the identity endpoint for a token with the documented
 // request, GET <Identity URL>/oauth/token?grant_type=client_credentials&
-// client_id=…&client_secret=…; an endpoint that does not serve GET (405,
-// 404) gets the POST form of the same request, which the docs also allow.
+// client_id=…&client_secret=…; when the endpoint refuses it (4xx), the
+// POST form of the same request, which the docs also allow, decides.
 // The URL carries the secret, so no error or log line ever includes it.
 func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 	hc := &http.Client{Transport: c.http.Transport, Timeout: c.cfg.HTTPTimeout}
@@ -119,7 +119,9 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 	if err != nil {
 		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read token response: %w", err)}
 	}
-	if resp.StatusCode == http.StatusMethodNotAllowed || resp.StatusCode == http.StatusNotFound {
+	if resp.StatusCode >= 400 && resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		// Not served as a GET (405, 404), or refused: the endpoint may read
+		// the credentials from a POST body only; its answer to that decides.
 		hctx := context.WithValue(ctx, oauth2.HTTPClient, hc)
 		ot, err := c.cc.Token(hctx)
 		if err != nil {

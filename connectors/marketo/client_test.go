@@ -1,9 +1,11 @@
 package marketo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -797,7 +799,8 @@ func TestLongQueryIsPostedWithMethodGET(t *testing.T) {
 
 // The identity request is the documented GET with the credentials in the
 // query string; an identity endpoint that serves only GET (reading only the
-// query) works, and one that refuses GET with 405 gets the POST form.
+// query) works, and one that refuses the GET (405, or 401 from reading
+// only a POST body) gets the POST form.
 func TestIdentityRequestForms(t *testing.T) {
 	e := newEnv(t)
 	target, _ := url.Parse(e.fake.URL)
@@ -822,10 +825,25 @@ func TestIdentityRequestForms(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv
 	}
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
+	postBodyOnly := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Reads the credentials from a POST body only, whatever the method.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if form, _ := url.ParseQuery(string(body)); r.Method != http.MethodPost || form.Get("client_id") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"unauthorized","error_description":"No client with requested id"}`))
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	t.Cleanup(postBodyOnly.Close)
+	for _, method := range []string{http.MethodGet, http.MethodPost, "post body only"} {
 		t.Run(method, func(t *testing.T) {
 			e.rdb.FlushDB(t.Context())
-			id := proxy(method)
+			id := postBodyOnly
+			if method != "post body only" {
+				id = proxy(method)
+			}
 			c := e.client(t, func(c *marketo.Config) { c.IdentityURL = id.URL + "/identity" })
 			p, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1))
 			if err != nil {

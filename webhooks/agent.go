@@ -43,7 +43,7 @@ type AgentTurnPayload struct {
 func (h *Handlers) Agent(c echo.Context) error {
 	return h.serveJSON(c, handoff.SourceAgent, "AGENT_WEBHOOK_SECRET", len(h.s.agentKey) > 0,
 		func(r *http.Request, body []byte) *reqError {
-			return sigError(HeaderWebhookSignature, VerifyStandardWebhook(h.s.agentKey, r.Header, body, h.now(), h.s.maxAge))
+			return sigError(HeaderWebhookSignature, verifyStandardWebhookKeys(h.s.agentKey, h.s.agentKeyB64, r.Header, body, h.now(), h.s.maxAge))
 		},
 		func(r *http.Request, body []byte) ([]handoff.Event, int, *reqError) {
 			ev, err := ParseAgentTurn(body, r.Header.Get(HeaderWebhookID), h.now().UTC())

@@ -31,7 +31,8 @@ type Config struct {
 	// accepted (15- or 18-character ids; compared on the first 15).
 	SalesforceOrgIDs []string `env:"SALESFORCE_ORG_IDS"`
 	// SalesforceWebhookSecret signs /webhooks/salesforce/events
-	// (Standard Webhooks: "whsec_<base64>", or any other string used as raw bytes).
+	// (Standard Webhooks: "whsec_<base64>"; any other string is tried both as
+	// raw bytes and, when it is base64, decoded as the reference libraries do).
 	SalesforceWebhookSecret string `env:"SALESFORCE_WEBHOOK_SECRET"`
 
 	// MarketoWebhookSecret is the X-Handoff-Secret header value.
@@ -61,9 +62,11 @@ type settings struct {
 	maxAge        time.Duration
 	sfOrgs        []string // configured ids, as given
 	sfKey         []byte
+	sfKeyB64      []byte // an unprefixed SALESFORCE_WEBHOOK_SECRET read as base64, if it is
 	marketoSecret []byte
 	marketoTenant string
 	agentKey      []byte
+	agentKeyB64   []byte // the same for AGENT_WEBHOOK_SECRET
 	maxBody       int64
 	ingestTimeout time.Duration
 }
@@ -120,6 +123,7 @@ func (c Config) settings() (settings, error) {
 	if s.agentKey, err = webhookKey(c.AgentWebhookSecret); err != nil {
 		return s, fmt.Errorf("AGENT_WEBHOOK_SECRET: %w", err)
 	}
+	s.sfKeyB64, s.agentKeyB64 = webhookKeyB64(c.SalesforceWebhookSecret), webhookKeyB64(c.AgentWebhookSecret)
 	if c.MarketoBaseURL != "" {
 		u, err := url.Parse(c.MarketoBaseURL)
 		if err != nil || u.Hostname() == "" {
@@ -147,4 +151,20 @@ func webhookKey(secret string) ([]byte, error) {
 		return k, nil
 	}
 	return []byte(secret), nil
+}
+
+// webhookKeyB64 is the other reading of a secret given without "whsec_":
+// the Standard Webhooks libraries (and our Apex sample) strip an optional
+// prefix and base64-decode the rest, so a sender configured with the bare
+// base64 part signs with the decoded bytes. nil when the secret has the
+// prefix or is not base64.
+func webhookKeyB64(secret string) []byte {
+	if secret == "" || strings.HasPrefix(secret, "whsec_") {
+		return nil
+	}
+	k, err := base64.StdEncoding.DecodeString(secret)
+	if err != nil || len(k) == 0 {
+		return nil
+	}
+	return k
 }

@@ -36,7 +36,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	if s.baseURL != "https://handoff.example.com" || len(s.sfOrgs) != 2 || s.sfOrgs[1] != "00Dxx0000000002" || s.marketoTenant != "123-ABC-456" {
 		t.Errorf("settings %+v", s)
 	}
-	if matchOrg(s.sfOrgs, "00Dxx0000000002AAA") != "00Dxx0000000002" || matchOrg(s.sfOrgs, "00Dxx0000000001") != "00Dxx0000000001EAA" || matchOrg(s.sfOrgs, "00Dxx0000000003EAA") != "" {
+	if matchOrg(s.sfOrgs, "00Dxx0000000002EAA") != "00Dxx0000000002EAA" || matchOrg(s.sfOrgs, "00Dxx0000000001") != "00Dxx0000000001EAA" || matchOrg(s.sfOrgs, "00Dxx0000000003EAA") != "" {
 		t.Error("org matching on 15 characters is wrong")
 	}
 }

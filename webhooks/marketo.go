@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -67,12 +69,19 @@ var marketoChannels = map[handoff.Kind]string{
 func (h *Handlers) Marketo(c echo.Context) error {
 	return h.serveJSON(c, handoff.SourceMarketo, "MARKETO_WEBHOOK_SECRET", len(h.s.marketoSecret) > 0,
 		func(r *http.Request, _ []byte) *reqError {
-			got := r.Header.Get(HeaderMarketoSecret)
+			got, header := r.Header.Get(HeaderMarketoSecret), HeaderMarketoSecret
+			if got == "" {
+				// The other custom header the docs suggest for a Marketo
+				// shared secret: Authorization: Bearer {{my.WebhookSecret}}.
+				if v, ok := cutBearer(r.Header.Get("Authorization")); ok {
+					got, header = v, "Authorization"
+				}
+			}
 			if got == "" {
 				return unauthorized("signature_missing", "X-Handoff-Secret header missing")
 			}
 			if !secretEqual([]byte(got), h.s.marketoSecret) {
-				return unauthorized("bad_signature", "X-Handoff-Secret does not match MARKETO_WEBHOOK_SECRET")
+				return unauthorized("bad_signature", "%s does not match MARKETO_WEBHOOK_SECRET", header)
 			}
 			return nil
 		},
@@ -83,6 +92,17 @@ func (h *Handlers) Marketo(c echo.Context) error {
 			}
 			return []handoff.Event{ev}, 0, nil
 		})
+}
+
+// cutBearer returns the credentials of "Bearer <secret>" (scheme
+// case-insensitive).
+func cutBearer(h string) (string, bool) {
+	scheme, cred, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	cred = strings.TrimSpace(cred)
+	return cred, cred != ""
 }
 
 // secretEqual compares in constant time, lengths included (both sides are
@@ -101,12 +121,23 @@ func secretEqual(a, b []byte) bool {
 // tolerates, where a key too coarse would drop a real second event.
 func ParseMarketo(body []byte, tenant string, receivedAt time.Time) (handoff.Event, error) {
 	var ev handoff.Event
-	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return ev, errors.New("body must be a JSON object (the Marketo webhook template, Request Token Encoding JSON)")
-	}
 	var p MarketoPayload
-	if err := json.Unmarshal(body, &p); err != nil {
-		return ev, fmt.Errorf("body is not the Marketo webhook JSON: %s", jsonErr(err))
+	raw := rawJSON(body)
+	switch t := bytes.TrimLeft(body, " \t\r\n"); {
+	case len(t) == 0 || t[0] == '[' || t[0] == '"':
+		return ev, errors.New("body must be a JSON object (the Marketo webhook template, Request Token Encoding JSON) or a form")
+	case t[0] == '{':
+		if err := json.Unmarshal(body, &p); err != nil {
+			return ev, fmt.Errorf("body is not the Marketo webhook JSON: %s", jsonErr(err))
+		}
+	default:
+		// A Form/Url template: lead_id={{lead.Id}}&kind=...&fields[company]=...
+		form, err := parseMarketoForm(body)
+		if err != nil {
+			return ev, err
+		}
+		p = form
+		raw, _ = json.Marshal(p)
 	}
 	lead := strings.TrimSpace(string(p.LeadID))
 	if lead == "" {
@@ -152,7 +183,7 @@ func ParseMarketo(body []byte, tenant string, receivedAt time.Time) (handoff.Eve
 		Contact:    handoff.ContactRef{CRM: handoff.SourceMarketo, Tenant: tenant, ID: lead, Type: "lead", Email: strings.TrimSpace(string(p.Email))},
 		Campaign:   string(p.Campaign),
 		Program:    string(p.Program),
-		Raw:        rawJSON(body),
+		Raw:        raw,
 	}
 	if msg := string(p.Message); msg != "" {
 		ev.Message = &handoff.Message{Text: msg, Direction: handoff.Inbound}
@@ -188,6 +219,59 @@ func ParseMarketo(body []byte, tenant string, receivedAt time.Time) (handoff.Eve
 	}
 	ev.DedupeKey = dedupeKey(handoff.SourceMarketo, tenant, lead, string(kind), when, string(p.Campaign), string(p.Program), string(p.Trigger), hex.EncodeToString(d.Sum(nil)))
 	return ev, nil
+}
+
+// parseMarketoForm reads a form-encoded call (Request Token Encoding
+// Form/Url, the other encoding a Marketo webhook offers): the same names as
+// the JSON template, form fields as fields[<name>] or fields.<name>.
+func parseMarketoForm(body []byte) (MarketoPayload, error) {
+	var p MarketoPayload
+	v, err := url.ParseQuery(string(bytes.TrimSpace(body)))
+	if err != nil {
+		return p, errors.New("body is neither the Marketo webhook JSON nor a form (Request Token Encoding JSON or Form/Url)")
+	}
+	for k, vals := range v {
+		val := vals[0]
+		if !utf8.ValidString(k) || !utf8.ValidString(val) {
+			return p, errors.New("form field is not valid UTF-8")
+		}
+		switch k {
+		case "lead_id":
+			p.LeadID = flexString(val)
+		case "activity_id":
+			p.ActivityID = flexString(val)
+		case "email":
+			p.Email = flexString(val)
+		case "kind":
+			p.Kind = flexString(val)
+		case "channel":
+			p.Channel = flexString(val)
+		case "occurred_at":
+			p.OccurredAt = flexString(val)
+		case "campaign":
+			p.Campaign = flexString(val)
+		case "program":
+			p.Program = flexString(val)
+		case "trigger":
+			p.Trigger = flexString(val)
+		case "message":
+			p.Message = flexString(val)
+		default:
+			name, ok := strings.CutPrefix(k, "fields.")
+			if !ok {
+				if n, ok2 := strings.CutPrefix(k, "fields["); ok2 && strings.HasSuffix(n, "]") {
+					name, ok = strings.TrimSuffix(n, "]"), true
+				}
+			}
+			if ok && name != "" {
+				if p.Fields == nil {
+					p.Fields = map[string]flexString{}
+				}
+				p.Fields[name] = flexString(val)
+			}
+		}
+	}
+	return p, nil
 }
 
 // parseLooseTime accepts RFC 3339, "2006-01-02 15:04:05" and

@@ -410,3 +410,41 @@ func parseHubSpotBatchStd(body []byte, receivedAt time.Time) ([]handoff.Event, i
 	}
 	return normalizeHubSpot(evs, raws, receivedAt)
 }
+
+// A notification retried after its record was deleted carries no sObject
+// data; it must still be recognised as the same notification (the doc:
+// dedupe on Notification/Id).
+func TestOutboundRetryWithoutDataDedupes(t *testing.T) {
+	const org = "00Dxx0000000001EAA"
+	withData := `<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00Dxx0000000001EAA</OrganizationId><Notification><Id>04lxx0000000001AAA</Id><sObject xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>003xx000004TmiQAAS</sf:Id><sf:Email>jane@example.com</sf:Email></sObject></Notification></notifications></e:Body></e:Envelope>`
+	deleted := `<e:Envelope xmlns:e="http://schemas.xmlsoap.org/soap/envelope/"><e:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>00Dxx0000000001EAA</OrganizationId><Notification><Id>04lxx0000000001AAA</Id></Notification></notifications></e:Body></e:Envelope>`
+	other := strings.Replace(withData, "04lxx0000000001AAA", "04lxx0000000002AAA", 1)
+	key := func(body string) string {
+		msg, err := ParseOutboundMessage([]byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return OutboundEvents(msg, org, testNow)[0].DedupeKey
+	}
+	if a, b := key(withData), key(deleted); a != b {
+		t.Errorf("same notification, different keys: %s (with data) vs %s (record deleted)", a, b)
+	}
+	if key(withData) == key(other) {
+		t.Error("two notifications share a dedupe key")
+	}
+}
+
+// SALESFORCE_ORG_IDS may hold the 15-character org id; events still carry
+// the 18-character one, under which the connector stores the org's token
+// (it comes from the identity URL).
+func TestOrgTenantIs18Characters(t *testing.T) {
+	configured := []string{"00D5e000000AbCd"}
+	for _, sent := range []string{"00D5e000000AbCdEAK", "00D5e000000AbCd"} {
+		if got := matchOrg(configured, sent); got != "00D5e000000AbCdEAK" {
+			t.Errorf("matchOrg(%s) = %q, want 00D5e000000AbCdEAK", sent, got)
+		}
+	}
+	if got := matchOrg(configured, "00D5e000000ABCDEAK"); got != "" {
+		t.Errorf("an org differing in case matched: %q", got)
+	}
+}

@@ -176,7 +176,9 @@ func ParseOutboundMessage(body []byte) (*OutboundMessage, error) {
 }
 
 // matchOrg returns the configured org id matching id (compared on the
-// first 15 characters, case-sensitively, in constant time), or "".
+// first 15 characters, case-sensitively, in constant time) in its
+// 18-character form, the one the identity URL and so the stored token
+// use; or "".
 func matchOrg(configured []string, id string) string {
 	if len(id) != 15 && len(id) != 18 {
 		return ""
@@ -187,7 +189,27 @@ func matchOrg(configured []string, id string) string {
 			found = c
 		}
 	}
-	return found
+	return sfID18(found)
+}
+
+// sfID18 appends to a 15-character Salesforce id its 3-character case
+// checksum (the documented 15-to-18 conversion); other strings are kept.
+func sfID18(id string) string {
+	if len(id) != 15 {
+		return id
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+	suffix := make([]byte, 3)
+	for chunk := range 3 {
+		bits := 0
+		for i := range 5 {
+			if ch := id[chunk*5+i]; ch >= 'A' && ch <= 'Z' {
+				bits |= 1 << i
+			}
+		}
+		suffix[chunk] = alphabet[bits]
+	}
+	return id + string(suffix)
 }
 
 // Salesforce serves POST /webhooks/salesforce (Outbound Messages). The
@@ -316,7 +338,10 @@ func OutboundEvents(msg *OutboundMessage, org string, receivedAt time.Time) []ha
 			Fields         map[string]string `json:"fields"`
 		}{msg.OrganizationID, msg.ActionID, n.ID, n.SObjectType, f})
 		ev.Raw = raw
-		ev.DedupeKey = dedupeKey(handoff.SourceSalesforce, org[:15], n.ID, id)
+		// Salesforce's advice is to dedupe on Notification/Id alone: a retry
+		// carries only the record's latest data, and none at all once the
+		// record is deleted, so nothing else in the notification is stable.
+		ev.DedupeKey = dedupeKey(handoff.SourceSalesforce, org[:15], n.ID)
 		out = append(out, ev)
 	}
 	return out

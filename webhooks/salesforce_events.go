@@ -46,7 +46,7 @@ func (h *Handlers) SalesforceEvents(c echo.Context) error {
 	enabled := len(h.s.sfOrgs) > 0 && len(h.s.sfKey) > 0
 	return h.serveJSON(c, handoff.SourceSalesforce, "SALESFORCE_ORG_IDS or SALESFORCE_WEBHOOK_SECRET", enabled,
 		func(r *http.Request, body []byte) *reqError {
-			return sigError(HeaderWebhookSignature, VerifyStandardWebhook(h.s.sfKey, r.Header, body, h.now(), h.s.maxAge))
+			return sigError(HeaderWebhookSignature, verifyStandardWebhookKeys(h.s.sfKey, h.s.sfKeyB64, r.Header, body, h.now(), h.s.maxAge))
 		},
 		func(r *http.Request, body []byte) ([]handoff.Event, int, *reqError) {
 			events, err := ParseSalesforceEvents(body, r.Header.Get(HeaderWebhookID), h.now().UTC())

@@ -85,6 +85,16 @@ func VerifyStandardWebhook(key []byte, h http.Header, body []byte, now time.Time
 	return errSigMismatch
 }
 
+// verifyStandardWebhookKeys is VerifyStandardWebhook with a second key
+// (nil: none), tried only when the first does not match.
+func verifyStandardWebhookKeys(key, alt []byte, h http.Header, body []byte, now time.Time, maxAge time.Duration) error {
+	err := VerifyStandardWebhook(key, h, body, now, maxAge)
+	if errors.Is(err, errSigMismatch) && len(alt) > 0 {
+		return VerifyStandardWebhook(alt, h, body, now, maxAge)
+	}
+	return err
+}
+
 var (
 	errIDMissing = errors.New("webhook-id header missing")
 	errIDTooLong = errors.New("webhook-id header longer than 256 characters")

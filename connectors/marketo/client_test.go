@@ -1,10 +1,16 @@
 package marketo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -714,5 +720,146 @@ func TestRateLimit606RestOfWindow(t *testing.T) {
 	}
 	if rl.RetryAfter < 4*time.Second || rl.RetryAfter > 5*time.Second {
 		t.Errorf("RetryAfter = %s, want ~5 s (the 15 s old call leaves the window)", rl.RetryAfter)
+	}
+}
+
+// MARKETO_BASE_URL and MARKETO_IDENTITY_URL as Admin → Web Services prints
+// them: the REST "Endpoint" ends in /rest and the "Identity" URL in
+// /identity, with the token at <Identity URL>/oauth/token (doc §7).
+func TestURLsAsPrintedInAdmin(t *testing.T) {
+	e := newEnv(t)
+	for name, mod := range map[string]func(*marketo.Config){
+		"identity URL":         func(c *marketo.Config) { c.IdentityURL = e.fake.URL + "/identity" },
+		"identity URL, slash":  func(c *marketo.Config) { c.IdentityURL = e.fake.URL + "/identity/" },
+		"token endpoint":       func(c *marketo.Config) { c.IdentityURL = e.fake.URL + "/identity/oauth/token" },
+		"REST endpoint /rest":  func(c *marketo.Config) { c.BaseURL = e.fake.URL + "/rest" },
+		"REST endpoint /rest/": func(c *marketo.Config) { c.BaseURL = e.fake.URL + "/rest/" },
+		"both as printed":      func(c *marketo.Config) { c.BaseURL, c.IdentityURL = e.fake.URL+"/rest", e.fake.URL+"/identity" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := e.fake.TokenRequests()
+			e.rdb.FlushDB(t.Context())
+			c := e.client(t, mod)
+			if _, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1)); err != nil {
+				t.Fatal(err)
+			}
+			if e.fake.TokenRequests() != before+1 {
+				t.Errorf("token requests %d, want %d", e.fake.TokenRequests(), before+1)
+			}
+			for _, r := range e.fake.Requests() {
+				if strings.HasPrefix(r.Path, "/rest/rest/") {
+					t.Fatalf("request to %s", r.Path)
+				}
+			}
+		})
+	}
+}
+
+// A query string that would make the URL longer than 8 KB (HTTP 414) goes
+// as the documented POST ?_method=GET with the query in a form body: here
+// opportunities by 300 long external ids.
+func TestLongQueryIsPostedWithMethodGET(t *testing.T) {
+	seed := marketotest.DefaultSeed()
+	for i := range 300 {
+		id := fmt.Sprintf("OPP-%03d-%s", i, strings.Repeat("x", 40))
+		seed.OpportunityRoles = append(seed.OpportunityRoles, marketotest.Record{
+			"marketoGUID": fmt.Sprintf("guid-%d", i), "externalOpportunityId": id, "leadId": marketotest.LeadExec, "role": "Evaluator", "isPrimary": false})
+		seed.Opportunities = append(seed.Opportunities, marketotest.Record{
+			"marketoGUID": fmt.Sprintf("opp-%d", i), "externalOpportunityId": id, "name": "Deal " + id, "stage": "Prospecting",
+			"amount": 1000 + i, "probability": 10, "isClosed": false, "isWon": false, "closeDate": "2027-01-01"})
+	}
+	fake := marketotest.New(seed)
+	t.Cleanup(fake.Close)
+	e := newEnv(t)
+	e.fake = fake
+	c := e.client(t, func(c *marketo.Config) {
+		c.BaseURL, c.CRMSynced = fake.URL, false
+	})
+	p, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadExec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Deals) != 300 {
+		t.Fatalf("%d deals, want 300", len(p.Deals))
+	}
+	var posted bool
+	for _, r := range fake.Requests() {
+		if r.Path == "/rest/v1/opportunities.json" {
+			if len(r.Query.Encode()) > 8<<10 {
+				t.Errorf("a %d-byte query string was sent in the URL", len(r.Query.Encode()))
+			}
+			posted = r.Method == "POST" && r.Query.Get("_method") == "GET" &&
+				r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" && strings.Contains(string(r.Body), "filterType=externalOpportunityId")
+		}
+	}
+	if !posted {
+		t.Error("the opportunities read was not a POST with _method=GET and a form body")
+	}
+}
+
+// The identity request is the documented GET with the credentials in the
+// query string; an identity endpoint that serves only GET (reading only the
+// query) works, and one that refuses the GET (405, or 401 from reading
+// only a POST body) gets the POST form.
+func TestIdentityRequestForms(t *testing.T) {
+	e := newEnv(t)
+	target, _ := url.Parse(e.fake.URL)
+	proxy := func(allow string) *httptest.Server {
+		rp := httputil.NewSingleHostReverseProxy(target)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != allow {
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return
+			}
+			if allow == http.MethodGet {
+				// Read the credentials from the query only, like a
+				// server written from the GET example would.
+				q := r.URL.Query()
+				if q.Get("grant_type") != "client_credentials" || q.Get("client_id") == "" || q.Get("client_secret") == "" {
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+			}
+			rp.ServeHTTP(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	postBodyOnly := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Reads the credentials from a POST body only, whatever the method.
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if form, _ := url.ParseQuery(string(body)); r.Method != http.MethodPost || form.Get("client_id") == "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"unauthorized","error_description":"No client with requested id"}`))
+			return
+		}
+		httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+	}))
+	t.Cleanup(postBodyOnly.Close)
+	for _, method := range []string{http.MethodGet, http.MethodPost, "post body only"} {
+		t.Run(method, func(t *testing.T) {
+			e.rdb.FlushDB(t.Context())
+			id := postBodyOnly
+			if method != "post body only" {
+				id = proxy(method)
+			}
+			c := e.client(t, func(c *marketo.Config) { c.IdentityURL = id.URL + "/identity" })
+			p, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Facts.Email == "" {
+				t.Errorf("profile %+v", p.Facts)
+			}
+		})
+	}
+	// Bad credentials are still terminal through the GET.
+	e.rdb.FlushDB(t.Context())
+	c := e.client(t, func(c *marketo.Config) { c.ClientSecret = "wrong" })
+	_, err := c.Profile(t.Context(), marketotest.Munchkin, ref(marketotest.LeadTier1))
+	var ae *handoff.AuthError
+	if !errors.As(err, &ae) || ae.Refreshable || strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("bad credentials: %v", err)
 	}
 }

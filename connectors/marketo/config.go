@@ -12,9 +12,12 @@ import (
 
 // Config is the Marketo connector's configuration (DESIGN §4 names, extended).
 type Config struct {
-	// BaseURL is the REST endpoint, https://<munchkin>.mktorest.com.
+	// BaseURL is the REST endpoint, https://<munchkin>.mktorest.com (the
+	// Admin → Web Services form ending in /rest is accepted too).
 	BaseURL string `env:"MARKETO_BASE_URL"`
-	// IdentityURL is the token endpoint; empty = <BaseURL>/identity/oauth/token.
+	// IdentityURL is the Identity URL shown in Admin → Web Services
+	// (https://<munchkin>.mktorest.com/identity; /oauth/token is appended) or
+	// the token endpoint itself; empty = <BaseURL>/identity/oauth/token.
 	IdentityURL  string `env:"MARKETO_IDENTITY_URL"`
 	ClientID     string `env:"MARKETO_CLIENT_ID"`
 	ClientSecret string `env:"MARKETO_CLIENT_SECRET"`
@@ -139,6 +142,26 @@ func MunchkinFromURL(base string) (string, error) {
 	return strings.ToUpper(first), nil
 }
 
+// restBase is MARKETO_BASE_URL without a trailing slash and without the
+// "/rest" that Admin → Web Services prints after the host (its "Endpoint"
+// is https://<munchkin>.mktorest.com/rest; request paths start with /rest).
+func restBase(u string) string {
+	u = strings.TrimRight(strings.TrimSpace(u), "/")
+	return strings.TrimSuffix(u, "/rest")
+}
+
+// tokenURL turns MARKETO_IDENTITY_URL into the token endpoint. Admin →
+// Web Services prints the Identity URL (https://<munchkin>.mktorest.com/identity);
+// the token is requested at <Identity URL>/oauth/token. A value that is
+// already the token endpoint (or another custom URL) is kept.
+func tokenURL(u string) string {
+	u = strings.TrimRight(strings.TrimSpace(u), "/")
+	if strings.HasSuffix(u, "/identity") {
+		return u + "/oauth/token"
+	}
+	return u
+}
+
 // settings is the validated, parsed Config.
 type settings struct {
 	base        string
@@ -184,8 +207,8 @@ func (c Config) parse() (settings, error) {
 	if c.BaseURL == "" {
 		errs = append(errs, errors.New("MARKETO_BASE_URL is required"))
 	}
-	s.base = strings.TrimRight(c.BaseURL, "/")
-	s.identityURL = c.IdentityURL
+	s.base = restBase(c.BaseURL)
+	s.identityURL = tokenURL(c.IdentityURL)
 	if s.identityURL == "" {
 		s.identityURL = s.base + "/identity/oauth/token"
 	}

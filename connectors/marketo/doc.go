@@ -7,8 +7,10 @@
 // # Auth
 //
 // Client credentials against <base>/identity/oauth/token (or
-// MARKETO_IDENTITY_URL) with golang.org/x/oauth2/clientcredentials,
-// AuthStyleInParams. The token is cached in the shared, encrypted token
+// MARKETO_IDENTITY_URL + /oauth/token) with the documented request,
+// GET ?grant_type=client_credentials&client_id=…&client_secret=…; if the
+// endpoint refuses it (4xx), the POST form decides
+// (golang.org/x/oauth2/clientcredentials, AuthStyleInParams). The token is cached in the shared, encrypted token
 // store, so every process uses the same one, and replaced under the
 // store's cross-process lock a minute before it expires. Requests carry it
 // only as "Authorization: Bearer" (oauth2.Transport); never as the

@@ -255,11 +255,12 @@ func TestRequestShapesMatchFixtures(t *testing.T) {
 			t.Errorf("token %d = %s, want %s", i, got.Input.Tokens[i].Name, want.Input.Tokens[i].Name)
 		}
 	}
-	// Identity: POST form with client_id/secret in the body (AuthStyleInParams), no Basic auth.
-	if ident.Method != "POST" || !strings.HasPrefix(ident.Header.Get("Content-Type"), "application/x-www-form-urlencoded") || ident.Header.Get("Authorization") != "" {
-		t.Errorf("identity = %s %q auth %q", ident.Method, ident.Header.Get("Content-Type"), ident.Header.Get("Authorization"))
+	// Identity: the documented GET with grant_type, client_id and
+	// client_secret in the query string, no Basic auth.
+	if ident.Method != "GET" || ident.Header.Get("Authorization") != "" || len(ident.Body) != 0 {
+		t.Errorf("identity = %s auth %q body %q", ident.Method, ident.Header.Get("Authorization"), ident.Body)
 	}
-	if b := string(ident.Body); !strings.Contains(b, "grant_type=client_credentials") || !strings.Contains(b, "client_id="+marketotest.ClientID) || !strings.Contains(b, "client_secret=") {
-		t.Errorf("identity body = %s", b)
+	if q := ident.Query; q.Get("grant_type") != "client_credentials" || q.Get("client_id") != marketotest.ClientID || q.Get("client_secret") == "" {
+		t.Errorf("identity query = %v", q)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -304,7 +305,7 @@ func (c *Client) stored(tok *oauth2.Token, prev *tokenstore.Token) (*tokenstore.
 		return nil, "", errors.New("token response has no instance_url")
 	}
 	id, _ := tok.Extra("id").(string)
-	issued := fmt.Sprint(tok.Extra("issued_at"))
+	issued := extraString(tok, "issued_at")
 	if sig, _ := tok.Extra("signature").(string); sig != "" && c.cfg.ClientSecret != "" && id != "" {
 		if !VerifySignature(c.cfg.ClientSecret, id, issued, sig) {
 			return nil, "", &handoff.AuthError{CRM: crm, Refreshable: false, Detail: "token response signature does not match its identity URL"}
@@ -314,7 +315,27 @@ func (c *Client) stored(tok *oauth2.Token, prev *tokenstore.Token) (*tokenstore.
 	if err != nil && prev == nil {
 		return nil, "", err
 	}
-	return st, org, nil
+	return st, ID18(org), nil
+}
+
+// extraString reads a token response field as the text Salesforce sent.
+// issued_at is documented as a string of epoch milliseconds; a JSON number
+// (decoded as float64) or a form-encoded response (int64 from Extra) is
+// written back in plain decimal, so the signature is checked over the same
+// digits, never over "1.7639028e+12".
+func extraString(tok *oauth2.Token, key string) string {
+	switch v := tok.Extra(key).(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case json.Number:
+		return v.String()
+	default:
+		return fmt.Sprint(v)
+	}
 }
 
 // ParseIdentityURL splits https://login.salesforce.com/id/<orgId>/<userId>.

@@ -105,7 +105,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		log:    deps.Logger,
 		now:    deps.Now,
 		jwtKey: key,
-		orgID:  cfg.OrgID,
+		orgID:  ID18(cfg.OrgID),
 		usage:  map[string]LimitInfo{},
 	}
 	if c.http == nil {
@@ -152,6 +152,7 @@ func (l LimitInfo) Fraction() float64 {
 
 // LimitInfo returns the last api-usage reading for the org.
 func (c *Client) LimitInfo(tenant string) (LimitInfo, bool) {
+	tenant = ID18(tenant)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.usage[tenant]
@@ -299,6 +300,7 @@ func (c *Client) preflight(ctx context.Context, tenant string) error {
 // non-nil, receives the decoded JSON body of a 2xx answer. It returns the
 // HTTP status of the final answer.
 func (c *Client) do(ctx context.Context, tenant, method, path string, query url.Values, body, out any) (int, error) {
+	tenant = ID18(tenant) // tokens are stored under the 18-character org id
 	if err := c.preflight(ctx, tenant); err != nil {
 		return 0, err
 	}

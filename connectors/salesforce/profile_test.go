@@ -177,3 +177,53 @@ func TestSOQLInjectionIsInert(t *testing.T) {
 	}
 	_ = url.Values{}
 }
+
+// Org ids come in 15- and 18-character forms (the notes: compare the first
+// 15). The token is stored under the 18-character id of the identity URL;
+// a tenant given in the 15-character form (SALESFORCE_ORG_IDS, an Outbound
+// Message) reaches the same token, and a 15-character SALESFORCE_ORG_ID
+// does not make a second one.
+func TestOrgIDForms(t *testing.T) {
+	if got := salesforce.ID18("00D5e000000AbCd"); got != salesforcetest.OrgID {
+		t.Fatalf("ID18 = %s, want %s", got, salesforcetest.OrgID)
+	}
+	for _, id := range []string{"00Dxx0000000001", "001xx000003DGb2", "005xx000001Sv6A"} {
+		if got, want := salesforce.ID18(id), map[string]string{
+			"00Dxx0000000001": "00Dxx0000000001EAA", "001xx000003DGb2": "001xx000003DGb2AAG", "005xx000001Sv6A": "005xx000001Sv6AAAS",
+		}[id]; got != want {
+			t.Errorf("ID18(%s) = %s, want %s", id, got, want)
+		}
+	}
+	if salesforce.ID18(salesforcetest.OrgID) != salesforcetest.OrgID || salesforce.ID18("x") != "x" {
+		t.Error("ID18 changed an id that is not 15 characters")
+	}
+
+	e := newEnv(t, nil)
+	tenant := e.install()
+	short := tenant[:15]
+	ctx := context.Background()
+	p, err := e.client.Profile(ctx, short, handoff.ContactRef{ID: salesforcetest.ContactJane})
+	if err != nil || p.Facts.Name != "Jane Doe" {
+		t.Fatalf("profile with the 15-character org id: %+v %v", p, err)
+	}
+	task, err := e.client.CreateTask(ctx, janeSpec(short, "hf_short_org"))
+	if err != nil || task.URL == "" {
+		t.Fatalf("task with the 15-character org id: %+v %v", task, err)
+	}
+	if _, ok := e.client.LimitInfo(short); !ok {
+		t.Error("no api-usage reading under the 15-character org id")
+	}
+
+	e2 := newEnv(t, nil)
+	e2.cfg.RefreshToken, e2.cfg.OrgID = e2.fake.IssueRefreshToken(salesforcetest.UserAdmin), salesforcetest.OrgID[:15]
+	org, err := e2.newClient().Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org != salesforcetest.OrgID {
+		t.Errorf("Connect returned %s, want the 18-character %s", org, salesforcetest.OrgID)
+	}
+	if _, err := e2.store.Get(ctx, handoff.SourceSalesforce, salesforcetest.OrgID); err != nil {
+		t.Errorf("token not stored under the 18-character org id: %v", err)
+	}
+}

@@ -36,8 +36,8 @@ type TaskFields struct {
 	Subject      string `json:"Subject"`
 	Description  string `json:"Description"`
 	ActivityDate string `json:"ActivityDate,omitempty"` // YYYY-MM-DD
-	Priority     string `json:"Priority"`
-	Status       string `json:"Status"`
+	Priority     string `json:"Priority,omitempty"`     // empty: the org's default
+	Status       string `json:"Status,omitempty"`       // empty: the org's default
 }
 
 // SFPriority maps a handoff priority to the Task Priority picklist.

@@ -61,12 +61,31 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 	var res upsertResult
 	path := "/sobjects/Task/" + c.cfg.HandoffIDField + "/" + url.PathEscape(spec.HandoffID)
 	status, err := c.do(ctx, spec.Tenant, http.MethodPatch, path, nil, fields, &res)
+	for range 2 {
+		// Status and Priority values vary by org: when the org refuses
+		// ours, leave the field to the org's default.
+		if !dropRefusedPicklist(err, &fields) {
+			break
+		}
+		c.log.WarnContext(ctx, "salesforce: Task picklist value refused by the org; using its default", "tenant", spec.Tenant)
+		res = upsertResult{}
+		status, err = c.do(ctx, spec.Tenant, http.MethodPatch, path, nil, fields, &res)
+	}
 	var pe *handoff.PermanentError
 	if errors.As(err, &pe) && pe.Status == http.StatusMultipleChoices {
 		// Several tasks already carry this handoff id (created before the
 		// field was unique): use one of them rather than failing forever.
 		c.log.WarnContext(ctx, "salesforce: several tasks carry one handoff id", "tenant", spec.Tenant, "handoff_id", spec.HandoffID)
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	}
+	if errors.Is(err, handoff.ErrNotFound) {
+		// An upsert only 404s when the field is not an External ID of Task
+		// ("Provided external ID field does not exist or is not
+		// accessible"); whether Activity custom fields can be one is left
+		// open by the notes, so fall back to find-then-create.
+		c.log.WarnContext(ctx, "salesforce: the handoff id field is not an External ID on Task; finding, then creating",
+			"tenant", spec.Tenant, "field", c.cfg.HandoffIDField)
+		return c.findOrCreateTask(ctx, spec, fields)
 	}
 	if err != nil {
 		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
@@ -75,6 +94,60 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		// Older API versions answer an update with 204 and no body.
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
 	}
+	return c.createdTask(ctx, spec, fields, status, res)
+}
+
+// dropRefusedPicklist clears the Status or Priority of fields when err is
+// Salesforce refusing that field's value as not in its restricted
+// picklist, and reports whether it cleared one.
+func dropRefusedPicklist(err error, fields *TaskFields) bool {
+	var pe *handoff.PermanentError
+	if !errors.As(err, &pe) || pe.Code != "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST" {
+		return false
+	}
+	switch {
+	case fields.Status != "" && strings.Contains(pe.Detail, "Status"):
+		fields.Status = ""
+	case fields.Priority != "" && strings.Contains(pe.Detail, "Priority"):
+		fields.Priority = ""
+	default:
+		return false
+	}
+	return true
+}
+
+// findOrCreateTask is CreateTask without an External ID: the task carrying
+// the handoff id if there is one, else a new Task (POST /sobjects/Task)
+// with the id in the field. Callers serialize per handoff (the pipeline's
+// lock), which keeps the query and the insert from racing.
+func (c *Client) findOrCreateTask(ctx context.Context, spec handoff.TaskSpec, fields TaskFields) (handoff.Task, error) {
+	t, err := c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	if err == nil || !errors.Is(err, handoff.ErrNotFound) {
+		return t, err
+	}
+	body := map[string]any{}
+	b, err := json.Marshal(fields)
+	if err != nil {
+		return handoff.Task{}, fmt.Errorf("encode task: %w", err)
+	}
+	if err := json.Unmarshal(b, &body); err != nil {
+		return handoff.Task{}, fmt.Errorf("encode task: %w", err)
+	}
+	body[c.cfg.HandoffIDField] = spec.HandoffID
+	var res upsertResult
+	status, err := c.do(ctx, spec.Tenant, http.MethodPost, "/sobjects/Task", nil, body, &res)
+	if err != nil {
+		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
+	}
+	if res.ID == "" && res.Success {
+		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
+	}
+	res.Created = true
+	return c.createdTask(ctx, spec, fields, status, res)
+}
+
+// createdTask is the Task just written, from the create/upsert answer.
+func (c *Client) createdTask(ctx context.Context, spec handoff.TaskSpec, fields TaskFields, status int, res upsertResult) (handoff.Task, error) {
 	if !res.Success && len(res.Errors) > 0 {
 		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Status: status, Code: res.Errors[0].ErrorCode, Detail: "create task: " + res.Errors[0].Message}
 	}
@@ -90,7 +163,7 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 }
 
 func (c *Client) recordURL(ctx context.Context, tenant, id string) string {
-	t, err := c.tokens.Get(ctx, crm, tenant)
+	t, err := c.tokens.Get(ctx, crm, ID18(tenant))
 	if err != nil || t.InstanceURL == "" {
 		return ""
 	}
@@ -250,7 +323,13 @@ func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner 
 	if priority != "" {
 		body["Priority"] = SFPriority(priority)
 	}
-	if _, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil); err != nil {
+	_, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil)
+	if f := (TaskFields{Priority: body["Priority"]}); dropRefusedPicklist(err, &f) {
+		// The org has other Priority values: reassign, keep its priority.
+		delete(body, "Priority")
+		_, err = c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("salesforce reassign task %s (tenant %s): %w", taskID, tenant, err)
 	}
 	return nil

@@ -319,3 +319,71 @@ func TestCreateTaskWithDuplicateHandoffIDsReturnsOne(t *testing.T) {
 		t.Fatalf("task %+v, %d tasks", task, len(e.fake.Tasks()))
 	}
 }
+
+// The notes leave open whether an Activity custom field can be an External
+// ID. Where the handoff id field is a plain text field, the upsert answers
+// 404 NOT_FOUND; CreateTask then finds the task by SOQL or creates it with
+// POST /sobjects/Task, and stays idempotent.
+func TestCreateTaskWithoutExternalIDField(t *testing.T) {
+	e := newEnv(t, nil, salesforcetest.WithoutExternalID())
+	tenant := e.install()
+	ctx := context.Background()
+	spec := janeSpec(tenant, "hf_no_extid_1")
+	task, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.fake.Record("Task", task.ID)
+	if rec == nil || rec["Handoff_Id__c"] != "hf_no_extid_1" || rec["OwnerId"] != salesforcetest.UserAE1 || task.HandoffID != spec.HandoffID {
+		t.Fatalf("task %+v, record %v", task, rec)
+	}
+	again, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ID != task.ID || len(e.fake.Tasks()) != 1 {
+		t.Fatalf("second create made %s (%d tasks)", again.ID, len(e.fake.Tasks()))
+	}
+	var posts int
+	for _, r := range e.apiRequests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/sobjects/Task") {
+			posts++
+		}
+	}
+	if posts != 1 {
+		t.Errorf("%d POST /sobjects/Task, want 1", posts)
+	}
+}
+
+// Task Status and Priority values vary by org (the notes: check them with
+// describe). An org without "Not Started" / "High" refuses them as
+// restricted picklist values; the task is still created, with the org's
+// defaults, and a reassignment still changes the owner.
+func TestTaskInOrgWithOtherPicklists(t *testing.T) {
+	e := newEnv(t, nil, salesforcetest.WithTaskPicklists([]string{"Open", "Working", "Completed"}, []string{"P1", "P2", "P3"}))
+	tenant := e.install()
+	ctx := context.Background()
+	task, err := e.client.CreateTask(ctx, janeSpec(tenant, "hf_picklists_1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := e.fake.Record("Task", task.ID)
+	if rec["Status"] != "Open" || rec["Priority"] != "P1" || rec["Handoff_Id__c"] != "hf_picklists_1" || rec["OwnerId"] != salesforcetest.UserAE1 {
+		t.Fatalf("record %v", rec)
+	}
+	if task.State != handoff.TaskNotStarted {
+		t.Errorf("state %q", task.State)
+	}
+	if err := e.client.ReassignTask(ctx, tenant, task.ID, handoff.Owner{ID: salesforcetest.UserAE2}, handoff.PriorityUrgent); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e.fake.Record("Task", task.ID); rec["OwnerId"] != salesforcetest.UserAE2 {
+		t.Fatalf("after reassign %v", rec)
+	}
+	// A refused value of another field is not retried.
+	spec := janeSpec(tenant, "hf_picklists_2")
+	spec.Owner = handoff.Owner{ID: salesforcetest.UserFormer}
+	if _, err := e.client.CreateTask(ctx, spec); err == nil {
+		t.Error("an inactive owner was accepted")
+	}
+}

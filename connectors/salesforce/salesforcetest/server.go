@@ -81,6 +81,18 @@ func WithFields(tierField, handoffIDField string) Option {
 	return func(s *Server) { s.tierField, s.handoffField = tierField, handoffIDField }
 }
 
+// WithTaskPicklists replaces the Task Status and Priority picklists (values
+// vary by org). The first status is the default on create; the default
+// priority is Normal when listed, else the first.
+func WithTaskPicklists(statuses, priorities []string) Option {
+	return func(s *Server) { s.statuses, s.priorities = statuses, priorities }
+}
+
+// WithoutExternalID makes the handoff id field a plain text field, not an
+// External ID: upserts by it answer 404 NOT_FOUND, as Salesforce does for
+// a field that is not an External ID.
+func WithoutExternalID() Option { return func(s *Server) { s.noExternalID = true } }
+
 // WithDailyLimit sets the api-usage maximum reported in Sforce-Limit-Info.
 func WithDailyLimit(n int) Option { return func(s *Server) { s.apiMax = n } }
 
@@ -120,6 +132,9 @@ type Server struct {
 	audiences    []string
 	tierField    string
 	handoffField string
+	noExternalID bool
+	statuses     []string
+	priorities   []string
 	sessionTTL   time.Duration
 	authUser     string
 	db           *db
@@ -145,6 +160,7 @@ func New(seed Seed, opts ...Option) *Server {
 		tierField: "Tier__c", handoffField: "Handoff_Id__c",
 		access: map[string]*accessToken{}, refresh: map[string]string{}, codes: map[string]*authCode{},
 		grants: map[string]int{}, apiMax: 15000, now: time.Now, OrgID: seed.OrgID,
+		statuses: taskStatuses, priorities: taskPriorities,
 	}
 	if s.OrgID == "" {
 		s.OrgID = OrgID
@@ -349,6 +365,13 @@ func (s *Server) SetTaskStatus(id, status string) bool {
 	}
 	s.setStatusLocked(r, status)
 	return true
+}
+
+func (s *Server) defaultPriority() string {
+	if slices.Contains(s.priorities, "Normal") {
+		return "Normal"
+	}
+	return s.priorities[0]
 }
 
 func (s *Server) setStatusLocked(r record, status string) {
@@ -894,7 +917,7 @@ func (s *Server) sobjectsLocked(w http.ResponseWriter, r *http.Request, user str
 // PATCH upserts (201 created / 200 updated / 300 several matches).
 func (s *Server) externalIDLocked(w http.ResponseWriter, r *http.Request, sc *objSchema, user, field, value string) {
 	canon, ok := sc.fields[strings.ToLower(field)]
-	if !ok || canon != s.handoffField || sc.name != "Task" {
+	if !ok || canon != s.handoffField || sc.name != "Task" || s.noExternalID {
 		apiError(w, http.StatusNotFound, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: "+field)
 		return
 	}
@@ -1029,11 +1052,11 @@ func (s *Server) applyTaskLocked(w http.ResponseWriter, rec record, fields map[s
 		apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of date from VALUE_STRING value %s or request may be missing a required field", v))
 		return false
 	}
-	if v, ok := upd["Status"]; ok && !slices.Contains(taskStatuses, fmt.Sprint(v)) {
+	if v, ok := upd["Status"]; ok && !slices.Contains(s.statuses, fmt.Sprint(v)) {
 		apiError(w, http.StatusBadRequest, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("Status: bad value for restricted picklist field: %v", v), "Status")
 		return false
 	}
-	if v, ok := upd["Priority"]; ok && !slices.Contains(taskPriorities, fmt.Sprint(v)) {
+	if v, ok := upd["Priority"]; ok && !slices.Contains(s.priorities, fmt.Sprint(v)) {
 		apiError(w, http.StatusBadRequest, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", fmt.Sprintf("Priority: bad value for restricted picklist field: %v", v), "Priority")
 		return false
 	}
@@ -1083,7 +1106,7 @@ func (s *Server) applyTaskLocked(w http.ResponseWriter, rec record, fields map[s
 			}
 		}
 		rec["CreatedDate"], rec["IsDeleted"], rec["TaskSubtype"] = now, false, "Task"
-		rec["Status"], rec["Priority"], rec["OwnerId"], rec["IsClosed"] = "Not Started", "Normal", user, false
+		rec["Status"], rec["Priority"], rec["OwnerId"], rec["IsClosed"] = s.statuses[0], s.defaultPriority(), user, false
 		if s.db.recs["Task"] == nil {
 			s.db.recs["Task"] = map[string]record{}
 		}

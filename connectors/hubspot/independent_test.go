@@ -1,0 +1,90 @@
+package hubspot_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/hubspot"
+)
+
+// These tests run the client against small hand-written servers that
+// answer as hubspot.md documents but differently from hubspottest, where
+// the doc allows it.
+
+func privateClient(t *testing.T, h http.HandlerFunc) (*hubspot.Client, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := hubspot.New(hubspot.Config{APIBaseURL: srv.URL, PrivateAppToken: "pat-na1-test", PortalID: portal}, hubspot.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &n
+}
+
+const ownerBody = `{"id":"101","email":"dd1@acme.example","type":"PERSON","firstName":"Dana","lastName":"D","userId":9001,"archived":false}`
+
+// §8.2 lists the rate-limit headers; a response carrying only some of them
+// (here no X-HubSpot-RateLimit-Remaining) says nothing about what is left.
+// It used to read as "0 remaining", so every later call was refused
+// locally for a whole window.
+func TestPartialRateLimitHeadersDoNotBlock(t *testing.T) {
+	c, n := privateClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-HubSpot-RateLimit-Max", "110")
+		w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(ownerBody))
+	})
+	for i := range 3 {
+		if _, err := c.OwnerByID(ctx, portal, "101"); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n.Load() != 3 {
+		t.Fatalf("%d calls reached HubSpot, want 3", n.Load())
+	}
+	if ri, ok := c.LastRateLimit(portal); !ok || ri.RemainingKnown || ri.Max != 110 {
+		t.Fatalf("rate info %+v %v", ri, ok)
+	}
+}
+
+// §8.3: some 429s carry category RATE_LIMITS and only a message, without
+// policyName. "You have reached your daily limit." must wait like DAILY,
+// not like the 10-second window.
+func TestDailyLimitMessageWithoutPolicyName(t *testing.T) {
+	c, _ := privateClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"status":"error","message":"You have reached your daily limit.","category":"RATE_LIMITS","correlationId":"c033cdaa-0000"}`))
+	})
+	_, err := c.OwnerByID(ctx, portal, "101")
+	var re *handoff.RateLimitError
+	if !errors.As(err, &re) || re.RetryAfter != time.Hour {
+		t.Fatalf("err = %v (%+v)", err, re)
+	}
+}
+
+// §5.1: property values are strings or null; a null is an empty value.
+func TestNullPropertiesAndUnknownFields(t *testing.T) {
+	c, _ := privateClient(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"id":"501","properties":{"email":"ann@acme.example","firstname":"Ann","lastname":null,"jobtitle":null,"hs_object_id":"501"},` +
+			`"propertiesWithHistory":{},"createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-02T00:00:00.123Z","archived":false,"url":"https://app.hubspot.com/x"}`))
+	})
+	p, err := c.Profile(ctx, portal, handoff.ContactRef{ID: "501"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Contact.Email != "ann@acme.example" || p.Facts.Name != "Ann" || p.Account.Known || len(p.Deals) != 0 {
+		t.Fatalf("profile %+v", p)
+	}
+}

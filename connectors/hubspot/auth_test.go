@@ -386,3 +386,32 @@ func TestConfigFromEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// §4.2: whether HubSpot rotates refresh tokens is UNCONFIRMED; the client
+// must persist whatever refresh_token comes back. With rotation on, the
+// old refresh token is revoked, so a client that kept it would fail at
+// the next refresh.
+func TestRotatedRefreshTokenIsPersisted(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fake.RotateRefreshTokens(true)
+	first := e.install(-time.Minute)
+	for i := range 2 {
+		if _, err := e.client.OwnerByEmail(ctx, portal, "dd1@acme.example"); err != nil {
+			t.Fatalf("refresh %d: %v", i+1, err)
+		}
+		stored, _ := e.store.Get(ctx, handoff.SourceHubSpot, portal)
+		if stored.RefreshToken == "" || stored.RefreshToken == first.RefreshToken {
+			t.Fatalf("refresh %d: rotated refresh token not stored", i+1)
+		}
+		e.fake.ExpireAccessTokens()
+		// Expired in the store too, so the next call refreshes again.
+		stored.Expiry = time.Now().Add(-time.Minute)
+		if err := e.store.Put(ctx, handoff.SourceHubSpot, portal, stored); err != nil {
+			t.Fatal(err)
+		}
+		first.RefreshToken = stored.RefreshToken
+	}
+	if n := e.fake.RefreshGrants(); n != 2 {
+		t.Fatalf("refresh grants = %d, want 2", n)
+	}
+}

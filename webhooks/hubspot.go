@@ -89,6 +89,9 @@ func (h *Handlers) parseHubSpotRequest(r *http.Request, body []byte) ([]handoff.
 		return []handoff.Event{ev}, 0, nil
 	}
 	events, unknown, err := ParseHubSpotBatch(body, now)
+	if errors.Is(err, errEmptyBatch) {
+		return nil, 0, nil
+	}
 	if err != nil {
 		return nil, 0, badRequest("%v", err)
 	}
@@ -178,6 +181,10 @@ var hubspotObjectTypes = map[string]string{
 
 var hubspotKnownObjects = []string{"contact", "company", "deal", "ticket", "product", "line_item", "conversation", "object"}
 
+// errEmptyBatch: the batch is "[]". The handler acknowledges it (there is
+// nothing to store, and a redelivery would not change that, §1.3).
+var errEmptyBatch = errors.New("empty batch: the JSON array has no events")
+
 // ParseHubSpotBatch parses a webhook batch (a JSON array of at most
 // MaxBatch events) into events, and reports how many were of a
 // subscription type it does not know (they are returned as KindOther).
@@ -191,7 +198,7 @@ func ParseHubSpotBatch(body []byte, receivedAt time.Time) ([]handoff.Event, int,
 
 func normalizeHubSpot(evs []hsEvent, raws []json.RawMessage, receivedAt time.Time) ([]handoff.Event, int, error) {
 	if len(evs) == 0 {
-		return nil, 0, errors.New("empty batch: the JSON array has no events")
+		return nil, 0, errEmptyBatch
 	}
 	out := make([]handoff.Event, 0, len(evs))
 	unknown := 0
@@ -251,10 +258,19 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		kind, known = handoff.KindOther, false
 	}
 	// A type we do not know may lack what known types carry: accept it
-	// (and count it) rather than fail the whole batch.
-	objectID, err := hsID(e.ObjectID, "objectId", known)
+	// (and count it) rather than fail the whole batch. Association events
+	// name their records in fromObjectId/toObjectId; whether they also
+	// carry objectId is not settled by the doc (§1.1 "add"), so without it
+	// the record is fromObjectId.
+	assocEvent := kind == handoff.KindAssociationChange
+	objectID, err := hsID(e.ObjectID, "objectId", known && !assocEvent)
 	if err != nil {
 		return ev, false, err
+	}
+	if objectID == "" && assocEvent {
+		if objectID, err = hsID(e.FromObjectID, "fromObjectId", false); err != nil {
+			return ev, false, err
+		}
 	}
 	occ, err := hsID(e.OccurredAt, "occurredAt", known)
 	if err != nil {

@@ -1,0 +1,55 @@
+package webhooks_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/testredis"
+	"github.com/handoff-dev/handoff/webhooks"
+)
+
+// §1.1: association events add associationType, fromObjectId, toObjectId,
+// associationRemoved and isPrimaryAssociation; the doc does not settle
+// whether they carry objectId too. Without it the whole batch used to be
+// refused (400, so HubSpot redelivered it ten times and then dropped it).
+func TestAssociationEventWithoutObjectID(t *testing.T) {
+	body := []byte(`[{"eventId":7,"subscriptionId":12347,"portalId":62515,"appId":54321,"occurredAt":1764000000002,` +
+		`"subscriptionType":"contact.associationChange","attemptNumber":0,"changeSource":"USER","associationType":"CONTACT_TO_COMPANY",` +
+		`"fromObjectId":1001,"toObjectId":2002,"associationRemoved":false,"isPrimaryAssociation":true},` +
+		`{"eventId":8,"subscriptionId":12348,"portalId":62515,"appId":54321,"occurredAt":1764000000003,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":1003}]`)
+	evs, unknown, err := webhooks.ParseHubSpotBatch(body, time.Now())
+	if err != nil || unknown != 0 || len(evs) != 2 {
+		t.Fatalf("parse: %v, %d unknown, %d events", err, unknown, len(evs))
+	}
+	a := evs[0]
+	if a.Kind != handoff.KindAssociationChange || a.Object == nil || a.Object.ID != "1001" || a.Contact.ID != "1001" ||
+		a.Attributes["to_object_id"] != "2002" || a.Attributes["is_primary_association"] != "true" {
+		t.Fatalf("association event %+v", a)
+	}
+	// Still required where the doc has it: a creation without objectId is refused.
+	if _, _, err := webhooks.ParseHubSpotBatch([]byte(`[{"eventId":9,"portalId":62515,"occurredAt":1764000000003,"subscriptionType":"contact.creation"}]`), time.Now()); err == nil {
+		t.Fatal("creation without objectId accepted")
+	}
+}
+
+// §1.3: answer 2xx for what is deliberately ignored; an empty batch has
+// nothing to store and a redelivery would not change that. It used to be
+// a 400.
+func TestEmptyBatchIsAcknowledged(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	r := newRig(t, rdb, nil)
+	u := r.base + "/webhooks/hubspot"
+	body := []byte(`[]`)
+	res := post(t, u, body, hubspotV3(hsSecret, "POST", u, body, nowMS()))
+	if res.status != 200 {
+		t.Fatalf("empty batch: %d %s", res.status, res.body)
+	}
+	if a, d := ackCounts(t, res.body); a != 0 || d != 0 {
+		t.Fatalf("ack %d/%d", a, d)
+	}
+	// Unsigned, it is still refused.
+	if res := post(t, u, body, nil); res.status != 401 {
+		t.Fatalf("unsigned empty batch: %d", res.status)
+	}
+}

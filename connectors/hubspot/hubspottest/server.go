@@ -194,6 +194,7 @@ func New(seed Seed) *Server {
 	mux.HandleFunc("GET /crm/v3/owners/{id}", s.api(s.owner))
 	mux.HandleFunc("GET /conversations/v3/conversations/threads/{id}", s.api(s.thread))
 	mux.HandleFunc("GET /conversations/v3/conversations/threads/{id}/messages", s.api(s.threadMessages))
+	mux.HandleFunc("GET /conversations/v3/conversations/threads/{id}/messages/{msg}/original-content", s.api(s.originalContent))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, nil, http.StatusNotFound, "")
 		writeJSON(w, http.StatusNotFound, errBody("", "Unable to route "+r.Method+" "+r.URL.Path, nil))

@@ -305,6 +305,13 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		kind, _ = hubspotKind(objType, action, e.PropertyName)
 	}
 
+	// §1.1/§7: messageType COMMENT is a rep's internal note on the thread,
+	// not a buyer's message: it is kept (with its thread and message ids)
+	// but not as a chat message.
+	internalNote := kind == handoff.KindChatMessage && strings.EqualFold(e.MessageType, "COMMENT")
+	if internalNote {
+		kind = handoff.KindOther
+	}
 	ev = handoff.Event{
 		Source:     handoff.SourceHubSpot,
 		Tenant:     portal,
@@ -338,13 +345,13 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		ev.Property = &handoff.PropertyChange{Name: e.PropertyName, Value: value}
 	}
 	var mergedIDs []string
-	switch kind {
-	case handoff.KindChatMessage:
+	switch {
+	case kind == handoff.KindChatMessage || internalNote:
 		ev.Channel = "chat"
 		ev.ConversationID = objectID
 		ev.Message = &handoff.Message{ID: e.MessageID, ThreadID: objectID}
 		set("message_type", e.MessageType)
-	case handoff.KindAssociationChange:
+	case kind == handoff.KindAssociationChange:
 		from, _ := hsID(e.FromObjectID, "fromObjectId", false)
 		to, _ := hsID(e.ToObjectID, "toObjectId", false)
 		set("association_type", e.AssociationType)
@@ -363,7 +370,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		case strings.HasSuffix(at, "_TO_CONTACT") && to != "":
 			ev.Contact.ID, ev.Contact.Type = to, "contact"
 		}
-	case handoff.KindObjectMerged:
+	case kind == handoff.KindObjectMerged:
 		for _, m := range e.MergedObjectIDs {
 			id, err := hsID(m, "mergedObjectIds", true)
 			if err != nil {

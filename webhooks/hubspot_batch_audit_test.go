@@ -53,3 +53,24 @@ func TestEmptyBatchIsAcknowledged(t *testing.T) {
 		t.Fatalf("unsigned empty batch: %d", res.status)
 	}
 }
+
+// §1.1/§7: conversation.newMessage with messageType COMMENT is an internal
+// note, not something the buyer wrote; it used to become a chat message.
+func TestConversationCommentIsNotAChatMessage(t *testing.T) {
+	body := []byte(`[{"eventId":3269195544,"subscriptionId":2371671,"portalId":23428445,"appId":2438486,"occurredAt":1702439388898,"subscriptionType":"conversation.newMessage","attemptNumber":0,"objectId":6065362089,"messageId":"9b38dc6d5b5744a788931a9cf3a7b225","messageType":"MESSAGE","changeFlag":"NEW_MESSAGE"},` +
+		`{"eventId":3269195545,"subscriptionId":2371671,"portalId":23428445,"appId":2438486,"occurredAt":1702439388899,"subscriptionType":"conversation.newMessage","attemptNumber":0,"objectId":6065362089,"messageId":"9b38dc6d5b5744a788931a9cf3a7b226","messageType":"COMMENT","changeFlag":"NEW_MESSAGE"}]`)
+	evs, unknown, err := webhooks.ParseHubSpotBatch(body, time.Now())
+	if err != nil || unknown != 0 || len(evs) != 2 {
+		t.Fatalf("parse: %v, %d unknown, %d events", err, unknown, len(evs))
+	}
+	if evs[0].Kind != handoff.KindChatMessage {
+		t.Fatalf("MESSAGE: kind %s", evs[0].Kind)
+	}
+	c := evs[1]
+	if c.Kind != handoff.KindOther || c.Attributes["message_type"] != "COMMENT" || c.ConversationID != "6065362089" || c.Message == nil || c.Message.ID != "9b38dc6d5b5744a788931a9cf3a7b226" {
+		t.Fatalf("COMMENT: %+v", c)
+	}
+	if c.DedupeKey == evs[0].DedupeKey {
+		t.Fatal("two messages share a dedupe key")
+	}
+}

@@ -1,7 +1,9 @@
 package hubspot_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -86,5 +88,45 @@ func TestNullPropertiesAndUnknownFields(t *testing.T) {
 	}
 	if p.Contact.Email != "ann@acme.example" || p.Facts.Name != "Ann" || p.Account.Known || len(p.Deals) != 0 {
 		t.Fatalf("profile %+v", p)
+	}
+}
+
+// §5.4: GET /crm/v3/owners documents limit/after/archived; the email filter
+// is community-documented only. Against a server that ignores it, the
+// owner on page 2 used to be reported as not found.
+func TestOwnerByEmailFollowsPagingWhenEmailIsIgnored(t *testing.T) {
+	c, n := privateClient(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/crm/v3/owners" || r.Method != http.MethodGet {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		after := r.URL.Query().Get("after")
+		res := []map[string]any{}
+		next := ""
+		switch after {
+		case "":
+			for i := range 100 {
+				res = append(res, map[string]any{"id": fmt.Sprint(1000 + i), "email": fmt.Sprintf("rep%d@acme.example", i), "type": "PERSON", "userId": 9000 + i, "archived": false})
+			}
+			next = "100"
+		case "100":
+			res = append(res, map[string]any{"id": "2001", "email": "Closer@Acme.example", "firstName": "Cleo", "lastName": "Ser", "type": "PERSON", "userId": 9999, "archived": false})
+		}
+		body := map[string]any{"results": res}
+		if next != "" {
+			body["paging"] = map[string]any{"next": map[string]any{"after": next, "link": "https://api.hubapi.com/crm/v3/owners?after=" + next}}
+		}
+		_ = json.NewEncoder(w).Encode(body)
+	})
+	o, err := c.OwnerByEmail(ctx, portal, "closer@acme.example")
+	if err != nil || o.ID != "2001" || o.Name != "Cleo Ser" {
+		t.Fatalf("owner %+v, %v", o, err)
+	}
+	if n.Load() != 2 {
+		t.Fatalf("%d calls, want 2", n.Load())
+	}
+	if _, err := c.OwnerByEmail(ctx, portal, "nobody@acme.example"); !errors.Is(err, handoff.ErrNotFound) {
+		t.Fatalf("unknown owner: %v", err)
 	}
 }

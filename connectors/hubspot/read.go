@@ -442,21 +442,39 @@ func (o ownerJSON) owner() handoff.Owner {
 
 // OwnerByEmail finds an active owner by email (GET /crm/v3/owners?email=).
 // The returned ID is the owner id (not the user id) used by hubspot_owner_id.
+//
+// The email filter is community-documented only (§5.4): a server that
+// ignores it returns every owner, page by page, so the pages are followed
+// (paging.next.after, at most maxOwnerPages) until the email is found.
 func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error) {
-	var out struct {
-		Results []ownerJSON `json:"results"`
-	}
 	q := url.Values{"email": {email}, "limit": {"100"}, "archived": {"false"}}
-	if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners, query: q}, &out, nil); err != nil {
-		return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), err)
-	}
-	for _, o := range out.Results {
-		if !o.Archived && strings.EqualFold(o.Email, email) {
-			return o.owner(), nil
+	for range maxOwnerPages {
+		var out struct {
+			Results []ownerJSON `json:"results"`
+			Paging  struct {
+				Next struct {
+					After string `json:"after"`
+				} `json:"next"`
+			} `json:"paging"`
 		}
+		if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners, query: q}, &out, nil); err != nil {
+			return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), err)
+		}
+		for _, o := range out.Results {
+			if !o.Archived && strings.EqualFold(o.Email, email) {
+				return o.owner(), nil
+			}
+		}
+		if out.Paging.Next.After == "" || out.Paging.Next.After == q.Get("after") {
+			break
+		}
+		q.Set("after", out.Paging.Next.After)
 	}
 	return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), handoff.ErrNotFound)
 }
+
+// maxOwnerPages bounds OwnerByEmail's paging (100 owners a page).
+const maxOwnerPages = 20
 
 // OwnerByID reads one owner by owner id.
 func (c *Client) OwnerByID(ctx context.Context, tenant, id string) (handoff.Owner, error) {

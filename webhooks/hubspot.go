@@ -50,6 +50,11 @@ func (h *Handlers) verifyHubSpot(r *http.Request, body []byte) *reqError {
 	if sig3 != "" {
 		uri := HubSpotV3URI(h.s.baseURL, r.RequestURI)
 		err := VerifyHubSpotV3(h.s.hubspotSecret, r.Method, uri, body, ts, sig3, h.now(), h.s.maxAge)
+		if errors.Is(err, errSigMismatch) {
+			if alt := hubspotV3URIAlternate(h.s.baseURL, r.RequestURI); alt != "" {
+				err = VerifyHubSpotV3(h.s.hubspotSecret, r.Method, alt, body, ts, sig3, h.now(), h.s.maxAge)
+			}
+		}
 		return sigError("X-HubSpot-Signature-v3", err)
 	}
 	if sig := r.Header.Get(HeaderHubSpotSignature); sig != "" {

@@ -1,6 +1,9 @@
 package webhooks_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"testing"
 	"time"
 
@@ -72,5 +75,30 @@ func TestConversationCommentIsNotAChatMessage(t *testing.T) {
 	}
 	if c.DedupeKey == evs[0].DedupeKey {
 		t.Fatal("two messages share a dedupe key")
+	}
+}
+
+// §2.3: HubSpot's decoding table shows upper-case escapes only; whether
+// lower-case ones (%3a) are decoded too is UNCONFIRMED. Both readings are
+// accepted; a signature over the undecoded upper-case form stays refused
+// (vector B's negative case).
+func TestV3LowerCaseEscapesEitherReading(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	r := newRig(t, rdb, nil)
+	body := hubspotBatch(1, 62515)
+	u := r.base + "/webhooks/hubspot?src=hs%3aapp%2fv3&n=1"
+	decoded := r.base + "/webhooks/hubspot?src=hs:app/v3&n=1"
+	for name, signed := range map[string]string{"lower-case kept": u, "lower-case decoded": decoded} {
+		if res := post(t, u, body, hubspotV3(hsSecret, "POST", signed, body, nowMS())); res.status != 200 {
+			t.Errorf("%s: %d %s", name, res.status, res.body)
+		}
+	}
+	up := r.base + "/webhooks/hubspot?src=hs%3Aapp&n=2"
+	h := hubspotV3("x", "POST", "", nil, nowMS()) // headers only; the signature is replaced below
+	m := hmac.New(sha256.New, []byte(hsSecret))
+	m.Write([]byte("POST" + up + string(body) + h.Get("X-HubSpot-Request-Timestamp")))
+	h.Set("X-HubSpot-Signature-v3", base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	if res := post(t, up, body, h); res.status != 401 {
+		t.Fatalf("signed over undecoded %%3A: %d %s", res.status, res.body)
 	}
 }

@@ -118,8 +118,10 @@ func (c *Client) tenantMutex(tenant string) *sync.Mutex {
 	return m.(*sync.Mutex)
 }
 
+// oauthCtx carries the HTTP client x/oauth2 uses for the token endpoint:
+// the base client, accepting camelCase token responses too (tokencase.go).
 func (c *Client) oauthCtx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.base)
+	return context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: tokenCaseTransport{base: c.base.Transport}, Timeout: c.base.Timeout})
 }
 
 // refresh runs the refresh_token grant through x/oauth2.

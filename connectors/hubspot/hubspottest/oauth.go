@@ -138,6 +138,14 @@ func (s *Server) serveToken(w *statusWriter, r *http.Request, body []byte) {
 	if !s.omitHubID {
 		resp["hub_id"] = s.seed.PortalID
 	}
+	if s.camelTokens && strings.HasPrefix(r.URL.Path, "/oauth/2026-03/") {
+		for snake, camel := range map[string]string{"token_type": "tokenType", "refresh_token": "refreshToken", "access_token": "accessToken", "expires_in": "expiresIn", "hub_id": "hubId"} {
+			if v, ok := resp[snake]; ok {
+				resp[camel] = v
+				delete(resp, snake)
+			}
+		}
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)
 }

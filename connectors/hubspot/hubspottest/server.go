@@ -20,7 +20,7 @@
 // Retry-After, 401, 403, 404, 423, 5xx), FailTokenNext, SetLatency,
 // RevokeToken / RevokeRefreshToken, ExpireAccessTokens, SetRateLimit (the
 // fake enforces 110 per 10 s and 5 searches per second per portal),
-// SetSearchLag (eventual consistency), OmitHubID, RotateRefreshTokens,
+// SetSearchLag (eventual consistency), OmitHubID, RotateRefreshTokens, CamelCaseTokens,
 // OmitCalculatedDealProperties, SetNow. Inspection: Requests (credentials
 // redacted), Count, APICalls, RefreshGrants, CodeGrants, Task, TaskIDs.
 package hubspottest
@@ -129,6 +129,7 @@ type Server struct {
 	omitHubID     bool
 	omitCalc      bool
 	rotate        bool
+	camelTokens   bool
 }
 
 // New starts a fake seeded with seed. Close it when done.
@@ -257,6 +258,11 @@ func (s *Server) OmitHubID(v bool) { s.mu.Lock(); s.omitHubID = v; s.mu.Unlock()
 // and revoke the one used (rotation is UNCONFIRMED for HubSpot, §4.2; a
 // client must persist whatever refresh_token comes back).
 func (s *Server) RotateRefreshTokens(v bool) { s.mu.Lock(); s.rotate = v; s.mu.Unlock() }
+
+// CamelCaseTokens makes the 2026-03 token endpoint answer in camelCase
+// (accessToken, refreshToken, expiresIn, tokenType, hubId), as its
+// reference page shows; the real casing is UNCONFIRMED (§4.2).
+func (s *Server) CamelCaseTokens(v bool) { s.mu.Lock(); s.camelTokens = v; s.mu.Unlock() }
 
 // OmitCalculatedDealProperties stops returning hs_deal_stage_probability,
 // hs_is_closed and hs_is_closed_won on deals.

@@ -130,3 +130,35 @@ func TestOwnerByEmailFollowsPagingWhenEmailIsIgnored(t *testing.T) {
 		t.Fatalf("unknown owner: %v", err)
 	}
 }
+
+// §4.2/§8.4: a revoked refresh token is BAD_REFRESH_TOKEN (v1 "status") or
+// invalid_grant; an endpoint answering in HubSpot's generic error JSON
+// carries it in "category" with status "error". That form used to be
+// taken for a configuration error: the portal was not marked for
+// re-authorization, so every job refreshed again.
+func TestRefreshRejectedInGenericErrorForm(t *testing.T) {
+	e := newEnv(t, nil)
+	var grants atomic.Int32
+	tokenSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		grants.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"status":"error","message":"missing or invalid refresh token","correlationId":"5d3c6f9e-0000","category":"BAD_REFRESH_TOKEN"}`))
+	}))
+	defer tokenSrv.Close()
+	e.cfg.TokenURL = tokenSrv.URL + "/oauth/2026-03/token"
+	e.client = e.newClient(e.cfg)
+	e.install(-time.Minute)
+	_, err := e.client.OwnerByEmail(ctx, portal, "dd1@acme.example")
+	var ae *handoff.AuthError
+	if !errors.As(err, &ae) || ae.Refreshable {
+		t.Fatalf("err = %v", err)
+	}
+	stored, _ := e.store.Get(ctx, handoff.SourceHubSpot, portal)
+	if !stored.NeedsReauth {
+		t.Fatal("portal not marked for re-authorization")
+	}
+	if _, err := e.client.OwnerByEmail(ctx, portal, "dd1@acme.example"); !errors.As(err, &ae) || grants.Load() != 1 {
+		t.Fatalf("second call: %v (grants %d)", err, grants.Load())
+	}
+}

@@ -26,6 +26,9 @@ import (
 // with v2 or v1. A batch may mix portals: each event's tenant is its
 // portalId. Events of unknown subscription types are accepted and counted.
 //
+// Workflow "Send a webhook" actions may also use GET (no body, v2-signed
+// over the empty body), served here too.
+//
 // Workflow requests carry no event type; the workflow's URL may say what
 // the enrollment means with static query parameters, e.g.
 // /webhooks/hubspot?kind=form_submission&channel=web (they are covered by
@@ -35,15 +38,31 @@ func (h *Handlers) HubSpot(c echo.Context) error {
 		h.verifyHubSpot, h.parseHubSpotRequest)
 }
 
+// verifyHubSpot checks v3 when the request carries a v3 signature (app
+// webhooks send it alongside v1), else v1/v2 (workflow webhooks and custom
+// workflow actions sign with v2). A timestamp header without a v3
+// signature is not by itself a v3 request: whether HubSpot adds the
+// timestamp to v2-signed requests is UNCONFIRMED (§2.2), so a v1/v2
+// signature is checked then; only with no signature at all is the missing
+// v3 signature reported.
 func (h *Handlers) verifyHubSpot(r *http.Request, body []byte) *reqError {
-	if sig := r.Header.Get(HeaderHubSpotSignatureV3); sig != "" || r.Header.Get(HeaderHubSpotTimestamp) != "" {
+	sig3, ts := r.Header.Get(HeaderHubSpotSignatureV3), r.Header.Get(HeaderHubSpotTimestamp)
+	if sig3 != "" {
 		uri := HubSpotV3URI(h.s.baseURL, r.RequestURI)
-		err := VerifyHubSpotV3(h.s.hubspotSecret, r.Method, uri, body, r.Header.Get(HeaderHubSpotTimestamp), sig, h.now(), h.s.maxAge)
+		err := VerifyHubSpotV3(h.s.hubspotSecret, r.Method, uri, body, ts, sig3, h.now(), h.s.maxAge)
+		if errors.Is(err, errSigMismatch) {
+			if alt := hubspotV3URIAlternate(h.s.baseURL, r.RequestURI); alt != "" {
+				err = VerifyHubSpotV3(h.s.hubspotSecret, r.Method, alt, body, ts, sig3, h.now(), h.s.maxAge)
+			}
+		}
 		return sigError("X-HubSpot-Signature-v3", err)
 	}
 	if sig := r.Header.Get(HeaderHubSpotSignature); sig != "" {
 		err := VerifyHubSpotV1V2(h.s.hubspotSecret, r.Header.Get(HeaderHubSpotSigVersion), r.Method, h.s.baseURL+r.RequestURI, body, sig)
 		return sigError("X-HubSpot-Signature", err)
+	}
+	if ts != "" {
+		return sigError("X-HubSpot-Signature-v3", errSigMissing)
 	}
 	return unauthorized("signature_missing", "no HubSpot signature: expected X-HubSpot-Signature-v3 with X-HubSpot-Request-Timestamp (or X-HubSpot-Signature for workflow webhooks)")
 }
@@ -67,7 +86,7 @@ func sigError(header string, err error) *reqError {
 func (h *Handlers) parseHubSpotRequest(r *http.Request, body []byte) ([]handoff.Event, int, *reqError) {
 	now := h.now().UTC()
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '{' {
+	if r.Method == http.MethodGet || (len(trimmed) > 0 && trimmed[0] == '{') {
 		ev, err := ParseHubSpotWorkflow(body, r.URL.Query(), now)
 		if err != nil {
 			return nil, 0, badRequest("%v", err)
@@ -75,6 +94,9 @@ func (h *Handlers) parseHubSpotRequest(r *http.Request, body []byte) ([]handoff.
 		return []handoff.Event{ev}, 0, nil
 	}
 	events, unknown, err := ParseHubSpotBatch(body, now)
+	if errors.Is(err, errEmptyBatch) {
+		return nil, 0, nil
+	}
 	if err != nil {
 		return nil, 0, badRequest("%v", err)
 	}
@@ -164,6 +186,10 @@ var hubspotObjectTypes = map[string]string{
 
 var hubspotKnownObjects = []string{"contact", "company", "deal", "ticket", "product", "line_item", "conversation", "object"}
 
+// errEmptyBatch: the batch is "[]". The handler acknowledges it (there is
+// nothing to store, and a redelivery would not change that, §1.3).
+var errEmptyBatch = errors.New("empty batch: the JSON array has no events")
+
 // ParseHubSpotBatch parses a webhook batch (a JSON array of at most
 // MaxBatch events) into events, and reports how many were of a
 // subscription type it does not know (they are returned as KindOther).
@@ -177,7 +203,7 @@ func ParseHubSpotBatch(body []byte, receivedAt time.Time) ([]handoff.Event, int,
 
 func normalizeHubSpot(evs []hsEvent, raws []json.RawMessage, receivedAt time.Time) ([]handoff.Event, int, error) {
 	if len(evs) == 0 {
-		return nil, 0, errors.New("empty batch: the JSON array has no events")
+		return nil, 0, errEmptyBatch
 	}
 	out := make([]handoff.Event, 0, len(evs))
 	unknown := 0
@@ -237,10 +263,19 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		kind, known = handoff.KindOther, false
 	}
 	// A type we do not know may lack what known types carry: accept it
-	// (and count it) rather than fail the whole batch.
-	objectID, err := hsID(e.ObjectID, "objectId", known)
+	// (and count it) rather than fail the whole batch. Association events
+	// name their records in fromObjectId/toObjectId; whether they also
+	// carry objectId is not settled by the doc (§1.1 "add"), so without it
+	// the record is fromObjectId.
+	assocEvent := kind == handoff.KindAssociationChange
+	objectID, err := hsID(e.ObjectID, "objectId", known && !assocEvent)
 	if err != nil {
 		return ev, false, err
+	}
+	if objectID == "" && assocEvent {
+		if objectID, err = hsID(e.FromObjectID, "fromObjectId", false); err != nil {
+			return ev, false, err
+		}
 	}
 	occ, err := hsID(e.OccurredAt, "occurredAt", known)
 	if err != nil {
@@ -275,6 +310,13 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		kind, _ = hubspotKind(objType, action, e.PropertyName)
 	}
 
+	// §1.1/§7: messageType COMMENT is a rep's internal note on the thread,
+	// not a buyer's message: it is kept (with its thread and message ids)
+	// but not as a chat message.
+	internalNote := kind == handoff.KindChatMessage && strings.EqualFold(e.MessageType, "COMMENT")
+	if internalNote {
+		kind = handoff.KindOther
+	}
 	ev = handoff.Event{
 		Source:     handoff.SourceHubSpot,
 		Tenant:     portal,
@@ -308,13 +350,13 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		ev.Property = &handoff.PropertyChange{Name: e.PropertyName, Value: value}
 	}
 	var mergedIDs []string
-	switch kind {
-	case handoff.KindChatMessage:
+	switch {
+	case kind == handoff.KindChatMessage || internalNote:
 		ev.Channel = "chat"
 		ev.ConversationID = objectID
 		ev.Message = &handoff.Message{ID: e.MessageID, ThreadID: objectID}
 		set("message_type", e.MessageType)
-	case handoff.KindAssociationChange:
+	case kind == handoff.KindAssociationChange:
 		from, _ := hsID(e.FromObjectID, "fromObjectId", false)
 		to, _ := hsID(e.ToObjectID, "toObjectId", false)
 		set("association_type", e.AssociationType)
@@ -333,7 +375,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		case strings.HasSuffix(at, "_TO_CONTACT") && to != "":
 			ev.Contact.ID, ev.Contact.Type = to, "contact"
 		}
-	case handoff.KindObjectMerged:
+	case kind == handoff.KindObjectMerged:
 		for _, m := range e.MergedObjectIDs {
 			id, err := hsID(m, "mergedObjectIds", true)
 			if err != nil {
@@ -390,17 +432,43 @@ func hubspotKind(objType, action, property string) (handoff.Kind, bool) {
 	return handoff.KindOther, false
 }
 
-// ParseHubSpotWorkflow parses a workflow "Send a webhook" request: one
-// JSON object, the enrolled record (classic contact shape with "vid" and
-// "portal-id", or a CRM v3 object with "id"/"objectId" and "properties").
-// The URL's query may carry kind, channel, object (record type) and
+// ParseHubSpotWorkflow parses a workflow request. Three shapes (§3):
+//   - "Send a webhook" POST: one JSON object, the enrolled record (classic
+//     contact shape with "vid" and "portal-id", a CRM v3 object with
+//     "id"/"objectId" and "properties", or a body of chosen properties
+//     with the keys at the top level);
+//   - "Send a webhook" GET: no body (body empty); the record comes from the
+//     URL's query parameters (objectId, vid, hs_object_id or id; email;
+//     portalId), which the workflow's URL or query settings must carry;
+//   - a custom workflow action: {"callbackId","origin":{"portalId"},
+//     "object":{"objectId","objectType","properties"},...}.
+//
+// The URL's query may also carry kind, channel, object (record type) and
 // portalId. There is no event id: the identity is the portal, the record,
-// the kind and a hash of the body, so HubSpot's retries dedupe and a new
-// enrollment (whose body differs) does not.
+// the kind and a hash of the body (of the query for a GET; the callbackId
+// of a custom action), so HubSpot's retries dedupe and a new enrollment
+// (whose body differs) does not.
 func ParseHubSpotWorkflow(body []byte, q url.Values, receivedAt time.Time) (handoff.Event, error) {
 	var ev handoff.Event
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(body, &doc); err != nil {
+	doc := map[string]json.RawMessage{}
+	origin := "workflow"
+	identity := body
+	var props map[string]string
+	if len(bytes.TrimSpace(body)) == 0 {
+		for k, v := range q {
+			if len(v) > 0 {
+				b, _ := json.Marshal(v[0])
+				doc[k] = b
+			}
+		}
+		identity = []byte(q.Encode())
+		props = map[string]string{}
+		for k, v := range q {
+			if len(v) > 0 {
+				props[k] = v[0]
+			}
+		}
+	} else if err := json.Unmarshal(body, &doc); err != nil {
 		return ev, fmt.Errorf("body is not a JSON object: %s", jsonErr(err))
 	}
 	str := func(keys ...string) string {
@@ -415,6 +483,35 @@ func ParseHubSpotWorkflow(body []byte, q url.Values, receivedAt time.Time) (hand
 		return ""
 	}
 	portal := str("portalId", "portal-id", "portal_id")
+	objectID := str("objectId", "vid", "hs_object_id", "id")
+	bodyType := str("objectType")
+	if _, isAction := doc["callbackId"]; isAction && len(doc["object"]) > 0 {
+		var act struct {
+			CallbackID flexString `json:"callbackId"`
+			Origin     struct {
+				PortalID flexString `json:"portalId"`
+			} `json:"origin"`
+			Object struct {
+				ObjectID   flexString      `json:"objectId"`
+				ObjectType string          `json:"objectType"`
+				Properties json.RawMessage `json:"properties"`
+			} `json:"object"`
+		}
+		if err := json.Unmarshal(body, &act); err != nil {
+			return ev, fmt.Errorf("custom workflow action body: %s", jsonErr(err))
+		}
+		origin = "workflow_action"
+		identity = []byte(act.CallbackID)
+		portal, objectID, bodyType = string(act.Origin.PortalID), string(act.Object.ObjectID), act.Object.ObjectType
+		props = workflowProperties(act.Object.Properties)
+	}
+	if props == nil {
+		if raw, ok := doc["properties"]; ok {
+			props = workflowProperties(raw)
+		} else {
+			props = workflowProperties(body) // a body of chosen properties
+		}
+	}
 	if portal == "" {
 		portal = q.Get("portalId")
 	}
@@ -423,13 +520,12 @@ func ParseHubSpotWorkflow(body []byte, q url.Values, receivedAt time.Time) (hand
 			return ev, err
 		}
 	}
-	props := workflowProperties(doc["properties"])
-	objectID := str("objectId", "vid", "hs_object_id", "id")
 	if objectID == "" {
 		objectID = props["hs_object_id"]
 	}
-	if objectID == "" {
-		return ev, errors.New("workflow webhook body has no record id (objectId, vid, id or properties.hs_object_id)")
+	email := props["email"]
+	if objectID == "" && email == "" {
+		return ev, errors.New("workflow webhook has no record id (objectId, vid, id or properties.hs_object_id) and no email")
 	}
 	kind := handoff.KindOther
 	if k := q.Get("kind"); k != "" {
@@ -440,7 +536,7 @@ func ParseHubSpotWorkflow(body []byte, q url.Values, receivedAt time.Time) (hand
 	}
 	objType := strings.ToLower(q.Get("object"))
 	if objType == "" {
-		objType = strings.ToLower(str("objectType"))
+		objType = strings.ToLower(bodyType)
 	}
 	if objType == "" {
 		objType = "contact"
@@ -449,7 +545,7 @@ func ParseHubSpotWorkflow(body []byte, q url.Values, receivedAt time.Time) (hand
 	if channel == "" {
 		channel = "crm"
 	}
-	sum := sha256.Sum256(body)
+	sum := sha256.Sum256(identity)
 	ev = handoff.Event{
 		Source:     handoff.SourceHubSpot,
 		Tenant:     portal,
@@ -458,20 +554,25 @@ func ParseHubSpotWorkflow(body []byte, q url.Values, receivedAt time.Time) (hand
 		OccurredAt: receivedAt,
 		ReceivedAt: receivedAt,
 		Contact:    handoff.ContactRef{CRM: handoff.SourceHubSpot, Tenant: portal},
-		Object:     &handoff.ObjectRef{Type: objType, ID: objectID},
-		Attributes: map[string]string{"origin": "workflow"},
+		Attributes: map[string]string{"origin": origin},
 		Raw:        rawJSON(body),
+	}
+	if objectID != "" {
+		ev.Object = &handoff.ObjectRef{Type: objType, ID: objectID}
+	}
+	if origin == "workflow_action" {
+		ev.Attributes["callback_id"] = string(identity)
 	}
 	if objType == "contact" {
 		ev.Contact.ID, ev.Contact.Type = objectID, "contact"
-		ev.Contact.Email = props["email"]
+		ev.Contact.Email = email
 	}
 	for _, k := range []string{"hs_analytics_source", "lifecyclestage", "dealstage", "firstname", "lastname", "company"} {
 		if v := props[k]; v != "" {
 			ev.Attributes[k] = v
 		}
 	}
-	ev.DedupeKey = dedupeKey(handoff.SourceHubSpot, "workflow", portal, objType, objectID, string(kind), hex.EncodeToString(sum[:]))
+	ev.DedupeKey = dedupeKey(handoff.SourceHubSpot, origin, portal, objType, objectID, string(kind), hex.EncodeToString(sum[:]))
 	return ev, nil
 }
 

@@ -35,19 +35,36 @@ var (
 // with the 12 encodings of HubSpot's decoding table (%3A %2F %3F %40 %21
 // %24 %27 %28 %29 %2A %2C %3B) decoded. Every other escape (%20, %26,
 // %3D...) stays encoded. HubSpot documents upper-case escapes; lower-case
-// ones are decoded too, since they denote the same characters.
+// ones are decoded too, since they denote the same characters (the
+// handler also accepts the reading that leaves them encoded, see
+// hubspotV3URIAlternate).
 func HubSpotV3URI(baseURL, requestURI string) string {
 	return hubspotDecodeURI(baseURL + requestURI)
 }
 
-func hubspotDecodeURI(s string) string {
+// hubspotV3URIAlternate is the other plausible reading of the decoding
+// table for a URI with lower-case escapes of its characters (%3a): HubSpot
+// shows only upper-case ones, and whether it decodes lower-case ones is
+// UNCONFIRMED (§2.3). It returns "" when the URI has none, i.e. when both
+// readings agree.
+func hubspotV3URIAlternate(baseURL, requestURI string) string {
+	s := baseURL + requestURI
+	if upperOnly := hubspotDecode(s, true); upperOnly != hubspotDecodeURI(s) {
+		return upperOnly
+	}
+	return ""
+}
+
+func hubspotDecodeURI(s string) string { return hubspotDecode(s, false) }
+
+func hubspotDecode(s string, upperOnly bool) string {
 	if strings.IndexByte(s, '%') < 0 {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' && i+2 < len(s) {
+		if s[i] == '%' && i+2 < len(s) && (!upperOnly || (!isLowerHex(s[i+1]) && !isLowerHex(s[i+2]))) {
 			if c, ok := hubspotDecodable(s[i+1], s[i+2]); ok {
 				b.WriteByte(c)
 				i += 2
@@ -58,6 +75,8 @@ func hubspotDecodeURI(s string) string {
 	}
 	return b.String()
 }
+
+func isLowerHex(c byte) bool { return c >= 'a' && c <= 'f' }
 
 func hubspotDecodable(h, l byte) (byte, bool) {
 	up := func(c byte) byte {

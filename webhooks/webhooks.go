@@ -105,9 +105,10 @@ func (h *Handlers) disabled() []disabledSource {
 	return out
 }
 
-// Register mounts the five webhook routes on e.
+// Register mounts the five webhook routes on e (HubSpot's for POST and GET).
 func (h *Handlers) Register(e *echo.Echo) {
 	e.POST(PathHubSpot, h.HubSpot)
+	e.GET(PathHubSpot, h.HubSpot) // workflow "Send a webhook" may use GET (hubspot.md §3.1)
 	e.POST(PathSalesforce, h.Salesforce)
 	e.POST(PathSalesforceEvents, h.SalesforceEvents)
 	e.POST(PathMarketo, h.Marketo)

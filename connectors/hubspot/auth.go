@@ -118,8 +118,10 @@ func (c *Client) tenantMutex(tenant string) *sync.Mutex {
 	return m.(*sync.Mutex)
 }
 
+// oauthCtx carries the HTTP client x/oauth2 uses for the token endpoint:
+// the base client, accepting camelCase token responses too (tokencase.go).
 func (c *Client) oauthCtx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.base)
+	return context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: tokenCaseTransport{base: c.base.Transport}, Timeout: c.base.Timeout})
 }
 
 // refresh runs the refresh_token grant through x/oauth2.
@@ -150,13 +152,20 @@ func (c *Client) grantError(ctx context.Context, tenant, what string, err error)
 	if re.Response != nil {
 		status = re.Response.StatusCode
 	}
+	// v1 names the failure in "status"; HubSpot's generic error JSON
+	// (§8.4), which newer endpoints may use, in "category" with
+	// status "error".
 	var v1 struct {
-		Status string `json:"status"`
+		Status   string `json:"status"`
+		Category string `json:"category"`
 	}
 	_ = json.Unmarshal(re.Body, &v1)
 	code := re.ErrorCode
 	if code == "" {
 		code = v1.Status
+	}
+	if (code == "" || code == "error") && v1.Category != "" {
+		code = v1.Category
 	}
 	switch {
 	case code == "invalid_grant" || code == "BAD_REFRESH_TOKEN":

@@ -386,3 +386,66 @@ func TestConfigFromEnvironment(t *testing.T) {
 		}
 	}
 }
+
+// §4.2: whether HubSpot rotates refresh tokens is UNCONFIRMED; the client
+// must persist whatever refresh_token comes back. With rotation on, the
+// old refresh token is revoked, so a client that kept it would fail at
+// the next refresh.
+func TestRotatedRefreshTokenIsPersisted(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fake.RotateRefreshTokens(true)
+	first := e.install(-time.Minute)
+	for i := range 2 {
+		if _, err := e.client.OwnerByEmail(ctx, portal, "dd1@acme.example"); err != nil {
+			t.Fatalf("refresh %d: %v", i+1, err)
+		}
+		stored, _ := e.store.Get(ctx, handoff.SourceHubSpot, portal)
+		if stored.RefreshToken == "" || stored.RefreshToken == first.RefreshToken {
+			t.Fatalf("refresh %d: rotated refresh token not stored", i+1)
+		}
+		e.fake.ExpireAccessTokens()
+		// Expired in the store too, so the next call refreshes again.
+		stored.Expiry = time.Now().Add(-time.Minute)
+		if err := e.store.Put(ctx, handoff.SourceHubSpot, portal, stored); err != nil {
+			t.Fatal(err)
+		}
+		first.RefreshToken = stored.RefreshToken
+	}
+	if n := e.fake.RefreshGrants(); n != 2 {
+		t.Fatalf("refresh grants = %d, want 2", n)
+	}
+}
+
+// §4.2: the 2026-03 token endpoint's field casing is UNCONFIRMED (its
+// reference page shows accessToken, expiresIn, hubId). With
+// HUBSPOT_TOKEN_URL moved there, a camelCase answer used to fail the
+// install ("server response missing access_token").
+func TestCamelCaseTokenResponse(t *testing.T) {
+	e := newEnv(t, nil)
+	e.cfg.TokenURL = e.fake.TokenURL202603()
+	e.client = e.newClient(e.cfg)
+	e.fake.CamelCaseTokens(true)
+	authURL, err := e.client.AuthCodeURL(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tenant, err := e.client.Callback(ctx, follow(t, authURL))
+	if err != nil || tenant != portal {
+		t.Fatalf("install: %q, %v", tenant, err)
+	}
+	if e.fake.Count("GET", "/oauth/v1/access-tokens/") != 0 {
+		t.Fatal("hubId was not read from the camelCase response")
+	}
+	tok, _ := e.store.Get(ctx, handoff.SourceHubSpot, portal)
+	if tok.RefreshToken == "" || tok.Expiry.Before(time.Now().Add(29*time.Minute)) {
+		t.Fatalf("stored token: refresh %v, expiry %s", tok.RefreshToken != "", tok.Expiry)
+	}
+	// And a refresh.
+	tok.Expiry = time.Now().Add(-time.Minute)
+	if err := e.store.Put(ctx, handoff.SourceHubSpot, portal, tok); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.OwnerByEmail(ctx, portal, "dd1@acme.example"); err != nil || e.fake.RefreshGrants() != 1 {
+		t.Fatalf("refresh: %v (grants %d)", err, e.fake.RefreshGrants())
+	}
+}

@@ -117,6 +117,10 @@ type RateLimitInfo struct {
 	Daily          int // only for private-app requests
 	DailyRemaining int
 	At             time.Time
+	// RemainingKnown says X-HubSpot-RateLimit-Remaining was sent: a
+	// response with only some of the headers says nothing about what is
+	// left, and must not read as "0 remaining".
+	RemainingKnown bool
 }
 
 // LastRateLimit returns the rate-limit headers last seen for tenant.
@@ -139,11 +143,12 @@ func (c *Client) recordRateHeaders(tenant string, h http.Header) {
 		Daily:          atoi("X-HubSpot-RateLimit-Daily"),
 		DailyRemaining: atoi("X-HubSpot-RateLimit-Daily-Remaining"),
 		At:             c.now(),
+		RemainingKnown: strings.TrimSpace(h.Get("X-HubSpot-RateLimit-Remaining")) != "",
 	}
 	c.mu.Lock()
 	c.rateInfos[tenant] = ri
 	c.mu.Unlock()
-	if ri.Max > 0 && ri.Remaining*10 < ri.Max {
+	if ri.Max > 0 && ri.RemainingKnown && ri.Remaining*10 < ri.Max {
 		c.log.Debug("hubspot rate-limit window almost used", "tenant", tenant, "remaining", ri.Remaining, "max", ri.Max)
 	}
 }
@@ -243,7 +248,7 @@ func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
 	if !search {
 		// HubSpot said the window is used up: wait for it instead of
 		// spending a request on a certain 429.
-		if ri, ok := c.LastRateLimit(tenant); ok && ri.Max > 0 && ri.Remaining == 0 && ri.Interval > 0 {
+		if ri, ok := c.LastRateLimit(tenant); ok && ri.Max > 0 && ri.RemainingKnown && ri.Remaining == 0 && ri.Interval > 0 {
 			if wait := ri.At.Add(ri.Interval).Sub(c.now()); wait > 0 {
 				return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "X-HubSpot-RateLimit-Remaining: 0"}
 			}
@@ -351,10 +356,11 @@ func (c *Client) statusError(tenant string, resp *http.Response, body []byte, re
 	switch {
 	case st == http.StatusTooManyRequests:
 		if ra == 0 {
+			msg := strings.ToLower(ae.Message)
 			switch {
-			case ae.PolicyName == "DAILY":
+			case ae.PolicyName == "DAILY" || (ae.PolicyName == "" && strings.Contains(msg, "daily limit")):
 				ra = retryDaily
-			case strings.Contains(strings.ToLower(ae.Message), "secondly limit") && !strings.Contains(strings.ToLower(ae.Message), "ten_secondly"):
+			case strings.Contains(msg, "secondly limit") && !strings.Contains(msg, "ten_secondly"):
 				ra = retrySecondly
 			default:
 				if ms, _ := strconv.Atoi(resp.Header.Get("X-HubSpot-RateLimit-Interval-Milliseconds")); ms > 0 {

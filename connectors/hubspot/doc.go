@@ -38,7 +38,8 @@
 // # Errors
 //
 // 429 → *handoff.RateLimitError (Retry-After seconds when sent; else by
-// policyName: TEN_SECONDLY_ROLLING the window length, DAILY one hour,
+// policyName: TEN_SECONDLY_ROLLING the window length, DAILY (or a "daily
+// limit" message without policyName) one hour,
 // secondly (search) one second); 423/477 → RateLimitError; 401 → refresh
 // once, then AuthError; 404 / OBJECT_NOT_FOUND → handoff.ErrNotFound;
 // 5xx and network errors → *handoff.TransientError; other 4xx

@@ -442,21 +442,39 @@ func (o ownerJSON) owner() handoff.Owner {
 
 // OwnerByEmail finds an active owner by email (GET /crm/v3/owners?email=).
 // The returned ID is the owner id (not the user id) used by hubspot_owner_id.
+//
+// The email filter is community-documented only (§5.4): a server that
+// ignores it returns every owner, page by page, so the pages are followed
+// (paging.next.after, at most maxOwnerPages) until the email is found.
 func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error) {
-	var out struct {
-		Results []ownerJSON `json:"results"`
-	}
 	q := url.Values{"email": {email}, "limit": {"100"}, "archived": {"false"}}
-	if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners, query: q}, &out, nil); err != nil {
-		return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), err)
-	}
-	for _, o := range out.Results {
-		if !o.Archived && strings.EqualFold(o.Email, email) {
-			return o.owner(), nil
+	for range maxOwnerPages {
+		var out struct {
+			Results []ownerJSON `json:"results"`
+			Paging  struct {
+				Next struct {
+					After string `json:"after"`
+				} `json:"next"`
+			} `json:"paging"`
 		}
+		if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners, query: q}, &out, nil); err != nil {
+			return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), err)
+		}
+		for _, o := range out.Results {
+			if !o.Archived && strings.EqualFold(o.Email, email) {
+				return o.owner(), nil
+			}
+		}
+		if out.Paging.Next.After == "" || out.Paging.Next.After == q.Get("after") {
+			break
+		}
+		q.Set("after", out.Paging.Next.After)
 	}
 	return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), handoff.ErrNotFound)
 }
+
+// maxOwnerPages bounds OwnerByEmail's paging (100 owners a page).
+const maxOwnerPages = 20
 
 // OwnerByID reads one owner by owner id.
 func (c *Client) OwnerByID(ctx context.Context, tenant, id string) (handoff.Owner, error) {
@@ -479,9 +497,16 @@ type threadMessage struct {
 	TruncationStatus      string `json:"truncationStatus"`
 }
 
+// truncatedLength is the truncationStatus of a message whose text was cut
+// for length; its full text is at …/original-content (§7). The other
+// truncated status, TRUNCATED_TO_MOST_RECENT_REPLY, keeps the sender's
+// newest reply without the quoted history, which is what a handoff needs.
+const truncatedLength = "TRUNCATED"
+
 // ThreadMessages returns the latest messages (type MESSAGE) of a
 // conversation thread, oldest first. Comments and system entries are
-// skipped; truncated texts are returned as HubSpot sent them.
+// skipped. A message truncated for length is completed from its original
+// content (one call each); if that read fails, the truncated text is kept.
 func (c *Client) ThreadMessages(ctx context.Context, tenant, threadID string) ([]handoff.Message, error) {
 	var out struct {
 		Results []threadMessage `json:"results"`
@@ -504,9 +529,31 @@ func (c *Client) ThreadMessages(ctx context.Context, tenant, threadID string) ([
 		if tid == "" {
 			tid = threadID
 		}
-		msgs = append(msgs, handoff.Message{ID: m.ID, Text: m.Text, Direction: dir, ThreadID: tid})
+		text := m.Text
+		if m.TruncationStatus == truncatedLength && m.ID != "" {
+			full, err := c.originalText(ctx, tenant, threadID, m.ID)
+			switch {
+			case err != nil:
+				c.log.Warn("hubspot: could not read a truncated message's full text; keeping the truncated text", "tenant", tenant, "thread", threadID, "err", err)
+			case full != "":
+				text = full
+			}
+		}
+		msgs = append(msgs, handoff.Message{ID: m.ID, Text: text, Direction: dir, ThreadID: tid})
 	}
 	return msgs, nil
+}
+
+// originalText reads GET …/threads/{threadId}/messages/{messageId}/original-content.
+func (c *Client) originalText(ctx context.Context, tenant, threadID, messageID string) (string, error) {
+	var out struct {
+		Text string `json:"text"`
+	}
+	path := conversations + url.PathEscape(threadID) + "/messages/" + url.PathEscape(messageID) + "/original-content"
+	if err := c.do(ctx, tenant, request{method: "GET", path: path}, &out, nil); err != nil {
+		return "", fmt.Errorf("read message %s original content: %w", messageID, err)
+	}
+	return out.Text, nil
 }
 
 // ThreadContact returns the id of the contact a conversation thread is

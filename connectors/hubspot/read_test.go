@@ -353,3 +353,28 @@ func TestParseRateAndNormalizers(t *testing.T) {
 		}
 	}
 }
+
+// §7: a message cut for length (truncationStatus TRUNCATED) has its full
+// text at …/messages/{id}/original-content; the truncated text used to be
+// handed on as what the buyer asked.
+func TestTruncatedMessageIsCompleted(t *testing.T) {
+	seed := hubspottest.DefaultSeed()
+	msgs := seed.Threads[0].Messages
+	msgs[len(msgs)-1].TruncateAt = 20
+	fake := hubspottest.New(seed)
+	defer fake.Close()
+	c, err := hubspot.New(fake.PrivateAppConfig(), hubspot.Deps{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.ThreadMessages(ctx, portal, hubspottest.ThreadAna)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := got[len(got)-1]; last.Text != msgs[len(msgs)-1].Text {
+		t.Fatalf("last message %q, want the full text", last.Text)
+	}
+	if n := fake.Count("GET", "/conversations/v3/conversations/threads/"+hubspottest.ThreadAna+"/messages/"); n != 1 {
+		t.Fatalf("original-content calls = %d, want 1 (only the truncated message)", n)
+	}
+}

@@ -319,3 +319,47 @@ func TestSearchFiltersAndLimits(t *testing.T) {
 		t.Fatalf("7 filters in a group: %d", st)
 	}
 }
+
+// The fake refuses what HubSpot refuses, so a client deviation shows up:
+// a consent URL without scope (§4.1) and a JSON body sent with another
+// media type.
+func TestFakeRefusesMalformedRequests(t *testing.T) {
+	s := hubspottest.New(hubspottest.DefaultSeed())
+	defer s.Close()
+	seed := s.Seed()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	q := url.Values{"client_id": {seed.ClientID}, "redirect_uri": {"https://x.example/cb"}, "state": {"s"}}
+	res, err := noRedirect.Get(s.AuthURL() + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("consent without scope: %d", res.StatusCode)
+	}
+	q.Set("scope", "oauth crm.objects.contacts.read")
+	if res, err = noRedirect.Get(s.AuthURL() + "?" + q.Encode()); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound {
+		t.Fatalf("consent with scope: %d", res.StatusCode)
+	}
+
+	body := `{"inputs":[{"id":"1001"}],"properties":["email"],"propertiesWithHistory":[]}`
+	for ct, want := range map[string]int{"text/plain": http.StatusUnsupportedMediaType, "": http.StatusUnsupportedMediaType, "application/json; charset=utf-8": http.StatusOK} {
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/crm/v3/objects/contacts/batch/read", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+seed.PrivateAppToken)
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("Content-Type %q: %d, want %d", ct, res.StatusCode, want)
+		}
+	}
+}

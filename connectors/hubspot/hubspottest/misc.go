@@ -139,10 +139,14 @@ func messageJSON(threadID string, m ThreadMessage) map[string]any {
 		base["client"] = map[string]string{"clientType": "HUBSPOT"}
 		base["senders"] = []map[string]any{sender}
 		base["recipients"] = []map[string]any{}
-		base["text"] = m.Text
-		base["richText"] = "<div>" + htmlEscape(m.Text) + "</div>"
+		text, trunc := m.Text, "NOT_TRUNCATED"
+		if m.TruncateAt > 0 && m.TruncateAt < len(text) {
+			text, trunc = text[:m.TruncateAt], "TRUNCATED"
+		}
+		base["text"] = text
+		base["richText"] = "<div>" + htmlEscape(text) + "</div>"
 		base["attachments"] = []any{}
-		base["truncationStatus"] = "NOT_TRUNCATED"
+		base["truncationStatus"] = trunc
 		base["status"] = map[string]string{"statusType": status}
 		base["direction"] = m.Direction
 		base["channelId"] = "1000"
@@ -192,4 +196,21 @@ func (s *Server) threadMessages(w http.ResponseWriter, r *http.Request, _ string
 		resp["paging"] = map[string]any{"next": map[string]any{"after": strconv.Itoa(offset + limit)}}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// originalContent is GET …/threads/{threadId}/messages/{messageId}/original-content
+// (§7): the full text and rich text of a truncated message.
+func (s *Server) originalContent(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+	t, ok := s.findThread(r.PathValue("id"))
+	if !ok {
+		notFound(w, r.PathValue("id"))
+		return
+	}
+	for _, m := range t.Messages {
+		if m.ID == r.PathValue("msg") && m.Type == "MESSAGE" {
+			writeJSON(w, http.StatusOK, map[string]any{"text": m.Text, "richText": "<div>" + htmlEscape(m.Text) + "</div>", "attachments": []any{}})
+			return
+		}
+	}
+	notFound(w, r.PathValue("msg"))
 }

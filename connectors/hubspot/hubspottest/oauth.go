@@ -14,8 +14,8 @@ import (
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	s.record(r, nil, http.StatusFound, "")
-	if q.Get("client_id") != s.seed.ClientID || q.Get("redirect_uri") == "" {
-		http.Error(w, "unknown client_id or missing redirect_uri", http.StatusBadRequest)
+	if q.Get("client_id") != s.seed.ClientID || q.Get("redirect_uri") == "" || strings.TrimSpace(q.Get("scope")) == "" {
+		http.Error(w, "unknown client_id, or missing redirect_uri or scope", http.StatusBadRequest)
 		return
 	}
 	code := s.IssueCode(q.Get("redirect_uri"))
@@ -118,7 +118,14 @@ func (s *Server) serveToken(w *statusWriter, r *http.Request, body []byte) {
 		}
 		at = "CJ" + randHex(24)
 		s.access[at] = &accessToken{portal: t.portal, expiry: s.now().Add(s.tokenLifetime)}
-		// HubSpot returns the same refresh token (rotation UNCONFIRMED).
+		// By default the same refresh token comes back; whether HubSpot
+		// rotates is UNCONFIRMED (§4.2), so RotateRefreshTokens switches
+		// to a new one each time, the old one revoked.
+		if s.rotate {
+			t.revoked = true
+			rt = "na1-" + randHex(4) + "-" + randHex(4) + "-" + randHex(8)
+			s.refresh[rt] = &refreshToken{portal: t.portal}
+		}
 	default:
 		tokenError(w, v1, http.StatusBadRequest, "BAD_GRANT_TYPE", "unsupported_grant_type", "unsupported grant_type")
 		return
@@ -130,6 +137,14 @@ func (s *Server) serveToken(w *statusWriter, r *http.Request, body []byte) {
 	}
 	if !s.omitHubID {
 		resp["hub_id"] = s.seed.PortalID
+	}
+	if s.camelTokens && strings.HasPrefix(r.URL.Path, "/oauth/2026-03/") {
+		for snake, camel := range map[string]string{"token_type": "tokenType", "refresh_token": "refreshToken", "access_token": "accessToken", "expires_in": "expiresIn", "hub_id": "hubId"} {
+			if v, ok := resp[snake]; ok {
+				resp[camel] = v
+				delete(resp, snake)
+			}
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, resp)

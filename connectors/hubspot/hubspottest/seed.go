@@ -77,6 +77,10 @@ type ThreadMessage struct {
 	SenderName string
 	SenderAddr string
 	CreatedAt  time.Time
+	// TruncateAt > 0 makes the messages list return only the first
+	// TruncateAt bytes of Text with truncationStatus TRUNCATED; the full
+	// text comes from …/messages/{id}/original-content (§7).
+	TruncateAt int
 }
 
 // Well-known ids of DefaultSeed, for tests and the demo.

@@ -20,7 +20,7 @@
 // Retry-After, 401, 403, 404, 423, 5xx), FailTokenNext, SetLatency,
 // RevokeToken / RevokeRefreshToken, ExpireAccessTokens, SetRateLimit (the
 // fake enforces 110 per 10 s and 5 searches per second per portal),
-// SetSearchLag (eventual consistency), OmitHubID,
+// SetSearchLag (eventual consistency), OmitHubID, RotateRefreshTokens, CamelCaseTokens,
 // OmitCalculatedDealProperties, SetNow. Inspection: Requests (credentials
 // redacted), Count, APICalls, RefreshGrants, CodeGrants, Task, TaskIDs.
 package hubspottest
@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -127,6 +128,8 @@ type Server struct {
 	tokenLifetime time.Duration
 	omitHubID     bool
 	omitCalc      bool
+	rotate        bool
+	camelTokens   bool
 }
 
 // New starts a fake seeded with seed. Close it when done.
@@ -192,6 +195,7 @@ func New(seed Seed) *Server {
 	mux.HandleFunc("GET /crm/v3/owners/{id}", s.api(s.owner))
 	mux.HandleFunc("GET /conversations/v3/conversations/threads/{id}", s.api(s.thread))
 	mux.HandleFunc("GET /conversations/v3/conversations/threads/{id}/messages", s.api(s.threadMessages))
+	mux.HandleFunc("GET /conversations/v3/conversations/threads/{id}/messages/{msg}/original-content", s.api(s.originalContent))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.record(r, nil, http.StatusNotFound, "")
 		writeJSON(w, http.StatusNotFound, errBody("", "Unable to route "+r.Method+" "+r.URL.Path, nil))
@@ -249,6 +253,16 @@ func (s *Server) SetTokenLifetime(d time.Duration) { s.mu.Lock(); s.tokenLifetim
 // OmitHubID drops hub_id from token responses (older behaviour), so clients
 // must use the access-token metadata endpoint.
 func (s *Server) OmitHubID(v bool) { s.mu.Lock(); s.omitHubID = v; s.mu.Unlock() }
+
+// RotateRefreshTokens makes each refresh grant return a new refresh token
+// and revoke the one used (rotation is UNCONFIRMED for HubSpot, §4.2; a
+// client must persist whatever refresh_token comes back).
+func (s *Server) RotateRefreshTokens(v bool) { s.mu.Lock(); s.rotate = v; s.mu.Unlock() }
+
+// CamelCaseTokens makes the 2026-03 token endpoint answer in camelCase
+// (accessToken, refreshToken, expiresIn, tokenType, hubId), as its
+// reference page shows; the real casing is UNCONFIRMED (§4.2).
+func (s *Server) CamelCaseTokens(v bool) { s.mu.Lock(); s.camelTokens = v; s.mu.Unlock() }
 
 // OmitCalculatedDealProperties stops returning hs_deal_stage_probability,
 // hs_is_closed and hs_is_closed_won on deals.
@@ -529,6 +543,13 @@ func (s *Server) serveAPI(w *statusWriter, r *http.Request, h apiHandler, body [
 	s.mu.Unlock()
 
 	portal, private, authErr := s.authenticate(r)
+	if len(body) > 0 && authErr == nil && inj == nil {
+		// HubSpot's JSON endpoints refuse other media types (415).
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, errBody("", "Content-Type must be application/json", nil))
+			return portal
+		}
+	}
 	if inj != nil {
 		s.inject(w, search, *inj)
 		return portal

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +154,32 @@ func TestParseWorkflowChosenProperties(t *testing.T) {
 	}
 	if ev.Contact.ID != "501" || ev.Contact.Email != "ann@acme.example" || ev.Attributes["firstname"] != "Ann" {
 		t.Fatalf("event = %+v", ev)
+	}
+}
+
+// §3.2: HubSpot reads {"outputFields":{...}} from a custom workflow
+// action's response; the ack says SUCCESS so the workflow goes on. A plain
+// workflow webhook's ack carries no outputFields.
+func TestCustomWorkflowActionAnswersOutputFields(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	r := newRig(t, rdb, nil)
+	u := r.base + "/webhooks/hubspot?kind=form_submission"
+	action := []byte(`{"callbackId":"ap-62515-1-2-0","origin":{"portalId":62515,"actionDefinitionId":1,"actionDefinitionVersion":1},` +
+		`"context":{"source":"WORKFLOWS","workflowId":9},"object":{"objectId":614,"objectType":"CONTACT"},"inputFields":{}}`)
+	res := post(t, u, action, v2Header("POST", u, action))
+	var ack struct {
+		Accepted     int               `json:"accepted"`
+		OutputFields map[string]string `json:"outputFields"`
+	}
+	if err := json.Unmarshal([]byte(res.body), &ack); err != nil || res.status != 200 {
+		t.Fatalf("custom action: %d %s (%v)", res.status, res.body, err)
+	}
+	if ack.Accepted != 1 || ack.OutputFields["hs_execution_state"] != "SUCCESS" {
+		t.Fatalf("custom action ack %s", res.body)
+	}
+	plain := []byte(`{"vid":701,"portal-id":62515,"properties":{"email":{"value":"cy@acme.example"}}}`)
+	res = post(t, u, plain, v2Header("POST", u, plain))
+	if res.status != 200 || strings.Contains(res.body, "outputFields") {
+		t.Fatalf("plain workflow webhook: %d %s", res.status, res.body)
 	}
 }

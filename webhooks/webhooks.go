@@ -261,6 +261,10 @@ type ackBody struct {
 	Accepted   int    `json:"accepted"`
 	Duplicates int    `json:"duplicates"`
 	Ignored    int    `json:"ignored,omitempty"`
+	// OutputFields answers a HubSpot custom workflow action, which reads
+	// {"outputFields":{...}} from the response: SUCCESS lets the workflow
+	// go on (the event is stored; the handoff happens asynchronously).
+	OutputFields map[string]string `json:"outputFields,omitempty"`
 }
 
 // serveJSON runs the common flow of the JSON routes: size limit, verify
@@ -299,7 +303,11 @@ func (h *Handlers) serveJSON(c echo.Context, src handoff.Source, missing string,
 	if rerr != nil {
 		return fail(rerr)
 	}
-	return c.JSON(http.StatusOK, ackBody{Status: "ok", Received: len(events) + ignored, Accepted: res.Accepted, Duplicates: res.Duplicates, Ignored: ignored})
+	ack := ackBody{Status: "ok", Received: len(events) + ignored, Accepted: res.Accepted, Duplicates: res.Duplicates, Ignored: ignored}
+	if len(events) == 1 && events[0].Source == handoff.SourceHubSpot && events[0].Attributes["origin"] == "workflow_action" {
+		ack.OutputFields = map[string]string{"hs_execution_state": "SUCCESS"}
+	}
+	return c.JSON(http.StatusOK, ack)
 }
 
 type metrics struct {

@@ -43,6 +43,14 @@ type Config struct {
 	// MarketoMunchkinID overrides the tenant taken from MarketoBaseURL (the
 	// connector reads the same variable, so both agree).
 	MarketoMunchkinID string `env:"MARKETO_MUNCHKIN_ID"`
+	// MarketoTimeZone is the zone of times the Marketo template sends
+	// without one: {{system.dateTime}} prints "2026-11-22 10:00:00", which
+	// Marketo renders in US Central time (UNCONFIRMED, see crm/
+	// salesforce-marketo.md; check one delivery against the lead's activity
+	// log and set UTC here if it is UTC). Times with an offset or a Z are
+	// read as sent.
+	// Empty means DefaultMarketoTimeZone.
+	MarketoTimeZone string `env:"MARKETO_TIME_ZONE, default=America/Chicago"`
 
 	// AgentWebhookSecret signs /webhooks/agent (Standard Webhooks).
 	AgentWebhookSecret string `env:"AGENT_WEBHOOK_SECRET"`
@@ -53,6 +61,11 @@ type Config struct {
 	// answer deadline: past it the sender gets 503 and retries.
 	IngestTimeout time.Duration `env:"WEBHOOK_INGEST_TIMEOUT, default=4s"`
 }
+
+// DefaultMarketoTimeZone is the zone Marketo's {{system.dateTime}} token is
+// taken to print in (US Central; UNCONFIRMED, so MARKETO_TIME_ZONE can
+// change it).
+const DefaultMarketoTimeZone = "America/Chicago"
 
 // settings is Config checked and decoded.
 type settings struct {
@@ -65,6 +78,7 @@ type settings struct {
 	sfKeyB64      []byte // an unprefixed SALESFORCE_WEBHOOK_SECRET read as base64, if it is
 	marketoSecret []byte
 	marketoTenant string
+	marketoZone   *time.Location
 	agentKey      []byte
 	agentKeyB64   []byte // the same for AGENT_WEBHOOK_SECRET
 	maxBody       int64
@@ -133,6 +147,13 @@ func (c Config) settings() (settings, error) {
 	}
 	if id := strings.TrimSpace(c.MarketoMunchkinID); id != "" {
 		s.marketoTenant = strings.ToUpper(id)
+	}
+	zone := strings.TrimSpace(c.MarketoTimeZone)
+	if zone == "" {
+		zone = DefaultMarketoTimeZone
+	}
+	if s.marketoZone, err = time.LoadLocation(zone); err != nil {
+		return s, fmt.Errorf("MARKETO_TIME_ZONE %q: not a time zone name (want an IANA name such as America/Chicago, or UTC)", c.MarketoTimeZone)
 	}
 	return s, nil
 }

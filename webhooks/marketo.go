@@ -86,7 +86,7 @@ func (h *Handlers) Marketo(c echo.Context) error {
 			return nil
 		},
 		func(_ *http.Request, body []byte) ([]handoff.Event, int, *reqError) {
-			ev, err := ParseMarketo(body, h.s.marketoTenant, h.now().UTC())
+			ev, err := ParseMarketoIn(body, h.s.marketoTenant, h.s.marketoZone, h.now().UTC())
 			if err != nil {
 				return nil, 0, badRequest("%v", err)
 			}
@@ -119,7 +119,16 @@ func secretEqual(a, b []byte) bool {
 // the message and form fields. Without occurred_at the second of receipt is
 // part of the key: a resend may then be stored twice, which the pipeline
 // tolerates, where a key too coarse would drop a real second event.
+//
+// A time without a zone ("2026-11-22 10:00:00", as {{system.dateTime}}
+// prints it) is read as UTC here; the route reads it in MARKETO_TIME_ZONE
+// through ParseMarketoIn.
 func ParseMarketo(body []byte, tenant string, receivedAt time.Time) (handoff.Event, error) {
+	return ParseMarketoIn(body, tenant, time.UTC, receivedAt)
+}
+
+// ParseMarketoIn is ParseMarketo reading times without a zone in zone.
+func ParseMarketoIn(body []byte, tenant string, zone *time.Location, receivedAt time.Time) (handoff.Event, error) {
 	var ev handoff.Event
 	var p MarketoPayload
 	raw := rawJSON(body)
@@ -162,7 +171,7 @@ func ParseMarketo(body []byte, tenant string, receivedAt time.Time) (handoff.Eve
 	occ := receivedAt
 	occRaw := strings.TrimSpace(string(p.OccurredAt))
 	if occRaw != "" {
-		t, err := parseLooseTime(occRaw)
+		t, err := parseLooseTimeIn(occRaw, zone)
 		if err != nil {
 			return ev, fmt.Errorf("occurred_at %q: %v", occRaw, err)
 		}
@@ -274,10 +283,13 @@ func parseMarketoForm(body []byte) (MarketoPayload, error) {
 	return p, nil
 }
 
-// parseLooseTime accepts RFC 3339, "2006-01-02 15:04:05" and
-// "2006-01-02T15:04:05" (taken as UTC), a date, or epoch seconds or
-// milliseconds.
-func parseLooseTime(s string) (time.Time, error) {
+// parseLooseTimeIn accepts RFC 3339, "2006-01-02 15:04:05" and
+// "2006-01-02T15:04:05" (read in zone; nil: UTC), a date, or epoch seconds
+// or milliseconds.
+func parseLooseTimeIn(s string, zone *time.Location) (time.Time, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n > 1e11 {
 			return time.UnixMilli(n).UTC(), nil
@@ -285,7 +297,7 @@ func parseLooseTime(s string) (time.Time, error) {
 		return time.Unix(n, 0).UTC(), nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02 15:04:05Z07:00", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
 			return t.UTC(), nil
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // MARKETO_TIME_ZONE must load on images without /usr/share/zoneinfo
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sethvargo/go-envconfig"

@@ -105,6 +105,8 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
 	}
 	a := &app{cfg: cfg, role: role, log: log, redis: conn, registry: prometheus.NewRegistry()}
+	// Say now, not after a restart, if this Redis can lose queued work.
+	conn.CheckServer(ctx, log)
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

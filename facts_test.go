@@ -34,3 +34,19 @@ func TestNormalizeTier(t *testing.T) {
 		}
 	}
 }
+
+// The 15-to-18 conversion matches ids whose 18-character form Salesforce
+// prints (the org id of the Salesforce fake and the help article's example).
+func TestSalesforceID18(t *testing.T) {
+	for in, want := range map[string]string{
+		"00D5e000000AbCd":    "00D5e000000AbCdEAK",
+		"001A0000006Vm9r":    "001A0000006Vm9rIAC",
+		"00D5e000000AbCdEAK": "00D5e000000AbCdEAK", // already 18
+		"not-an-id-15chr":    "not-an-id-15chr",    // not alphanumeric
+		"short":              "short",
+	} {
+		if got := SalesforceID18(in); got != want {
+			t.Errorf("SalesforceID18(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -189,27 +189,7 @@ func matchOrg(configured []string, id string) string {
 			found = c
 		}
 	}
-	return sfID18(found)
-}
-
-// sfID18 appends to a 15-character Salesforce id its 3-character case
-// checksum (the documented 15-to-18 conversion); other strings are kept.
-func sfID18(id string) string {
-	if len(id) != 15 {
-		return id
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-	suffix := make([]byte, 3)
-	for chunk := range 3 {
-		bits := 0
-		for i := range 5 {
-			if ch := id[chunk*5+i]; ch >= 'A' && ch <= 'Z' {
-				bits |= 1 << i
-			}
-		}
-		suffix[chunk] = alphabet[bits]
-	}
-	return id + string(suffix)
+	return handoff.SalesforceID18(found)
 }
 
 // Salesforce serves POST /webhooks/salesforce (Outbound Messages). The

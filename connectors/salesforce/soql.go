@@ -1,6 +1,10 @@
 package salesforce
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/handoff-dev/handoff"
+)
 
 // Quote returns s as a SOQL string literal: in single quotes, with the
 // characters SOQL reserves escaped by a backslash (\' \" \\ and the
@@ -60,25 +64,6 @@ const (
 	prefixUser    = "005" // a Lead owner may also be a queue (00G)
 )
 
-// ID18 returns the 18-character, case-insensitive form of a 15-character
-// Salesforce id (the 15 characters plus a 3-character checksum of their
-// case); any other string is returned unchanged. Org ids arrive in both
-// forms (SALESFORCE_ORG_IDS, SALESFORCE_ORG_ID, Outbound Messages) while
-// the identity URL, and so the stored token, has the 18-character one.
-func ID18(id string) string {
-	if len(id) != 15 || !isID(id) {
-		return id
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-	suffix := make([]byte, 3)
-	for chunk := range 3 {
-		bits := 0
-		for i := range 5 {
-			if ch := id[chunk*5+i]; ch >= 'A' && ch <= 'Z' {
-				bits |= 1 << i
-			}
-		}
-		suffix[chunk] = alphabet[bits]
-	}
-	return id + string(suffix)
-}
+// ID18 is handoff.SalesforceID18: the 18-character form of a 15-character
+// id, the form tokens are stored under.
+func ID18(id string) string { return handoff.SalesforceID18(id) }

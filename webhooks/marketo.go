@@ -239,45 +239,32 @@ func parseMarketoForm(body []byte) (MarketoPayload, error) {
 	if err != nil {
 		return p, errors.New("body is neither the Marketo webhook JSON nor a form (Request Token Encoding JSON or Form/Url)")
 	}
+	// The template's top-level keys, as in the JSON form.
+	top := map[string]*flexString{
+		"lead_id": &p.LeadID, "activity_id": &p.ActivityID, "email": &p.Email, "kind": &p.Kind,
+		"channel": &p.Channel, "occurred_at": &p.OccurredAt, "campaign": &p.Campaign,
+		"program": &p.Program, "trigger": &p.Trigger, "message": &p.Message,
+	}
 	for k, vals := range v {
 		val := vals[0]
 		if !utf8.ValidString(k) || !utf8.ValidString(val) {
 			return p, errors.New("form field is not valid UTF-8")
 		}
-		switch k {
-		case "lead_id":
-			p.LeadID = flexString(val)
-		case "activity_id":
-			p.ActivityID = flexString(val)
-		case "email":
-			p.Email = flexString(val)
-		case "kind":
-			p.Kind = flexString(val)
-		case "channel":
-			p.Channel = flexString(val)
-		case "occurred_at":
-			p.OccurredAt = flexString(val)
-		case "campaign":
-			p.Campaign = flexString(val)
-		case "program":
-			p.Program = flexString(val)
-		case "trigger":
-			p.Trigger = flexString(val)
-		case "message":
-			p.Message = flexString(val)
-		default:
-			name, ok := strings.CutPrefix(k, "fields.")
-			if !ok {
-				if n, ok2 := strings.CutPrefix(k, "fields["); ok2 && strings.HasSuffix(n, "]") {
-					name, ok = strings.TrimSuffix(n, "]"), true
-				}
+		if dst := top[k]; dst != nil {
+			*dst = flexString(val)
+			continue
+		}
+		name, ok := strings.CutPrefix(k, "fields.")
+		if !ok {
+			if n, ok2 := strings.CutPrefix(k, "fields["); ok2 && strings.HasSuffix(n, "]") {
+				name, ok = strings.TrimSuffix(n, "]"), true
 			}
-			if ok && name != "" {
-				if p.Fields == nil {
-					p.Fields = map[string]flexString{}
-				}
-				p.Fields[name] = flexString(val)
+		}
+		if ok && name != "" {
+			if p.Fields == nil {
+				p.Fields = map[string]flexString{}
 			}
+			p.Fields[name] = flexString(val)
 		}
 	}
 	return p, nil

@@ -177,8 +177,8 @@ func TestHelp(t *testing.T) {
 		if err != nil || !strings.HasPrefix(out, "Usage: handoff ladder "+verb) || errOut != "" {
 			t.Errorf("%s --help: err %v, stdout %q, stderr %q", verb, err, out, errOut)
 		}
-		if _, _, err := run(t, verb); exitCode(err) != 2 {
-			t.Errorf("%s without arguments: %v", verb, err)
+		if _, errOut, err := run(t, verb); exitCode(err) != 2 || !strings.HasPrefix(errOut, "handoff ladder "+verb+": wrong number of arguments") {
+			t.Errorf("%s without arguments: %v, stderr %q", verb, err, errOut)
 		}
 	}
 	if out, _, err := run(t, "help"); err != nil || !strings.Contains(out, "explain FILE") {

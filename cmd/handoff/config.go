@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"strings"
 
 	"github.com/sethvargo/go-envconfig"
@@ -101,11 +102,34 @@ func envErrorLine(t reflect.Type, err error) string {
 			if strings.HasPrefix(problem, "missing required value") {
 				problem = "required but not set"
 			}
-			return strings.TrimSpace(key) + ": " + problem
+			return strings.TrimSpace(key) + ": " + plainProblem(problem)
 		}
 		t, rest = f.Type, tail
 	}
 	return msg
+}
+
+// parseProblem matches the errors of strconv and time.ParseDuration, which
+// name the function but not what was expected.
+var parseProblem = regexp.MustCompile(`^(?:strconv\.Parse(Int|Uint|Float|Bool): parsing |time: (?:invalid|missing unit in|unknown unit .* in) duration )("(?:[^"\\]|\\.)*")`)
+
+// plainProblem rewrites a parse error into what was wrong and what is
+// wanted: `"2MB" is not a whole number of bytes` rather than
+// `strconv.ParseInt: parsing "2MB": invalid syntax`.
+func plainProblem(problem string) string {
+	m := parseProblem.FindStringSubmatch(problem)
+	if m == nil {
+		return problem
+	}
+	switch m[1] {
+	case "Int", "Uint":
+		return m[2] + " is not a whole number"
+	case "Float":
+		return m[2] + " is not a number"
+	case "Bool":
+		return m[2] + " is not true or false"
+	}
+	return m[2] + " is not a duration (examples: 750ms, 30s, 4h)"
 }
 
 // envVars lists every environment variable the configuration reads, with

@@ -20,8 +20,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{map[string]string{"HTTP_READ_TIMEOUT": "soon"}, `HTTP_READ_TIMEOUT: time: invalid duration "soon"`},
-		{map[string]string{"WORKER_CONCURRENCY": "many"}, "WORKER_CONCURRENCY: "},
+		{map[string]string{"HTTP_READ_TIMEOUT": "soon"}, `HTTP_READ_TIMEOUT: "soon" is not a duration (examples: 750ms, 30s, 4h)`},
+		{map[string]string{"HTTP_READ_TIMEOUT": "5"}, `HTTP_READ_TIMEOUT: "5" is not a duration`},
+		{map[string]string{"WORKER_CONCURRENCY": "many"}, `WORKER_CONCURRENCY: "many" is not a whole number`},
+		{map[string]string{"WEBHOOK_MAX_BODY": "2MB"}, `WEBHOOK_MAX_BODY: "2MB" is not a whole number`},
+		{map[string]string{"REDIS_TLS": "yes please"}, `REDIS_TLS: "yes please" is not true or false`},
+		{map[string]string{"SALESFORCE_API_USAGE_BACKOFF": "most"}, `SALESFORCE_API_USAGE_BACKOFF: "most" is not a number`},
 		{map[string]string{"WORKER_CONCURRENCY": "0"}, "WORKER_CONCURRENCY: must be between 1 and 1000"},
 		{map[string]string{"HTTP_MAX_BODY": "lots"}, `HTTP_MAX_BODY: "lots" is not a size`},
 		{map[string]string{"HTTP_ADDR": "8080"}, `HTTP_ADDR: "8080" is not host:port`},

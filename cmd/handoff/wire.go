@@ -157,7 +157,7 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 		return nil, err
 	}
 	if len(p.crms.enabled()) == 0 {
-		log.Warn("no CRM is configured: events are decided and audited, but handoffs wait (and retry) until a CRM is connected; see the README's 'Connecting a CRM'")
+		log.Warn("no CRM is configured: events are decided and audited, but an escalation has nowhere to create its task and is archived; connect a CRM (see the README's 'Connecting a CRM'), then run the archived tasks again from /admin/queues/")
 	}
 	en, err := enrich.New(cfg.Enrich, enrich.Deps{Redis: conn.Client, Profiles: p.crms.profiles(), Signaler: active, Logger: log, Metrics: reg})
 	if err != nil {

@@ -41,8 +41,8 @@ const usage = `Usage: handoff ladder <command> [arguments]
 
 Commands:
   lint FILE...                 check ladder files; prints file:line: problems, exit 1 if any
-  explain FILE EVENT.json      show the decision for recorded events, with the full trace
-  test FILE CASES.yaml         run a case file against a ladder; exit 1 if a case fails
+  explain FILE EVENTS...       show the decision for recorded events, with the full trace
+  test [FILE] CASES.yaml       run a case file against a ladder; exit 1 if a case fails
   diff OLD NEW EVENTS...       replay events through two ladders and show what changes
 
 FILE may be "builtin:default" for the embedded default ladder.
@@ -81,7 +81,7 @@ func newFlags(name, synopsis, help string, stdout, stderr io.Writer) *flag.FlagS
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: handoff ladder %s %s\n\n%s\n", name, synopsis, help)
 		if hasFlags(fs) {
-			fmt.Fprintln(fs.Output(), "Flags:")
+			fmt.Fprintln(fs.Output(), "\nFlags:")
 			fs.PrintDefaults()
 		}
 	}
@@ -112,6 +112,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer, nargs func(int) bo
 		return true, &ExitError{Code: 2, Msg: err.Error()}
 	}
 	if !nargs(fs.NArg()) {
+		fmt.Fprintf(fs.Output(), "handoff ladder %s: wrong number of arguments\n\n", fs.Name())
 		fs.Usage()
 		return true, &ExitError{Code: 2, Msg: "wrong number of arguments"}
 	}

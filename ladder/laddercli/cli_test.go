@@ -177,8 +177,8 @@ func TestHelp(t *testing.T) {
 		if err != nil || !strings.HasPrefix(out, "Usage: handoff ladder "+verb) || errOut != "" {
 			t.Errorf("%s --help: err %v, stdout %q, stderr %q", verb, err, out, errOut)
 		}
-		if _, _, err := run(t, verb); exitCode(err) != 2 {
-			t.Errorf("%s without arguments: %v", verb, err)
+		if _, errOut, err := run(t, verb); exitCode(err) != 2 || !strings.HasPrefix(errOut, "handoff ladder "+verb+": wrong number of arguments") {
+			t.Errorf("%s without arguments: %v, stderr %q", verb, err, errOut)
 		}
 	}
 	if out, _, err := run(t, "help"); err != nil || !strings.Contains(out, "explain FILE") {
@@ -266,5 +266,31 @@ func golden(t *testing.T, path, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("output differs from %s (run with -update after checking):\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+// A hand-written context that does not mention the agent's confidence
+// decides as the live pipeline would: the enricher reads an unreported
+// confidence as 1, so `agent.confidence < x` must not match it here either.
+func TestUnreportedConfidenceIsOneAsLive(t *testing.T) {
+	dir := t.TempDir()
+	lad := filepath.Join(dir, "l.yaml")
+	os.WriteFile(lad, []byte("version: x\ndefaults: {route: {owner: a@x.example}}\nrungs:\n  - id: unsure\n    when: agent.confidence < 0.5\n    action: assist\n"), 0o600)
+	cases := filepath.Join(dir, "c.cases.yaml")
+	os.WriteFile(cases, []byte("ladder: l.yaml\ncases:\n"+
+		"  - {name: no agent block, text: hello, expect: {action: continue, rung: \"\"}}\n"+
+		"  - {name: agent without confidence, text: hello, context: {agent: {tool_failures: 1}}, expect: {action: continue}}\n"+
+		"  - {name: reported low confidence, text: hello, context: {agent: {confidence: 0.2, has_confidence: true}}, expect: {action: assist, rung: unsure}}\n"), 0o600)
+	if out, _, err := run(t, "test", cases); err != nil {
+		t.Fatalf("test: %v\n%s", err, out)
+	}
+	for _, data := range []string{`{"event": {"text": "hello"}}`, `{"context": {"agent": {"tool_failures": 1}}, "event": {"source": "agent"}}`} {
+		evs, err := ParseEvents("e.json", []byte(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := evs[0].Context.Agent; c.Confidence != 1 || c.HasConfidence {
+			t.Errorf("%s: agent facts %+v, want confidence 1 (not reported)", data, c)
+		}
 	}
 }

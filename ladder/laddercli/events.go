@@ -145,10 +145,18 @@ func parseEvent(raw json.RawMessage) (Event, error) {
 	return Event{Context: c}, nil
 }
 
+// blankContext is the context a hand-written event starts from: what the
+// enricher sets when the event says nothing, so that a case or an explained
+// event decides as it would live. (agent.confidence is 1 when the agent did
+// not report one; a zero would read as "not confident at all".)
+func blankContext() handoff.Context {
+	return handoff.Context{Agent: handoff.AgentFacts{Confidence: 1}}
+}
+
 // decodeContext decodes a handoff.Context strictly, so that a typo in a
 // hand-written event ("acount") is an error rather than an empty field.
 func decodeContext(raw json.RawMessage) (handoff.Context, error) {
-	var c handoff.Context
+	c := blankContext()
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {

@@ -187,7 +187,7 @@ func parseCases(name string, data []byte) (*CaseFile, []int, error) {
 }
 
 func caseContext(tc TestCase) (handoff.Context, error) {
-	var c handoff.Context
+	c := blankContext()
 	if tc.Context != nil {
 		raw, err := json.Marshal(tc.Context)
 		if err != nil {

@@ -50,8 +50,25 @@ func (h *Handlers) Agent(c echo.Context) error {
 			if err != nil {
 				return nil, 0, badRequest("%v", err)
 			}
+			h.defaultAgentCRM(&ev)
 			return []handoff.Event{ev}, 0, nil
 		})
+}
+
+// defaultAgentCRM fills the contact's CRM and tenant from
+// AGENT_DEFAULT_CRM / AGENT_DEFAULT_TENANT when the turn names no CRM (a
+// turn that names one keeps it; a turn naming the default CRM without a
+// tenant gets the default tenant).
+func (h *Handlers) defaultAgentCRM(ev *handoff.Event) {
+	if h.s.agentCRM == "" {
+		return
+	}
+	if ev.Contact.CRM == "" {
+		ev.Contact.CRM = h.s.agentCRM
+	}
+	if ev.Contact.CRM == h.s.agentCRM && ev.Contact.Tenant == "" {
+		ev.Contact.Tenant, ev.Tenant = h.s.agentTenant, h.s.agentTenant
+	}
 }
 
 // ParseAgentTurn parses one agent turn. webhookID (the webhook-id header,

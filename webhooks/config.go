@@ -3,6 +3,7 @@ package webhooks
 import (
 	"encoding/base64"
 	"fmt"
+	"github.com/handoff-dev/handoff"
 	"net/url"
 	"strings"
 	"time"
@@ -54,6 +55,13 @@ type Config struct {
 
 	// AgentWebhookSecret signs /webhooks/agent (Standard Webhooks).
 	AgentWebhookSecret string `env:"AGENT_WEBHOOK_SECRET"`
+	// AgentDefaultCRM and AgentDefaultTenant fill contact.crm and
+	// contact.tenant of agent turns that name neither (the agent payload
+	// does not require them), so their escalations have a CRM to create the
+	// task in. Unset, cmd/handoff fills them when exactly one CRM is
+	// configured for exactly one tenant.
+	AgentDefaultCRM    string `env:"AGENT_DEFAULT_CRM"`
+	AgentDefaultTenant string `env:"AGENT_DEFAULT_TENANT"`
 
 	// MaxBody is the largest request body accepted, in bytes (413 above).
 	MaxBody int64 `env:"WEBHOOK_MAX_BODY, default=1048576"`
@@ -81,6 +89,8 @@ type settings struct {
 	marketoZone   *time.Location
 	agentKey      []byte
 	agentKeyB64   []byte // the same for AGENT_WEBHOOK_SECRET
+	agentCRM      handoff.Source
+	agentTenant   string
 	maxBody       int64
 	ingestTimeout time.Duration
 }
@@ -147,6 +157,19 @@ func (c Config) settings() (settings, error) {
 	}
 	if id := strings.TrimSpace(c.MarketoMunchkinID); id != "" {
 		s.marketoTenant = strings.ToUpper(id)
+	}
+	s.agentCRM = handoff.Source(strings.ToLower(strings.TrimSpace(c.AgentDefaultCRM)))
+	s.agentTenant = strings.TrimSpace(c.AgentDefaultTenant)
+	switch s.agentCRM {
+	case "", handoff.SourceHubSpot, handoff.SourceSalesforce, handoff.SourceMarketo:
+	default:
+		return s, fmt.Errorf("AGENT_DEFAULT_CRM %q: want hubspot, salesforce or marketo", c.AgentDefaultCRM)
+	}
+	if (s.agentCRM == "") != (s.agentTenant == "") {
+		return s, fmt.Errorf("AGENT_DEFAULT_CRM and AGENT_DEFAULT_TENANT go together: set both (the CRM and the portal, org or munchkin id in it) or neither")
+	}
+	if s.agentCRM == handoff.SourceSalesforce {
+		s.agentTenant = handoff.SalesforceID18(s.agentTenant)
 	}
 	zone := strings.TrimSpace(c.MarketoTimeZone)
 	if zone == "" {

@@ -58,3 +58,20 @@ func TestMarketoTimeZoneMustBeAZone(t *testing.T) {
 		t.Fatalf("bad zone: %v", err)
 	}
 }
+
+func TestAgentDefaultCRMConfig(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	ing := jobs.NewIngester(asynq.NewClientFromRedisClient(rdb), rdb, jobs.IngestConfig{})
+	for _, c := range []struct {
+		crm, tenant, want string
+	}{
+		{"zoho", "1", "AGENT_DEFAULT_CRM"},
+		{"hubspot", "", "go together"},
+		{"", "62515", "go together"},
+	} {
+		_, err := webhooks.New(webhooks.Config{AgentWebhookSecret: "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ=", AgentDefaultCRM: c.crm, AgentDefaultTenant: c.tenant}, ing, nil, nil, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("crm %q tenant %q: %v, want an error naming %s", c.crm, c.tenant, err, c.want)
+		}
+	}
+}

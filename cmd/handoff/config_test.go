@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/handoff-dev/handoff"
 	"io"
 	"os"
 	"reflect"
@@ -129,5 +130,38 @@ func TestTokenKeyRequiredWithRealRedisAndACRM(t *testing.T) {
 	err = run(context.Background(), []string{"serve"}, envconfig.MapLookuper(env), io.Discard, io.Discard)
 	if !errors.As(err, &ee) || !strings.Contains(ee.msg, "TOKEN_ENCRYPTION_KEY: key decodes to 5 bytes") {
 		t.Fatalf("short key: %v", err)
+	}
+}
+
+func TestSoleCRMTenant(t *testing.T) {
+	base := func() Config { return Config{} }
+	cases := []struct {
+		name   string
+		set    func(*Config)
+		crm    handoff.Source
+		tenant string
+	}{
+		{"none", func(*Config) {}, "", ""},
+		{"hubspot private app", func(c *Config) { c.HubSpot.PrivateAppToken, c.HubSpot.PortalID = "pat-x", "62515" }, handoff.SourceHubSpot, "62515"},
+		{"hubspot oauth: portals known only at run time", func(c *Config) { c.HubSpot.ClientID = "id" }, "", ""},
+		{"salesforce one org", func(c *Config) {
+			c.Salesforce.ClientID, c.Webhooks.SalesforceOrgIDs = "id", []string{"00D5e000000AbCd"}
+		}, handoff.SourceSalesforce, "00D5e000000AbCd"},
+		{"salesforce two orgs", func(c *Config) {
+			c.Salesforce.ClientID, c.Webhooks.SalesforceOrgIDs = "id", []string{"00D5e000000AbCd", "00D5e000000XyZw"}
+		}, "", ""},
+		{"marketo", func(c *Config) { c.Marketo.ClientID, c.Marketo.BaseURL = "id", "https://123-abc-456.mktorest.com" }, handoff.SourceMarketo, "123-ABC-456"},
+		{"two CRMs", func(c *Config) {
+			c.HubSpot.PrivateAppToken, c.HubSpot.PortalID = "pat-x", "62515"
+			c.Marketo.ClientID, c.Marketo.BaseURL = "id", "https://123-abc-456.mktorest.com"
+		}, "", ""},
+	}
+	for _, c := range cases {
+		cfg := base()
+		c.set(&cfg)
+		crm, tenant, ok := soleCRMTenant(cfg)
+		if crm != c.crm && ok || tenant != c.tenant || ok != (c.crm != "") {
+			t.Errorf("%s: %q %q %v, want %q %q", c.name, crm, tenant, ok, c.crm, c.tenant)
+		}
 	}
 }

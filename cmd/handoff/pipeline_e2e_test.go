@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -799,5 +800,26 @@ func TestE2EConcurrentFollowUpsAllAppended(t *testing.T) {
 	}
 	if c := strings.Count(p["hs_task_body"], "<h3>Update "); c != n {
 		t.Errorf("%d update sections, want %d", c, n)
+	}
+}
+
+// The agent payload does not require contact.crm / contact.tenant; with
+// AGENT_DEFAULT_CRM and AGENT_DEFAULT_TENANT a turn that names neither
+// still gets its task, in the default CRM.
+func TestE2EAgentTurnWithoutCRMUsesTheDefault(t *testing.T) {
+	t.Parallel()
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{
+		"AGENT_DEFAULT_CRM": "hubspot", "AGENT_DEFAULT_TENANT": strconv.Itoa(hubspottest.PortalID)}})
+	tag := runTag()
+	turn := agentTurn("t-nocrm-"+tag, "conv-nocrm-"+tag, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)
+	turn["contact"] = map[string]any{"email": anaEmail} // no crm, no tenant
+	mustPost(t, ctx, d, d.agentDelivery("ana price, no crm", turn))
+	mustDrain(t, ctx, d, 30*time.Second)
+	ids := d.HubSpot.TaskIDs()
+	if len(ids) != 1 {
+		t.Fatalf("%d HubSpot tasks, want 1", len(ids))
+	}
+	if n, err := d.app.inspector.ListArchivedTasks(jobs.QueueHandoff); err == nil && len(n) > 0 {
+		t.Fatalf("%d archived handoff tasks: %v", len(n), n[0].LastErr)
 	}
 }

@@ -142,7 +142,14 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	a.http = srv
 	if role != roleWorker {
 		ingester := jobs.NewIngester(a.client, conn.Client, cfg.Ingest)
-		hooks, err := webhooks.New(cfg.Webhooks, ingester, a.registry, log, time.Now)
+		wcfg := cfg.Webhooks
+		if wcfg.AgentDefaultCRM == "" && wcfg.AgentDefaultTenant == "" {
+			if crm, tenant, ok := soleCRMTenant(cfg); ok {
+				wcfg.AgentDefaultCRM, wcfg.AgentDefaultTenant = string(crm), tenant
+				log.Info("agent turns that name no CRM go to the only CRM configured", "crm", crm, "tenant", tenant)
+			}
+		}
+		hooks, err := webhooks.New(wcfg, ingester, a.registry, log, time.Now)
 		if err != nil {
 			conn.Close()
 			return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}

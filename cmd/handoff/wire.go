@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -61,6 +62,45 @@ func (c crms) profiles() map[handoff.Source]enrich.ProfileReader {
 		m[k] = v
 	}
 	return m
+}
+
+// soleCRMTenant returns the CRM and tenant agent turns default to when they
+// name none (AGENT_DEFAULT_CRM unset): the only CRM configured, when its
+// configuration names exactly one tenant (a HubSpot private app's portal,
+// the one Salesforce org, the Marketo instance). OAuth-installed portals
+// and orgs are only known at run time, so they give no default.
+func soleCRMTenant(cfg Config) (handoff.Source, string, bool) {
+	var crm handoff.Source
+	n := 0
+	if hubspotEnabled(cfg.HubSpot) {
+		crm, n = handoff.SourceHubSpot, n+1
+	}
+	if salesforceEnabled(cfg.Salesforce) {
+		crm, n = handoff.SourceSalesforce, n+1
+	}
+	if marketoEnabled(cfg.Marketo) {
+		crm, n = handoff.SourceMarketo, n+1
+	}
+	if n != 1 {
+		return "", "", false
+	}
+	var tenant string
+	switch crm {
+	case handoff.SourceHubSpot:
+		tenant = cfg.HubSpot.PortalID
+	case handoff.SourceSalesforce:
+		tenant = cfg.Salesforce.OrgID
+		if ids := cfg.Webhooks.SalesforceOrgIDs; tenant == "" && len(ids) == 1 {
+			tenant = ids[0]
+		}
+	case handoff.SourceMarketo:
+		tenant = strings.ToUpper(strings.TrimSpace(cfg.Marketo.MunchkinID))
+		if tenant == "" {
+			tenant, _ = marketo.MunchkinFromURL(cfg.Marketo.BaseURL)
+		}
+	}
+	tenant = strings.TrimSpace(tenant)
+	return crm, tenant, tenant != ""
 }
 
 func hubspotEnabled(c hubspot.Config) bool { return c.ClientID != "" || c.PrivateAppToken != "" }

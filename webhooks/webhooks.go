@@ -50,6 +50,10 @@ type Handlers struct {
 	m   *metrics
 }
 
+// minSecretBytes is the length under which a webhook secret is reported as
+// short at start.
+const minSecretBytes = 16
+
 // New checks cfg and returns the handlers. reg receives the metrics; log
 // and now may be nil (discard, time.Now).
 func New(cfg Config, ing Ingester, reg prometheus.Registerer, log *slog.Logger, now func() time.Time) (*Handlers, error) {
@@ -79,6 +83,14 @@ func New(cfg Config, ing Ingester, reg prometheus.Registerer, log *slog.Logger, 
 	}
 	if len(s.marketoSecret) > 0 && s.marketoTenant == "" {
 		log.Warn("MARKETO_BASE_URL unset: Marketo events get an empty tenant")
+	}
+	// Standard Webhooks secrets are 24 to 64 random bytes; a short one is
+	// accepted (senders may already use it) but guessable.
+	for name, k := range map[string][]byte{"AGENT_WEBHOOK_SECRET": s.agentKey, "SALESFORCE_WEBHOOK_SECRET": s.sfKey, "MARKETO_WEBHOOK_SECRET": s.marketoSecret} {
+		if n := len(k); n > 0 && n < minSecretBytes {
+			log.Warn("webhook secret is short: anyone who guesses it can post events; use at least 24 random bytes (whsec_ + base64)",
+				"variable", name, "bytes", n)
+		}
 	}
 	return h, nil
 }

@@ -89,6 +89,9 @@ func runVersion(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError("version takes no arguments, got %q", fs.Args())
+	}
 	v := version
 	if info, ok := debug.ReadBuildInfo(); ok && v == "dev" {
 		for _, s := range info.Settings {

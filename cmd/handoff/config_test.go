@@ -82,6 +82,11 @@ func TestCLIUsage(t *testing.T) {
 	if err := run(context.Background(), []string{"version"}, envconfig.MapLookuper(nil), &out, io.Discard); err != nil || !strings.HasPrefix(out.String(), "handoff ") {
 		t.Fatalf("version: %v %q", err, out.String())
 	}
+	for _, verb := range []string{"version", "report", "serve", "demo"} {
+		if err := run(context.Background(), []string{verb, "extra"}, envconfig.MapLookuper(nil), io.Discard, io.Discard); !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "extra") {
+			t.Errorf("%s with an extra argument: %v", verb, err)
+		}
+	}
 }
 
 // Every variable the code reads is in the README's configuration table, and

@@ -31,6 +31,9 @@ func runReport(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() > 0 {
+		return usageError("report takes no arguments, got %q", fs.Args())
+	}
 	var cfg struct{ Redis redisconn.Config }
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
 		return &exitError{code: 2, msg: "configuration: " + err.Error()}

@@ -160,7 +160,7 @@ func buildCRMs(cfg Config, store *tokenstore.Store, rdb redis.UniversalClient, h
 	if marketoEnabled(cfg.Marketo) {
 		cl, err := marketo.New(cfg.Marketo, marketo.Deps{Tokens: store, Redis: rdb, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "marketo")})
 		if err != nil {
-			return c, fmt.Errorf("marketo: %w", err)
+			return c, err // marketo.New names itself ("marketo config: ...")
 		}
 		c.marketo = cl
 	}

@@ -1,6 +1,8 @@
 package webhooks_test
 
 import (
+	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +75,24 @@ func TestAgentDefaultCRMConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("crm %q tenant %q: %v, want an error naming %s", c.crm, c.tenant, err, c.want)
 		}
+	}
+}
+
+// A short webhook secret is accepted (a sender may already use it) and
+// reported once at start, naming the variable, never the secret.
+func TestShortWebhookSecretIsReported(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	ing := jobs.NewIngester(asynq.NewClientFromRedisClient(rdb), rdb, jobs.IngestConfig{})
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	if _, err := webhooks.New(webhooks.Config{AgentWebhookSecret: "nope", MarketoWebhookSecret: "a-long-enough-marketo-secret"}, ing, nil, log, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "webhook secret is short") || !strings.Contains(out, "AGENT_WEBHOOK_SECRET") || strings.Contains(out, "MARKETO_WEBHOOK_SECRET") {
+		t.Fatalf("start-up log:\n%s", out)
+	}
+	if strings.Contains(out, "nope") {
+		t.Fatal("the secret itself was logged")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -23,9 +24,14 @@ func main() {
 	// which tests call many times) routes it to the service log, rate
 	// limited: a Redis outage is reported, not flooded. A bad LOG_* value
 	// is reported by run.
+	// One-off commands (report, ladder, version) report a Redis failure as
+	// their error; only the long-running ones log go-redis's own lines.
 	var lc LogConfig
-	if envconfig.Process(context.Background(), &lc) == nil && validLog(lc) {
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "demo") &&
+		envconfig.Process(context.Background(), &lc) == nil && validLog(lc) {
 		redis.SetLogger(asynqlog.NewComponent(newLogger(lc, os.Stderr), "go-redis", 30*time.Second))
+	} else {
+		redis.SetLogger(asynqlog.NewComponent(slog.New(slog.DiscardHandler), "go-redis", time.Minute))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], envconfig.OsLookuper(), os.Stdout, os.Stderr)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -41,7 +42,9 @@ func runReport(ctx context.Context, args []string, env envconfig.Lookuper, stdou
 	if cfg.Redis.URL == "" && len(cfg.Redis.SentinelAddrs) == 0 && len(cfg.Redis.ClusterAddrs) == 0 {
 		return &exitError{code: 2, msg: "report: set REDIS_URL (or REDIS_SENTINEL_* / REDIS_CLUSTER_ADDRS) to the Redis the service uses"}
 	}
-	conn, err := redisconn.Open(ctx, cfg.Redis, newLogger(LogConfig{Level: "error", Format: "text"}, stderr))
+	// The connection's outage log speaks to a running service; this
+	// command reports a failure as its own error instead.
+	conn, err := redisconn.Open(ctx, cfg.Redis, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return &exitError{code: 2, msg: "configuration: " + err.Error()}
 	}

@@ -457,6 +457,15 @@ func TestLoadOrDefaultAndShadow(t *testing.T) {
 	if l2, err := LoadOrDefault(p); err != nil || l2.IsShadow() || l2.File() != p {
 		t.Errorf("LoadOrDefault(file): %v", err)
 	}
+	// builtin:default works in LADDER_FILE and SHADOW_LADDER_FILE as in
+	// the ladder commands (e.g. to shadow the default while a new ladder
+	// is active).
+	if l3, err := LoadOrDefault(BuiltinDefault); err != nil || l3.Version() != "default-2026-11" {
+		t.Errorf("LoadOrDefault(builtin:default): %v", err)
+	}
+	if sh2, err := LoadShadow(BuiltinDefault); err != nil || !sh2.IsShadow() || sh2.Version() != "default-2026-11" {
+		t.Errorf("LoadShadow(builtin:default): %v", err)
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {

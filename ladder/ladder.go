@@ -149,8 +149,16 @@ func (l *Ladder) Shadow() *Ladder {
 // IsShadow reports whether the ladder marks its decisions Shadow.
 func (l *Ladder) IsShadow() bool { return l.shadow }
 
-// Load reads and compiles a ladder file.
+// BuiltinDefault names the embedded default ladder wherever a ladder file
+// is expected (LADDER_FILE, SHADOW_LADDER_FILE, the ladder commands).
+const BuiltinDefault = "builtin:default"
+
+// Load reads and compiles a ladder file (BuiltinDefault: the embedded
+// default ladder).
 func Load(path string) (*Ladder, error) {
+	if path == BuiltinDefault {
+		return Default()
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read ladder file: %w", err)

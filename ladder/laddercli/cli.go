@@ -35,7 +35,7 @@ func (e *ExitError) Error() string {
 
 // BuiltinDefault names the embedded default ladder wherever a ladder file
 // is expected.
-const BuiltinDefault = "builtin:default"
+const BuiltinDefault = ladder.BuiltinDefault
 
 const usage = `Usage: handoff ladder <command> [arguments]
 
@@ -119,12 +119,7 @@ func parse(fs *flag.FlagSet, args []string, stdout io.Writer, nargs func(int) bo
 	return false, nil
 }
 
-func loadLadder(path string) (*ladder.Ladder, error) {
-	if path == BuiltinDefault {
-		return ladder.Default()
-	}
-	return ladder.Load(path)
-}
+func loadLadder(path string) (*ladder.Ladder, error) { return ladder.Load(path) }
 
 // loadOrReport loads a ladder, printing lint errors to stderr.
 func loadOrReport(path string, stderr io.Writer) (*ladder.Ladder, error) {

@@ -237,7 +237,11 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	id, _ := asynq.GetTaskID(ctx)
 	class := errorClass(err)
-	final := errors.Is(err, asynq.SkipRetry) || (IsFailure(err) && retried >= maxRetry)
+	// asynq archives on SkipRetry, and on ANY error once the retries are
+	// used up (processor.go: msg.Retried >= msg.Retry), even one IsFailure
+	// does not count: a rate limit on the last attempt is archived too.
+	// RevokeTask deletes the task instead.
+	final := !errors.Is(err, asynq.RevokeTask) && (errors.Is(err, asynq.SkipRetry) || retried >= maxRetry)
 	p.m.jobErrors.WithLabelValues(t.Type(), class, fmt.Sprint(final)).Inc()
 	level := slog.LevelWarn
 	if final {

@@ -77,6 +77,15 @@ func (c Config) Validate() error {
 	if c.DB < 0 {
 		return fmt.Errorf("REDIS_DB: must be >= 0, got %d", c.DB)
 	}
+	if len(c.ClusterAddrs) > 0 {
+		// asynq itself hash-tags its keys per queue, but our own MULTI/EXEC
+		// transactions (ownership lease + its history + the audit stream,
+		// decision memo + audit, outcome counters) span hash slots: on a
+		// Cluster every event:process fails with CROSSSLOT and is archived
+		// after its retries. Refuse rather than acknowledge webhooks that
+		// can never be processed.
+		return errors.New("REDIS_CLUSTER_ADDRS: Redis Cluster is not supported yet (the pipeline's transactions span hash slots and fail with CROSSSLOT); use REDIS_URL with one primary, or Sentinel")
+	}
 	return nil
 }
 

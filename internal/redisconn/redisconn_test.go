@@ -46,17 +46,26 @@ func TestOpenModes(t *testing.T) {
 	if v, _ := db.Client(t).Get(ctx, "k").Result(); v != "v" {
 		t.Fatal("client does not write to the configured db")
 	}
-	// Sentinel and Cluster map to asynq's failover and cluster options.
+	// Sentinel maps to asynq's failover options.
 	s, _ := Open(ctx, Config{SentinelAddrs: []string{"127.0.0.1:1"}, SentinelMaster: "mymaster", Password: "pw", DB: 3}, quiet())
 	if o, ok := s.Opt.(asynq.RedisFailoverClientOpt); !ok || o.MasterName != "mymaster" || o.DB != 3 || o.Password != "pw" {
 		t.Fatalf("sentinel opt = %#v", s.Opt)
 	}
 	s.Close()
-	cl, _ := Open(ctx, Config{ClusterAddrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}, quiet())
-	if o, ok := cl.Opt.(asynq.RedisClusterClientOpt); !ok || len(o.Addrs) != 2 {
-		t.Fatalf("cluster opt = %#v", cl.Opt)
+}
+
+// Our own transactions span hash slots (CROSSSLOT on a Cluster), so a
+// Cluster configuration is refused at start-up with a line naming the
+// variable, instead of acknowledging webhooks no worker can process.
+func TestClusterIsRefused(t *testing.T) {
+	cl, err := Open(context.Background(), Config{ClusterAddrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}, quiet())
+	if err == nil {
+		cl.Close()
+		t.Fatal("a Redis Cluster configuration was accepted")
 	}
-	cl.Close()
+	if !strings.HasPrefix(err.Error(), "REDIS_CLUSTER_ADDRS: ") || !strings.Contains(err.Error(), "CROSSSLOT") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %q", err)
+	}
 }
 
 func TestValidateNeverEchoesPassword(t *testing.T) {

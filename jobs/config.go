@@ -257,6 +257,10 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 	}
 }
 
+// reasonAbandoned starts the reason of a lease released by abandon; a
+// re-run of the archived task that creates it takes the conversation back.
+const reasonAbandoned = "task creation failed: "
+
 // abandon is called when a create-task is archived: the conversation must
 // not stay "pending" on a task that will never exist, so the agent gets it
 // back (until someone re-runs the archived task).
@@ -264,7 +268,7 @@ func (p *Pipeline) abandon(ctx context.Context, pl CreateTaskPayload, cause erro
 	if pl.Event.Conversation == "" || pl.HandoffID == "" {
 		return
 	}
-	_, changed, err := p.transition(ctx, pl.Event.Conversation, "task creation failed: "+cause.Error(), func(cur Lease) (Lease, error) {
+	_, changed, err := p.transition(ctx, pl.Event.Conversation, reasonAbandoned+cause.Error(), func(cur Lease) (Lease, error) {
 		if cur.HandoffID != pl.HandoffID || cur.TaskID != "" || !cur.HumanOwned() {
 			return cur, errNoChange
 		}

@@ -237,3 +237,30 @@ func TestWorkerRateLimitOnLastAttemptIsTreatedAsArchived(t *testing.T) {
 		t.Fatalf("archived rate-limit errors counted = %v, want 1", v)
 	}
 }
+
+// An archived create-task gives the conversation back to the agent "until
+// someone re-runs the archived task" (abandon). When an operator does
+// re-run it (asynqmon / Inspector.RunTask) and the task is created, the
+// conversation goes to the human who now has the task.
+func TestRerunArchivedCreateTaskTakesTheConversationBack(t *testing.T) {
+	h := newHarness(t, realClock)
+	h.crm.createErrs = []error{fmt.Errorf("create task: %w", &handoff.AuthError{CRM: handoff.SourceHubSpot, Tenant: "62515", Detail: "refresh token revoked"})}
+	if err := h.deliver(t, agentEvent("t1", "conv-rerun", "pricing")); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, h)
+	var archived []*asynq.TaskInfo
+	waitFor(t, "the archived task", 10*time.Second, func() bool {
+		archived, _ = h.insp.ListArchivedTasks(QueueHandoff)
+		return len(archived) == 1
+	})
+	waitFor(t, "the conversation released", 5*time.Second, func() bool { return h.lease(t, "conv-rerun").State == handoff.OwnerReleased })
+	if err := h.insp.RunTask(QueueHandoff, archived[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the task created by the re-run", 10*time.Second, func() bool { return h.crm.taskCount() == 1 })
+	waitFor(t, "the conversation pending on the new task", 5*time.Second, func() bool {
+		l := h.lease(t, "conv-rerun")
+		return l.State == handoff.OwnerPending && l.TaskID != "" && l.HandoffID == archived[0].ID
+	})
+}

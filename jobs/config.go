@@ -216,7 +216,8 @@ func errorClass(err error) string {
 
 // ServerConfig is the asynq server configuration for the pipeline's worker:
 // concurrency, queue priorities, the retry policy and the error handler.
-// cmd/ sets ShutdownTimeout, BaseContext and HealthCheckFunc on top.
+// cmd/ sets ShutdownTimeout and its own Logger on top (readiness reads the
+// worker's heartbeat through the Inspector, so no HealthCheckFunc is set).
 func (p *Pipeline) ServerConfig() asynq.Config {
 	return asynq.Config{
 		Concurrency:       p.cfg.Concurrency,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 
@@ -89,5 +90,34 @@ func TestPingDownNamesRedis(t *testing.T) {
 	}
 	if IsConnError(errors.New("asynq: task ID conflicts with another task")) {
 		t.Fatal("a command error classed as a connection error")
+	}
+}
+
+// miniredis only runs TTLs down when told to (FastForward). The embedded
+// Redis must expire keys like a real one, or locks, cooldowns, OAuth states
+// and dedupe windows that rely on a TTL would last forever.
+func TestEmbeddedExpiresKeys(t *testing.T) {
+	ctx := context.Background()
+	c, err := Open(ctx, Config{}, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Client.Set(ctx, "lock", "1", 300*time.Millisecond).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := c.Client.Exists(ctx, "lock").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a key with a 300ms TTL still exists after 5s in the embedded Redis")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

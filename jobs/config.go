@@ -216,7 +216,8 @@ func errorClass(err error) string {
 
 // ServerConfig is the asynq server configuration for the pipeline's worker:
 // concurrency, queue priorities, the retry policy and the error handler.
-// cmd/ sets ShutdownTimeout, BaseContext and HealthCheckFunc on top.
+// cmd/ sets ShutdownTimeout and its own Logger on top (readiness reads the
+// worker's heartbeat through the Inspector, so no HealthCheckFunc is set).
 func (p *Pipeline) ServerConfig() asynq.Config {
 	return asynq.Config{
 		Concurrency:       p.cfg.Concurrency,
@@ -237,7 +238,11 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	id, _ := asynq.GetTaskID(ctx)
 	class := errorClass(err)
-	final := errors.Is(err, asynq.SkipRetry) || (IsFailure(err) && retried >= maxRetry)
+	// asynq archives on SkipRetry, and on ANY error once the retries are
+	// used up (processor.go: msg.Retried >= msg.Retry), even one IsFailure
+	// does not count: a rate limit on the last attempt is archived too.
+	// RevokeTask deletes the task instead.
+	final := !errors.Is(err, asynq.RevokeTask) && (errors.Is(err, asynq.SkipRetry) || retried >= maxRetry)
 	p.m.jobErrors.WithLabelValues(t.Type(), class, fmt.Sprint(final)).Inc()
 	level := slog.LevelWarn
 	if final {
@@ -253,6 +258,10 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 	}
 }
 
+// reasonAbandoned starts the reason of a lease released by abandon; a
+// re-run of the archived task that creates it takes the conversation back.
+const reasonAbandoned = "task creation failed: "
+
 // abandon is called when a create-task is archived: the conversation must
 // not stay "pending" on a task that will never exist, so the agent gets it
 // back (until someone re-runs the archived task).
@@ -260,7 +269,7 @@ func (p *Pipeline) abandon(ctx context.Context, pl CreateTaskPayload, cause erro
 	if pl.Event.Conversation == "" || pl.HandoffID == "" {
 		return
 	}
-	_, changed, err := p.transition(ctx, pl.Event.Conversation, "task creation failed: "+cause.Error(), func(cur Lease) (Lease, error) {
+	_, changed, err := p.transition(ctx, pl.Event.Conversation, reasonAbandoned+cause.Error(), func(cur Lease) (Lease, error) {
 		if cur.HandoffID != pl.HandoffID || cur.TaskID != "" || !cur.HumanOwned() {
 			return cur, errNoChange
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -205,10 +206,12 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 		_, _, err := p.transition(ctx, conv, "task "+task.ID+" created", func(cur Lease) (Lease, error) {
 			state := handoff.OwnerPending
 			switch {
-			case cur.HandoffID == pl.HandoffID && cur.State == handoff.OwnerReleased:
-				return cur, errNoChange // released before the task existed: respect it
+			case cur.HandoffID == pl.HandoffID && cur.State == handoff.OwnerReleased && !strings.HasPrefix(cur.Reason, reasonAbandoned):
+				return cur, errNoChange // released (by a person) before the task existed: respect it
 			case cur.HandoffID == pl.HandoffID && cur.TaskID == task.ID:
 				return cur, errNoChange
+			case cur.HandoffID == pl.HandoffID && cur.State == handoff.OwnerReleased:
+				// released because this task was archived; its re-run created it
 			case cur.HandoffID == pl.HandoffID:
 				state = cur.State
 			case cur.HumanOwned():

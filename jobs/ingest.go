@@ -65,11 +65,12 @@ func (c IngestConfig) withDefaults() IngestConfig {
 	if c.Timeout <= 0 {
 		c.Timeout = 60 * time.Second
 	}
-	// asynq keeps whole seconds; 500ms would become "no timeout" (30 min).
-	if c.Timeout < time.Second {
-		c.Timeout = time.Second
+	// asynq keeps whole seconds (truncated); 500ms would become "no
+	// timeout" (30 min). Round up, as TimeoutOption does, so the handler
+	// never gets less time than configured.
+	if r := c.Timeout % time.Second; r != 0 {
+		c.Timeout += time.Second - r
 	}
-	c.Timeout = c.Timeout.Round(time.Second)
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
 	}

@@ -216,3 +216,18 @@ func TestIngestConfigDefaults(t *testing.T) {
 		t.Errorf("defaults %+v", c)
 	}
 }
+
+// The README promises EVENT_TIMEOUT rounded UP to whole seconds (asynq keeps
+// whole seconds): 1.2s must give the handler 2s, not 1s.
+func TestIngestTimeoutRoundsUp(t *testing.T) {
+	for in, want := range map[time.Duration]time.Duration{
+		1200 * time.Millisecond:  2 * time.Second,
+		2 * time.Second:          2 * time.Second,
+		59500 * time.Millisecond: time.Minute,
+		300 * time.Millisecond:   time.Second,
+	} {
+		if got := (IngestConfig{Timeout: in}).withDefaults().Timeout; got != want {
+			t.Errorf("EVENT_TIMEOUT %s: task timeout %s, want %s", in, got, want)
+		}
+	}
+}

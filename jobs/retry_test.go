@@ -209,3 +209,58 @@ func TestEventErrorsKeepTheirClass(t *testing.T) {
 		t.Fatalf("unknown version: %v", err)
 	}
 }
+
+// asynq archives a task on any error once its retries are used up
+// (processor.go: msg.Retried >= msg.Retry), whether or not IsFailure counts
+// the error. A rate limit on the last attempt is therefore archived, and
+// the error handler must treat it as final: release the conversation and
+// count the archive.
+func TestWorkerRateLimitOnLastAttemptIsTreatedAsArchived(t *testing.T) {
+	h := newHarness(t, realClock, func(c *Config, _ *Deps) { c.MaxRetry = 1 })
+	refreshable := &handoff.AuthError{CRM: handoff.SourceHubSpot, Tenant: "62515", Refreshable: true, Detail: "expired"}
+	rl := &handoff.RateLimitError{CRM: handoff.SourceHubSpot, Tenant: "62515", RetryAfter: time.Second}
+	h.crm.createErrs = []error{refreshable, rl}
+	if err := h.deliver(t, agentEvent("t1", "conv-last", "pricing")); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, h)
+	var archived []*asynq.TaskInfo
+	waitFor(t, "the archived task", 20*time.Second, func() bool {
+		archived, _ = h.insp.ListArchivedTasks(QueueHandoff)
+		return len(archived) == 1
+	})
+	if n := h.crm.Calls("CreateTask"); n != 2 {
+		t.Fatalf("CreateTask calls = %d, want 2", n)
+	}
+	waitFor(t, "the conversation released", 5*time.Second, func() bool { return h.lease(t, "conv-last").State == handoff.OwnerReleased })
+	if v := testutil.ToFloat64(h.p.m.jobErrors.WithLabelValues(TypeCreateTask, "rate_limited", "true")); v != 1 {
+		t.Fatalf("archived rate-limit errors counted = %v, want 1", v)
+	}
+}
+
+// An archived create-task gives the conversation back to the agent "until
+// someone re-runs the archived task" (abandon). When an operator does
+// re-run it (asynqmon / Inspector.RunTask) and the task is created, the
+// conversation goes to the human who now has the task.
+func TestRerunArchivedCreateTaskTakesTheConversationBack(t *testing.T) {
+	h := newHarness(t, realClock)
+	h.crm.createErrs = []error{fmt.Errorf("create task: %w", &handoff.AuthError{CRM: handoff.SourceHubSpot, Tenant: "62515", Detail: "refresh token revoked"})}
+	if err := h.deliver(t, agentEvent("t1", "conv-rerun", "pricing")); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, h)
+	var archived []*asynq.TaskInfo
+	waitFor(t, "the archived task", 10*time.Second, func() bool {
+		archived, _ = h.insp.ListArchivedTasks(QueueHandoff)
+		return len(archived) == 1
+	})
+	waitFor(t, "the conversation released", 5*time.Second, func() bool { return h.lease(t, "conv-rerun").State == handoff.OwnerReleased })
+	if err := h.insp.RunTask(QueueHandoff, archived[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the task created by the re-run", 10*time.Second, func() bool { return h.crm.taskCount() == 1 })
+	waitFor(t, "the conversation pending on the new task", 5*time.Second, func() bool {
+		l := h.lease(t, "conv-rerun")
+		return l.State == handoff.OwnerPending && l.TaskID != "" && l.HandoffID == archived[0].ID
+	})
+}

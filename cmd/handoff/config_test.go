@@ -38,6 +38,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{map[string]string{"REDIS_SENTINEL_ADDRS": "a:1,b:2"}, "REDIS_SENTINEL_MASTER: required"},
 		{map[string]string{"REDIS_URL": "redis://a:1", "REDIS_CLUSTER_ADDRS": "b:1"}, "alternatives: set only one"},
 		{map[string]string{"REDIS_CLUSTER_ADDRS": "nohostport"}, `"nohostport" is not host:port`},
+		{map[string]string{"REDIS_CLUSTER_ADDRS": "a:7000,b:7001"}, "REDIS_CLUSTER_ADDRS: Redis Cluster is not supported yet"},
 	}
 	for _, c := range cases {
 		var stderr bytes.Buffer

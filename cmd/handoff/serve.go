@@ -190,22 +190,34 @@ func (a *app) workerHeartbeat(ctx context.Context) error {
 	return errors.New("no fresh heartbeat from this process's worker yet")
 }
 
-// serve runs until ctx is cancelled (SIGINT/SIGTERM), then shuts down in
-// order: stop taking HTTP requests and finish those in flight, then stop the
-// worker so in-progress tasks finish or go back to the queue.
+// serve runs until ctx is cancelled (SIGINT/SIGTERM), then shuts down the
+// HTTP side and the worker side by side: the listener closes and in-flight
+// requests finish, while the worker stops taking tasks at once and gives the
+// running ones up to its ShutdownTimeout before requeueing them. Both are
+// bounded by SHUTDOWN_TIMEOUT, so the whole stop takes about that long, not
+// twice as long (and no task starts after the signal).
 func (a *app) serve(ctx context.Context, l net.Listener) error {
+	wctx, stopWorker := context.WithCancel(ctx)
+	defer stopWorker()
+	workerDone := make(chan struct{})
 	if a.worker != nil {
 		if err := a.worker.Start(a.mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
+		go func() {
+			defer close(workerDone)
+			<-wctx.Done()
+			a.log.Info("stopping the worker: in-progress tasks finish or are requeued")
+			a.worker.Shutdown()
+		}()
+	} else {
+		close(workerDone)
 	}
 	a.log.Info("handoff is running", "role", a.role, "addr", l.Addr().String(), "redis", string(a.redis.Mode),
 		"admin", a.cfg.HTTP.AdminToken != "", "version", version)
 	err := a.http.Serve(ctx, l)
-	if a.worker != nil {
-		a.log.Info("stopping the worker: in-progress tasks finish or are requeued")
-		a.worker.Shutdown()
-	}
+	stopWorker() // also when the HTTP server failed on its own
+	<-workerDone
 	a.log.Info("handoff stopped")
 	return err
 }

@@ -77,6 +77,15 @@ func (c Config) Validate() error {
 	if c.DB < 0 {
 		return fmt.Errorf("REDIS_DB: must be >= 0, got %d", c.DB)
 	}
+	if len(c.ClusterAddrs) > 0 {
+		// asynq itself hash-tags its keys per queue, but our own MULTI/EXEC
+		// transactions (ownership lease + its history + the audit stream,
+		// decision memo + audit, outcome counters) span hash slots: on a
+		// Cluster every event:process fails with CROSSSLOT and is archived
+		// after its retries. Refuse rather than acknowledge webhooks that
+		// can never be processed.
+		return errors.New("REDIS_CLUSTER_ADDRS: Redis Cluster is not supported yet (the pipeline's transactions span hash slots and fail with CROSSSLOT); use REDIS_URL with one primary, or Sentinel")
+	}
 	return nil
 }
 
@@ -90,7 +99,8 @@ type Conn struct {
 	// Addr describes the target without credentials, for logs.
 	Addr string
 
-	embedded *miniredis.Miniredis
+	embedded  *miniredis.Miniredis
+	stopClock func()
 }
 
 // Open connects (lazily: an unreachable Redis is not an error here; the
@@ -145,6 +155,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Conn, error) {
 			return nil, fmt.Errorf("start embedded redis: %w", err)
 		}
 		c.embedded = mr
+		c.stopClock = runTTLClock(mr, 100*time.Millisecond)
 		c.Mode, c.Addr = ModeEmbedded, mr.Addr()
 		c.Opt = asynq.RedisClientOpt{Addr: mr.Addr()}
 		c.Client = redis.NewClient(&redis.Options{Addr: mr.Addr()})
@@ -159,9 +170,40 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Conn, error) {
 func (c *Conn) Close() error {
 	err := c.Client.Close()
 	if c.embedded != nil {
+		c.stopClock()
 		c.embedded.Close()
 	}
 	return err
+}
+
+// runTTLClock runs miniredis's TTLs down with the wall clock. miniredis only
+// expires keys when told to (FastForward), so without it every lock,
+// cooldown, OAuth state and dedupe window with a TTL would last forever.
+// (miniredis's ClockTTL does the same on every command, which costs a scan
+// of all keys with a TTL per command; once per tick is enough here.)
+func runTTLClock(mr *miniredis.Miniredis, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		last := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				mr.FastForward(now.Sub(last))
+				last = now
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		<-stopped
+	}
 }
 
 // Ping checks that Redis answers within ctx.

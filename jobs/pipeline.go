@@ -102,6 +102,9 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
+	if deps.Redis != nil {
+		p.sched.archived = asynq.NewInspectorFromRedisClient(deps.Redis)
+	}
 	if p.log == nil {
 		p.log = slog.Default()
 	}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"github.com/hibiken/asynq"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +52,41 @@ func TestAppendToTaskWaitsForTheTaskLock(t *testing.T) {
 	}
 	if v, _ := h.rdb.Exists(ctx, key).Result(); v != 0 {
 		t.Error("the lock was not released after the append")
+	}
+}
+
+// An archived create-task keeps its id; processing its event again (an
+// operator re-ran it) runs the archived task again instead of conflicting
+// with it and leaving the conversation waiting on a task that never runs.
+func TestCreateTaskRunsTheArchivedTaskAgain(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	p := CreateTaskPayload{HandoffID: "ho_archived1", Tenant: "62515", CRM: handoff.SourceHubSpot}
+	if err := h.p.sched.CreateTask(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	state := func() asynq.TaskState {
+		t.Helper()
+		info, err := h.insp.GetTaskInfo(QueueHandoff, p.HandoffID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.State
+	}
+	// A second enqueue of a live task changes nothing.
+	if err := h.p.sched.CreateTask(ctx, p); err != nil || state() != asynq.TaskStatePending {
+		t.Fatalf("second enqueue of a pending task: %v, state %s", err, state())
+	}
+	if err := h.insp.ArchiveTask(QueueHandoff, p.HandoffID); err != nil {
+		t.Fatal(err)
+	}
+	if state() != asynq.TaskStateArchived {
+		t.Fatalf("state %s after ArchiveTask", state())
+	}
+	if err := h.p.sched.CreateTask(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != asynq.TaskStatePending {
+		t.Fatalf("archived create-task after its event ran again: %s, want pending", got)
 	}
 }

@@ -72,10 +72,19 @@ type SLACheckPayload struct {
 
 // Scheduler enqueues the pipeline's follow-up tasks with the right queue,
 // task id, timeout and retry count. A task id that is already taken means
-// the task was enqueued before: that is success.
+// the task was enqueued before: that is success, except for an archived
+// create-task (see CreateTask).
 type Scheduler struct {
-	q   Enqueuer
-	cfg Config
+	q        Enqueuer
+	cfg      Config
+	archived archivedRunner // nil: archived tasks are left alone
+}
+
+// archivedRunner is the part of *asynq.Inspector the scheduler uses to run
+// an archived task again.
+type archivedRunner interface {
+	GetTaskInfo(queue, id string) (*asynq.TaskInfo, error)
+	RunTask(queue, id string) error
 }
 
 // NewScheduler wraps an enqueuer (an *asynq.Client).
@@ -93,10 +102,26 @@ func TimeoutOption(d time.Duration) asynq.Option {
 }
 
 // CreateTask enqueues handoff:create-task with TaskID = handoff id.
+//
+// An archived task keeps its id (asynq.md, pitfall 5), so when the event is
+// processed again (an operator re-ran it) the enqueue conflicts with the
+// archived create-task and the conversation would wait on a task that never
+// runs. The archived task is run again instead: it is the same handoff.
 func (s *Scheduler) CreateTask(ctx context.Context, p CreateTaskPayload) error {
 	p.V = PayloadVersion
-	return s.enqueue(ctx, TypeCreateTask, p, p.HandoffID,
+	conflict, err := s.enqueueID(ctx, TypeCreateTask, p, p.HandoffID,
 		asynq.Queue(QueueHandoff), TimeoutOption(s.cfg.CreateTaskTimeout), asynq.MaxRetry(s.cfg.MaxRetry))
+	if err != nil || !conflict || s.archived == nil {
+		return err
+	}
+	info, err := s.archived.GetTaskInfo(QueueHandoff, p.HandoffID)
+	if err != nil || info.State != asynq.TaskStateArchived {
+		return nil // live (pending, active, retry, scheduled) or gone: nothing to do
+	}
+	if err := s.archived.RunTask(QueueHandoff, p.HandoffID); err != nil {
+		return fmt.Errorf("run archived %s %s again: %w", TypeCreateTask, p.HandoffID, err)
+	}
+	return nil
 }
 
 // SLACheck enqueues sla:check to run at `at`, with TaskID handoff id + step.
@@ -113,18 +138,25 @@ func EventOptions(cfg Config) []asynq.Option {
 }
 
 func (s *Scheduler) enqueue(ctx context.Context, typ string, payload any, id string, opts ...asynq.Option) error {
+	_, err := s.enqueueID(ctx, typ, payload, id, opts...)
+	return err
+}
+
+// enqueueID enqueues with TaskID id; conflict reports that the id was
+// taken (not an error).
+func (s *Scheduler) enqueueID(ctx context.Context, typ string, payload any, id string, opts ...asynq.Option) (conflict bool, err error) {
 	b, err := json.Marshal(payload)
 	if err != nil {
-		return fmt.Errorf("encode %s payload: %w", typ, err)
+		return false, fmt.Errorf("encode %s payload: %w", typ, err)
 	}
 	opts = append(opts, asynq.TaskID(id))
 	if _, err := s.q.EnqueueContext(ctx, asynq.NewTask(typ, b), opts...); err != nil {
 		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			return nil
+			return true, nil
 		}
-		return fmt.Errorf("enqueue %s %s: %w", typ, id, err)
+		return false, fmt.Errorf("enqueue %s %s: %w", typ, id, err)
 	}
-	return nil
+	return false, nil
 }
 
 // decode reads a versioned payload; an undecodable or unknown-version

@@ -93,10 +93,13 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 	var winnerVals handoff.TraceValues
 	var also []string
 	skippedByWinner := ""
-	for _, r := range l.exceptions {
+	// check traces one exception or rung. Once an exception has matched,
+	// everything after it is skipped; once a rung has matched, the lower
+	// rungs are still checked, to say which also matched.
+	check := func(r *rung) handoff.TraceStep {
 		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
 		switch {
-		case winner != nil:
+		case winner != nil && winner.kind == StepException:
 			if skippedByWinner == "" {
 				skippedByWinner = `exception "` + winner.id + `" matched first`
 			}
@@ -106,37 +109,22 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 		default:
 			step.Matched, step.Error = eval(r, act)
 			step.Values = valuesFor(r)
-			if step.Matched {
+			switch {
+			case !step.Matched:
+			case winner == nil:
 				winner, winnerVals = r, step.Values
+			default:
+				also = append(also, r.id)
 			}
 		}
-		trace = append(trace, step)
+		return step
 	}
-	exceptionWon := winner != nil
+	for _, r := range l.exceptions {
+		trace = append(trace, check(r))
+	}
 	// Rungs from the top down: the first that matches is the highest.
 	for i := len(l.rungs) - 1; i >= 0; i-- {
-		r := l.rungs[i]
-		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
-		switch {
-		case exceptionWon:
-			if skippedByWinner == "" {
-				skippedByWinner = `exception "` + winner.id + `" matched first`
-			}
-			step.Skipped = skippedByWinner
-		case !r.applies(wf):
-			step.Skipped = r.skipMsg(wf)
-		default:
-			step.Matched, step.Error = eval(r, act)
-			step.Values = valuesFor(r)
-			if step.Matched {
-				if winner == nil {
-					winner, winnerVals = r, step.Values
-				} else {
-					also = append(also, r.id)
-				}
-			}
-		}
-		trace = append(trace, step)
+		trace = append(trace, check(l.rungs[i]))
 	}
 	d.Trace = trace
 	if winner == nil {

@@ -36,18 +36,6 @@ func (v TraceValues) Value(path string) any {
 	return x
 }
 
-// Map returns the values as a map (a copy).
-func (v TraceValues) Map() map[string]any {
-	if v == nil {
-		return nil
-	}
-	m := make(map[string]any, len(v))
-	for _, x := range v {
-		m[x.Path] = x.Value
-	}
-	return m
-}
-
 // MarshalJSON writes the values as one JSON object, keys in slice order.
 func (v TraceValues) MarshalJSON() ([]byte, error) {
 	if v == nil {

@@ -51,7 +51,13 @@ type AccountFacts struct {
 	Name       string  `json:"name,omitempty" cel:"name"`
 	Domain     string  `json:"domain,omitempty" cel:"domain"`
 	Tier       string  `json:"tier,omitempty" cel:"tier"` // normalized: tier_1, tier_2, tier_3 or ""
-	Industry   string  `json:"industry,omitempty" cel:"industry"`
+	Industry   string  `json:"industry,omitempty" cel:"industry"` // as the CRM spells it
+	// IndustryClass is Industry on the documented taxonomy (banking,
+	// financial_services, insurance, healthcare, pharma_life_sciences,
+	// government, ...; "" when unknown); Regulated is true for the regulated
+	// classes. See NormalizeIndustry.
+	IndustryClass string `json:"industry_class,omitempty" cel:"industry_class"`
+	Regulated     bool   `json:"regulated,omitempty" cel:"regulated"`
 	Employees  int64   `json:"employees,omitempty" cel:"employees"`
 	Revenue    float64 `json:"revenue,omitempty" cel:"revenue"`
 	IsTarget   bool    `json:"is_target,omitempty" cel:"is_target"` // named / target account
@@ -102,6 +108,13 @@ type AgentFacts struct {
 	Sources       []string `json:"sources,omitempty" cel:"sources"`
 	Reply         string   `json:"reply,omitempty" cel:"reply"`
 	Turn          int64    `json:"turn" cel:"turn"`
+	// What the agent's own model detected in the buyer's message, when the
+	// turn carries "signals" (see AgentSignals): one input among others.
+	Intents      []string `json:"intents,omitempty" cel:"intents"`
+	Sentiment    float64  `json:"sentiment,omitempty" cel:"sentiment"`
+	HasSentiment bool     `json:"has_sentiment,omitempty" cel:"has_sentiment"`
+	Language     string   `json:"language,omitempty" cel:"language"`
+	HumanRequest bool     `json:"human_request,omitempty" cel:"human_request"`
 }
 
 // Signals are computed once per event from the buyer's text.
@@ -110,6 +123,13 @@ type Signals struct {
 	Negated      []string `json:"negated,omitempty" cel:"negated"`   // topics mentioned only in negation
 	Sentiment    float64  `json:"sentiment" cel:"sentiment"`         // -1..1 (compound)
 	HumanRequest bool     `json:"human_request" cel:"human_request"` // the buyer asked for a person
+	// Language is the detected language of the buyer's new words (ISO 639-1:
+	// en, es, de, fr, pt, it; "" when too short or not one the ladder knows).
+	Language string `json:"language,omitempty" cel:"language"`
+	// SentimentKnown is false when no lexicon for the message's language
+	// scored it; Sentiment is then 0 and conditions should not read it as
+	// neutral.
+	SentimentKnown bool `json:"sentiment_known" cel:"sentiment_known"`
 	// Matches maps a topic id to the phrases that fired it, for the trace.
 	Matches map[string][]string `json:"matches,omitempty" cel:"-"`
 }

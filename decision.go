@@ -58,6 +58,19 @@ type Decision struct {
 	Reasons []string    `json:"reasons,omitempty"`
 	Trace   []TraceStep `json:"trace"`
 	Shadow  bool        `json:"shadow,omitempty"` // produced by the shadow ladder
+	// AlsoNeeds are the other sensitive rungs or exceptions that matched the
+	// same message: the decision has one accountable owner (Route), and the
+	// bundle names these second reviewers ("also needs: security review by
+	// team security").
+	AlsoNeeds []Review `json:"also_needs,omitempty"`
+}
+
+// Review is a second reviewer a decision asks its owner to bring in.
+type Review struct {
+	Kind        string `json:"kind"` // exception | rung
+	ID          string `json:"id"`   // the rung or exception id
+	Description string `json:"description,omitempty"`
+	Route       *Route `json:"route,omitempty"`
 }
 
 // Matched returns the id of the rung or exception that produced the decision.

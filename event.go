@@ -100,6 +100,19 @@ type AgentTurn struct {
 	Sources       []string `json:"sources,omitempty"`
 	ToolFailures  int      `json:"tool_failures,omitempty"`
 	TranscriptURL string   `json:"transcript_url,omitempty"`
+	// Signals is what the agent's own model detected, when it says.
+	Signals *AgentSignals `json:"signals,omitempty"`
+}
+
+// AgentSignals is the optional "signals" object of an agent turn: the
+// agent's own reading of the buyer's message. Handoff exposes it to ladder
+// conditions as agent.intents, agent.sentiment (with agent.has_sentiment),
+// agent.language and agent.human_request.
+type AgentSignals struct {
+	Intents      []string `json:"intents,omitempty"`
+	Sentiment    *float64 `json:"sentiment,omitempty"` // -1..1
+	Language     string   `json:"language,omitempty"`
+	HumanRequest bool     `json:"human_request,omitempty"`
 }
 
 // Event is the normalized form of everything Handoff receives. Webhook

@@ -47,23 +47,23 @@ type ContactFacts struct {
 
 // AccountFacts describes the buyer's company.
 type AccountFacts struct {
-	ID         string  `json:"id,omitempty" cel:"id"`
-	Name       string  `json:"name,omitempty" cel:"name"`
-	Domain     string  `json:"domain,omitempty" cel:"domain"`
-	Tier       string  `json:"tier,omitempty" cel:"tier"` // normalized: tier_1, tier_2, tier_3 or ""
-	Industry   string  `json:"industry,omitempty" cel:"industry"` // as the CRM spells it
+	ID       string `json:"id,omitempty" cel:"id"`
+	Name     string `json:"name,omitempty" cel:"name"`
+	Domain   string `json:"domain,omitempty" cel:"domain"`
+	Tier     string `json:"tier,omitempty" cel:"tier"`         // normalized: tier_1, tier_2, tier_3 or ""
+	Industry string `json:"industry,omitempty" cel:"industry"` // as the CRM spells it
 	// IndustryClass is Industry on the documented taxonomy (banking,
 	// financial_services, insurance, healthcare, pharma_life_sciences,
 	// government, ...; "" when unknown); Regulated is true for the regulated
 	// classes. See NormalizeIndustry.
-	IndustryClass string `json:"industry_class,omitempty" cel:"industry_class"`
-	Regulated     bool   `json:"regulated,omitempty" cel:"regulated"`
-	Employees  int64   `json:"employees,omitempty" cel:"employees"`
-	Revenue    float64 `json:"revenue,omitempty" cel:"revenue"`
-	IsTarget   bool    `json:"is_target,omitempty" cel:"is_target"` // named / target account
-	OwnerID    string  `json:"owner_id,omitempty" cel:"owner_id"`
-	OwnerEmail string  `json:"owner_email,omitempty" cel:"owner_email"`
-	Known      bool    `json:"known" cel:"known"`
+	IndustryClass string  `json:"industry_class,omitempty" cel:"industry_class"`
+	Regulated     bool    `json:"regulated,omitempty" cel:"regulated"`
+	Employees     int64   `json:"employees,omitempty" cel:"employees"`
+	Revenue       float64 `json:"revenue,omitempty" cel:"revenue"`
+	IsTarget      bool    `json:"is_target,omitempty" cel:"is_target"` // named / target account
+	OwnerID       string  `json:"owner_id,omitempty" cel:"owner_id"`
+	OwnerEmail    string  `json:"owner_email,omitempty" cel:"owner_email"`
+	Known         bool    `json:"known" cel:"known"`
 }
 
 // DealFacts describes the most relevant open deal (or the latest one).

@@ -39,6 +39,9 @@ type Why struct {
 	Reasons       []string `json:"reasons,omitempty"`
 	LadderVersion string   `json:"ladder_version"`
 	Score         float64  `json:"score"`
+	// AlsoNeeds names the second reviewers the owner must bring in, one line
+	// each ("security review (team security)"), from Decision.AlsoNeeds.
+	AlsoNeeds []string `json:"also_needs,omitempty"`
 }
 
 // TaskSpec is a CRM-neutral request to create one task.

@@ -132,6 +132,9 @@ type Signals struct {
 	SentimentKnown bool `json:"sentiment_known" cel:"sentiment_known"`
 	// Matches maps a topic id to the phrases that fired it, for the trace.
 	Matches map[string][]string `json:"matches,omitempty" cel:"-"`
+	// Notes say in words what the analyzer set aside: quoted replies,
+	// signatures, negated, dismissed, past or other-sense mentions.
+	Notes []string `json:"notes,omitempty" cel:"-"`
 }
 
 // HistoryFacts summarizes the contact's recent activity across channels.

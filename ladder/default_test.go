@@ -287,7 +287,7 @@ func TestDecideTraceAndReasons(t *testing.T) {
 		t.Fatalf("trace has %d steps, want %d", got, want)
 	}
 	if s := d.Trace[0]; s.Kind != StepSignals || !reflect.DeepEqual(s.Values.Value("topics"), []string{"pricing"}) ||
-		!reflect.DeepEqual(s.Values.Value("matches"), map[string][]string{"pricing": {"cost"}}) {
+		!reflect.DeepEqual(s.Values.Value("matches"), map[string][]string{"pricing": {"what would it cost"}}) {
 		t.Errorf("signals step %+v", s)
 	}
 	if d.Trace[1].Kind != StepScore || d.Trace[1].Values.Value("score") != d.Score {

@@ -60,6 +60,9 @@ type fileWorkflow struct {
 
 type fileTopic struct {
 	Phrases  []string `yaml:"phrases"`
+	Mentions []string `yaml:"mentions"`
+	NotWith  []string `yaml:"not_with"`
+	Builtin  *bool    `yaml:"builtin"`
 	Risk     string   `yaml:"risk"`
 	Negation *bool    `yaml:"negation"`
 }

@@ -275,17 +275,31 @@ func (c *compiler) compile() *Ladder {
 	for _, id := range f.topicOrder {
 		t := f.Topics[id]
 		p := pathf("$.topics.%s", id)
-		if len(t.Phrases) == 0 {
-			c.errAt(p, "topic", id, "has no phrases")
+		_, isBuiltin := builtin().Topics[id]
+		useBuiltin := isBuiltin && (t.Builtin == nil || *t.Builtin)
+		if len(t.Phrases) == 0 && len(t.Mentions) == 0 && !useBuiltin {
+			if isBuiltin {
+				c.errAt(p, "topic", id, "has no phrases (and builtin: false turns the built-in ones off)")
+			} else {
+				c.errAt(p, "topic", id, "has no phrases (built-in topics: %s)", strings.Join(BuiltinTopics(), ", "))
+			}
+		}
+		if t.Builtin != nil && *t.Builtin && !isBuiltin {
+			c.errAt(p+".builtin", "topic", id, "builtin: true, but there is no built-in topic %q (built-in topics: %s)", id, strings.Join(BuiltinTopics(), ", "))
 		}
 		if t.Risk != "" {
 			if _, ok := validRisks[t.Risk]; !ok {
 				c.errAt(p+".risk", "topic", id, "unknown risk %q (want low, medium or high)", t.Risk)
 			}
 		}
-		for i, ph := range t.Phrases {
-			if msg := checkPhrase(ph); msg != "" {
-				c.errAt(pathf("%s.phrases[%d]", p, i), "topic", id, "phrase %q: %s", ph, msg)
+		for _, list := range []struct {
+			key     string
+			phrases []string
+		}{{"phrases", t.Phrases}, {"mentions", t.Mentions}, {"not_with", t.NotWith}} {
+			for i, ph := range list.phrases {
+				if msg := checkPhrase(ph); msg != "" {
+					c.errAt(pathf("%s.%s[%d]", p, list.key, i), "topic", id, "%s %q: %s", strings.TrimSuffix(list.key, "s"), ph, msg)
+				}
 			}
 		}
 	}

@@ -1,34 +1,58 @@
 package ladder
 
 import (
+	_ "embed"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/goccy/go-yaml"
 
 	"github.com/handoff-dev/handoff"
 )
 
-// textAnalyzer turns a buyer message into Signals: topics from the ladder's
-// topic map, topics mentioned only in negation, VADER sentiment and whether
-// the buyer asked for a person.
+// The text analyzer turns a buyer message into Signals. In order:
+//
+//  1. Text preparation: only the buyer's new words are read; quoted
+//     replies, forwarded headers, signatures and disclaimers are set aside
+//     (prepareText). The bundle keeps the whole text.
+//  2. Language: English function words first (cheap, most traffic), the
+//     language detector otherwise (detectLanguage).
+//  3. Topics: phrases of the ladder's topic map plus the built-in
+//     multilingual lexicon (topics.yaml), each match read in its clause:
+//     negation before it, dismissal after it ("pricing is fine"), past or
+//     hypothetical framing, other word senses, and, for weaker words, whether
+//     the sentence asks anything at all.
+//  4. Human request: the same, over the human-request phrases.
+//  5. Sentiment: VADER for English, the language's own word list for the
+//     other five; an unread language is reported as unknown.
 type textAnalyzer struct {
 	topicOrder  []string
 	phrases     []phrase
 	byFirst     map[string][]int // first-word form -> phrase indexes
-	prefixFirst []int            // phrases whose first word is a wildcard
-	negations   map[string]bool
+	prefixFirst []int            // phrases whose first word is a wildcard or a prefix
+	negations   cueSet           // single words; plus the ladder's own
+	pseudo      map[string]bool
+	asks        cueSet
+	dismissals  cueSet
+	notCurrent  cueSet
+	notWith     cueSet // cue.topic is the topic it cancels
 	vader       *vader
-	tokens      sync.Pool // *[]token scratch
+	sentiment   *sentimentLexicon
+	stopwords   map[string]langSet
+	scratch     sync.Pool // *analyzeScratch
 }
 
 type phrase struct {
-	topic     string // "" for the built-in human-request phrases
+	topic     string // "" for the human-request phrases of a ladder without a human_request topic
 	human     bool
 	text      string
 	words     []wordPat
 	negatable bool
+	weak      bool    // a mention: counts only in a sentence that asks
+	lang      langSet // 0: every language (the ladder's own phrases)
 }
 
 // wordPat matches one token: one of a few inflected forms, a prefix
@@ -54,66 +78,213 @@ func (w *wordPat) match(tok string) bool {
 	return false
 }
 
-// builtinHuman are the human-request phrases every ladder gets; a ladder
-// adds its own under human_request.phrases or as a topic named
-// "human_request".
-var builtinHuman = []string{
-	"talk to a human", "talk to a person", "talk to someone", "talk to a real person", "talk to sales",
-	"talk with a human", "talk with someone", "speak to a human", "speak to a person", "speak to someone",
-	"speak with a human", "speak with someone", "speak to sales", "real person", "actual person",
-	"human being", "live agent", "live person", "sales rep", "a representative", "call me", "give me a call",
-	"connect me with", "get me a human", "are you a bot", "are you a robot", "stop the bot",
+// Languages the built-in lexicon knows, as a bit set.
+type langSet uint8
+
+var languages = []string{"en", "es", "de", "fr", "pt", "it"}
+
+const langEN langSet = 1
+
+func langBit(code string) langSet {
+	for i, l := range languages {
+		if l == code {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
-// builtinNegations are the cues that make a following topic mention a
-// negation ("we don't need a contract yet").
-var builtinNegations = []string{
-	"not", "no", "never", "without", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt",
-	"isn't", "isnt", "aren't", "arent", "won't", "wont", "wouldn't", "shouldn't", "needn't",
-	"neither", "nor", "none",
+const allLangs langSet = 1<<6 - 1
+
+//go:embed topics.yaml
+var topicsYAML []byte
+
+// builtinLexicon is topics.yaml decoded.
+type builtinLexicon struct {
+	Ask             map[string][]string `yaml:"ask"`
+	Negations       map[string][]string `yaml:"negations"`
+	PseudoNegations []string            `yaml:"pseudo_negations"`
+	Dismissals      map[string][]string `yaml:"dismissals"`
+	NotCurrent      map[string][]string `yaml:"not_current"`
+	HumanRequest    map[string][]string `yaml:"human_request"`
+	Topics          map[string]struct {
+		Phrases  map[string][]string `yaml:"phrases"`
+		Mentions map[string][]string `yaml:"mentions"`
+		NotWith  map[string][]string `yaml:"not_with"`
+	} `yaml:"topics"`
+	Sentiment struct {
+		Intensifiers map[string][]string           `yaml:"intensifiers"`
+		Words        map[string]map[string]float64 `yaml:"words"`
+	} `yaml:"sentiment"`
+	Stopwords map[string][]string `yaml:"stopwords"`
 }
 
-// pseudoNegation: a cue followed by one of these does not negate what comes
-// after ("I don't know the price", "not only pricing").
-var pseudoNegation = map[string]bool{
-	"know": true, "sure": true, "only": true, "just": true, "understand": true, "mind": true,
-	"matter": true, "hesitate": true, "see": true, "find": true, "doubt": true, "yet": false,
+var builtin = sync.OnceValue(func() *builtinLexicon {
+	var b builtinLexicon
+	if err := yaml.Unmarshal(topicsYAML, &b); err != nil {
+		panic(fmt.Sprintf("ladder: the embedded topics.yaml does not parse: %v", err)) // a build defect, caught by every test
+	}
+	return &b
+})
+
+// BuiltinTopics lists the topic ids the built-in lexicon knows.
+func BuiltinTopics() []string {
+	ids := make([]string, 0, len(builtin().Topics))
+	for id := range builtin().Topics {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
-const negationWindow = 4 // tokens a cue reaches forward
+// cue is a multi-word cue (an ask, a dismissal, a past marker...).
+type cue struct {
+	text  string
+	words []wordPat
+	lang  langSet
+	topic string // not_with only
+}
+
+// cueSet finds cues by their first word.
+type cueSet struct {
+	cues    []cue
+	byFirst map[string][]int
+	prefix  []int
+}
+
+func (cs *cueSet) add(text string, lang langSet, topic string) {
+	toks := tokenizeOpt(nil, foldLower(text), true)
+	if len(toks) == 0 {
+		return
+	}
+	c := cue{text: text, lang: lang, topic: topic}
+	for _, t := range toks {
+		c.words = append(c.words, exactWord(t.s))
+	}
+	if cs.byFirst == nil {
+		cs.byFirst = map[string][]int{}
+	}
+	i := len(cs.cues)
+	cs.cues = append(cs.cues, c)
+	if f := c.words[0]; f.prefix != "" || f.any {
+		cs.prefix = append(cs.prefix, i)
+		return
+	}
+	cs.byFirst[c.words[0].forms[0]] = append(cs.byFirst[c.words[0].forms[0]], i)
+}
+
+func (cs *cueSet) addAll(m map[string][]string, topic string) {
+	for _, l := range languages { // in a fixed order
+		for _, t := range m[l] {
+			cs.add(t, langBit(l), topic)
+		}
+	}
+}
+
+// at returns the cue that starts at token i (the longest), if any, within
+// one clause.
+func (cs *cueSet) at(toks []token, i int, active langSet) *cue {
+	var best *cue
+	try := func(k int) {
+		c := &cs.cues[k]
+		if c.lang != 0 && c.lang&active == 0 || i+len(c.words) > len(toks) {
+			return
+		}
+		for j := range c.words {
+			if j > 0 && toks[i+j].brk {
+				return
+			}
+			if !c.words[j].match(toks[i+j].s) {
+				return
+			}
+		}
+		if best == nil || len(c.words) > len(best.words) {
+			best = c
+		}
+	}
+	for _, k := range cs.byFirst[toks[i].s] {
+		try(k)
+	}
+	for _, k := range cs.prefix {
+		try(k)
+	}
+	return best
+}
 
 func newTextAnalyzer(f *fileLadder) *textAnalyzer {
+	b := builtin()
 	t := &textAnalyzer{
 		topicOrder: f.topicOrder,
 		byFirst:    map[string][]int{},
-		negations:  map[string]bool{},
+		pseudo:     map[string]bool{},
 		vader:      sharedVader(),
+		sentiment:  sharedSentiment(),
+		stopwords:  map[string]langSet{},
 	}
-	for _, n := range builtinNegations {
-		t.negations[n] = true
-	}
+	t.negations.addAll(b.Negations, "")
 	for _, n := range f.Negations {
-		t.negations[strings.ToLower(strings.TrimSpace(n))] = true
+		t.negations.add(strings.TrimSpace(n), 0, "")
 	}
+	for _, p := range b.PseudoNegations {
+		t.pseudo[foldLower(p)] = true
+	}
+	t.asks.addAll(b.Ask, "")
+	t.dismissals.addAll(b.Dismissals, "")
+	t.notCurrent.addAll(b.NotCurrent, "")
+	for l, words := range b.Stopwords {
+		for _, w := range words {
+			t.stopwords[foldLower(w)] |= langBit(l)
+		}
+	}
+	_, hasHumanTopic := f.Topics["human_request"]
 	for _, id := range f.topicOrder {
 		tp := f.Topics[id]
 		neg := tp.Negation == nil || *tp.Negation
+		human := id == "human_request"
 		for _, ph := range tp.Phrases {
-			t.add(phrase{topic: id, human: id == "human_request", text: ph, negatable: neg})
+			t.add(phrase{topic: id, human: human, text: ph, negatable: neg})
+		}
+		for _, ph := range tp.Mentions {
+			t.add(phrase{topic: id, human: human, text: ph, negatable: neg, weak: true})
+		}
+		for _, w := range tp.NotWith {
+			t.notWith.add(w, 0, id)
+		}
+		bt, ok := b.Topics[id]
+		if !ok || (tp.Builtin != nil && !*tp.Builtin) {
+			continue
+		}
+		for _, l := range languages {
+			for _, ph := range bt.Phrases[l] {
+				t.add(phrase{topic: id, human: human, text: ph, negatable: neg, lang: langBit(l)})
+			}
+			for _, ph := range bt.Mentions[l] {
+				t.add(phrase{topic: id, human: human, text: ph, negatable: neg, weak: true, lang: langBit(l)})
+			}
+			for _, w := range bt.NotWith[l] {
+				t.notWith.add(w, langBit(l), id)
+			}
 		}
 	}
-	human := builtinHuman
-	if f.Human != nil {
-		human = append(append([]string{}, builtinHuman...), f.Human.Phrases...)
+	humanTopic := ""
+	if hasHumanTopic {
+		humanTopic = "human_request"
 	}
-	for _, ph := range human {
-		t.add(phrase{human: true, text: ph, negatable: true})
+	for _, l := range languages {
+		for _, ph := range b.HumanRequest[l] {
+			t.add(phrase{topic: humanTopic, human: true, text: ph, negatable: true, lang: langBit(l)})
+		}
+	}
+	if f.Human != nil {
+		for _, ph := range f.Human.Phrases {
+			t.add(phrase{topic: humanTopic, human: true, text: ph, negatable: true})
+		}
 	}
 	return t
 }
 
 func (t *textAnalyzer) add(p phrase) {
-	toks := tokenizeOpt(nil, strings.ToLower(p.text), true)
+	toks := tokenizeOpt(nil, foldLower(p.text), true)
 	if len(toks) == 0 {
 		return
 	}
@@ -132,189 +303,123 @@ func (t *textAnalyzer) add(p phrase) {
 	}
 }
 
-// checkPhrase validates a topic phrase at load.
-func checkPhrase(p string) string {
-	toks := tokenizeOpt(nil, strings.ToLower(p), true)
-	if len(toks) == 0 {
-		return "no words to match"
-	}
-	if strings.Count(p, "*") > 0 {
-		for _, tk := range toks {
-			if strings.Contains(strings.TrimSuffix(tk.s, "*"), "*") {
-				return "a wildcard is allowed only at the end of a word (indemnif*) or as a whole word"
-			}
-		}
-		if len(toks) == 1 && toks[0].s == "*" {
-			return "a phrase cannot be only a wildcard"
-		}
-		if len(toks) == 1 && len(toks[0].s) < 4 {
-			return "a wildcard needs at least three letters before it"
-		}
-	}
-	return ""
-}
-
-// compileWord expands a phrase word into the inflected forms it matches:
-// plural, -ed, -ing and possessive, with the usual spelling changes
-// (price -> pricing, priced; policy -> policies). Short words, numbers and
-// words with an apostrophe match only themselves.
-func compileWord(w string) wordPat {
-	if w == "*" {
-		return wordPat{any: true}
-	}
-	if p, ok := strings.CutSuffix(w, "*"); ok {
-		return wordPat{prefix: p}
-	}
-	forms := []string{w}
-	if len(w) < 3 || strings.ContainsAny(w, "'0123456789") {
-		return wordPat{forms: forms}
-	}
-	add := func(s ...string) {
-		for _, x := range s {
-			if x != w {
-				forms = append(forms, x)
-			}
-		}
-	}
-	last := w[len(w)-1]
-	switch {
-	case last == 'e':
-		add(w+"s", w+"d", w[:len(w)-1]+"ing", w+"'s")
-	case last == 'y' && len(w) > 3 && !isVowel(w[len(w)-2]):
-		add(w[:len(w)-1]+"ies", w[:len(w)-1]+"ied", w+"ing", w+"'s")
-	case last == 's' || last == 'x' || last == 'h' || last == 'z':
-		add(w+"es", w+"ed", w+"ing", w+"'s")
-		if last == 's' && len(w) > 3 && w[len(w)-2] != 's' {
-			add(w[:len(w)-1]) // "terms" also matches "term"
-		}
-	default:
-		add(w+"s", w+"ed", w+"ing", w+"'s")
-	}
-	return wordPat{forms: forms}
-}
-
-func isVowel(b byte) bool { return strings.IndexByte("aeiou", b) >= 0 }
-
-type token struct {
-	s   string
-	brk bool // a clause boundary (punctuation, newline) comes before it
-}
-
-// tokenize splits lower-cased text into words: letters and digits, with
-// inner apostrophes kept ("don't"); curly apostrophes are normalized.
-// Punctuation that ends a clause marks the next token.
-func tokenize(s string) []token { return tokenizeOpt(nil, s, false) }
-
-func tokenizeOpt(toks []token, s string, wildcards bool) []token {
-	if toks == nil {
-		toks = make([]token, 0, len(s)/5+1)
-	}
-	brk := false
-	i := 0
-	for i < len(s) {
-		r, n := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
-			r, n = utf8.DecodeRuneInString(s[i:])
-		}
-		if !isWordRune(r) && !(wildcards && r == '*') {
-			switch r {
-			case '.', ',', ';', ':', '!', '?', '\n', '(', ')', '"', '—', '–':
-				brk = true
-			}
-			i += n
-			continue
-		}
-		start := i
-		curly := false
-		for i < len(s) {
-			c := s[i]
-			if c < utf8.RuneSelf && asciiWord[c] {
-				i++
-				continue
-			}
-			r, n = rune(c), 1
-			if c >= utf8.RuneSelf {
-				r, n = utf8.DecodeRuneInString(s[i:])
-				if isWordRune(r) {
-					i += n
-					continue
-				}
-			}
-			if (r == '\'' || r == '’') && i+n < len(s) && isWordByteStart(s[i+n:]) {
-				if r == '’' {
-					curly = true
-				}
-				i += n
-				continue
-			}
-			if r == '*' && wildcards { // wildcards in phrases
-				i += n
-				continue
-			}
-			break
-		}
-		w := s[start:i]
-		if curly {
-			w = strings.ReplaceAll(w, "’", "'")
-		}
-		if w == "but" || w == "however" || w == "although" || w == "though" {
-			brk = true
-		}
-		toks = append(toks, token{s: w, brk: brk})
-		brk = false
-		if w == "but" || w == "however" || w == "although" || w == "though" {
-			brk = true
-		}
-	}
-	return toks
-}
-
-// asciiWord marks the ASCII bytes that belong to words.
-var asciiWord = func() (t [utf8.RuneSelf]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c], t[c-'a'+'A'] = true, true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	return t
-}()
-
-func isWordRune(r rune) bool {
-	if r < utf8.RuneSelf {
-		return asciiWord[r]
-	}
-	return unicode.IsLetter(r) || unicode.IsDigit(r)
-}
-
-func isWordByteStart(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return isWordRune(r)
-}
-
 // Signals analyzes one buyer message. Topic ids come out in the order of
 // the ladder's topic map.
 func (l *Ladder) Signals(text string) handoff.Signals { return l.text.analyze(text) }
+
+// A match of one phrase, and what became of it.
+type match struct {
+	p          *phrase
+	start, end int // token range
+	sentence   int
+	clause     int
+	dropped    bool
+}
+
+type analyzeScratch struct {
+	toks      []token
+	sentOf    []int32 // token -> sentence
+	clauseOf  []int32 // token -> clause
+	sentAsk   []bool
+	clauseNC  []bool
+	clauseLen []int32
+	matches   []match
+}
+
+type senseKey struct {
+	sentence int
+	topic    string
+}
+
+// maxNotes bounds the words the trace keeps about what was set aside.
+const maxNotes = 10
 
 func (t *textAnalyzer) analyze(text string) handoff.Signals {
 	sig := handoff.Signals{Topics: []string{}}
 	if strings.TrimSpace(text) == "" {
 		return sig
 	}
-	buf, _ := t.tokens.Get().(*[]token)
-	if buf == nil {
-		buf = new([]token)
+	prep := prepareText(text)
+	notes := prep.notes
+	words := prep.newWords
+	if strings.TrimSpace(words) == "" {
+		sig.Notes = notes
+		return sig
 	}
-	lower := strings.ToLower(text)
-	toks := tokenizeOpt((*buf)[:0], lower, false)
+	sc, _ := t.scratch.Get().(*analyzeScratch)
+	if sc == nil {
+		sc = &analyzeScratch{}
+	}
 	defer func() {
-		clear(toks) // drop the string references before pooling
-		*buf = toks[:0]
-		t.tokens.Put(buf)
+		clear(sc.toks)
+		clear(sc.matches)
+		t.scratch.Put(sc)
 	}()
-	type hit struct{ pos, neg int } // counts of positive and negated matches
-	var hits map[string]*hit
-	humanPos := false
+	lower := foldLower(words)
+	toks := tokenizeOpt(sc.toks[:0], lower, false)
+	sc.toks = toks
+
+	lang := t.detectLanguage(words, toks)
+	sig.Language = lang
+	active := allLangs
+	if lang != "" {
+		active = langEN | langBit(lang)
+	}
+
+	// Sentences and clauses.
+	sc.sentOf, sc.clauseOf = sc.sentOf[:0], sc.clauseOf[:0]
+	sc.sentAsk, sc.clauseNC, sc.clauseLen = sc.sentAsk[:0], sc.clauseNC[:0], sc.clauseLen[:0]
+	sent, clause := -1, -1
+	for i := range toks {
+		if i == 0 || toks[i].sent {
+			sent++
+			sc.sentAsk = append(sc.sentAsk, false)
+		}
+		if i == 0 || toks[i].brk {
+			clause++
+			sc.clauseNC = append(sc.clauseNC, false)
+			sc.clauseLen = append(sc.clauseLen, 0)
+		}
+		sc.sentOf = append(sc.sentOf, int32(sent))
+		sc.clauseOf = append(sc.clauseOf, int32(clause))
+		sc.clauseLen[clause]++
+		if toks[i].q {
+			sc.sentAsk[sent] = true
+		}
+	}
+	var ncCue = make([]string, len(sc.clauseNC))
+	for i := range toks {
+		if c := t.asks.at(toks, i, active); c != nil {
+			sc.sentAsk[sc.sentOf[i]] = true
+		}
+		if c := t.notCurrent.at(toks, i, active); c != nil {
+			k := sc.clauseOf[i]
+			sc.clauseNC[k] = true
+			ncCue[k] = c.text
+		}
+	}
+	// A short framing clause ("Last year, ...", "Si algún día, ...") frames
+	// the clause after it in the same sentence.
+	for k := 0; k+1 < len(sc.clauseNC); k++ {
+		if sc.clauseNC[k] && !sc.clauseNC[k+1] && sc.clauseLen[k] <= 3 {
+			sc.clauseNC[k+1] = true
+			ncCue[k+1] = ncCue[k]
+			k++
+		}
+	}
+	// Other senses, per sentence and topic.
+	var senses map[senseKey]string // the cue that gives a topic another sense in a sentence
+	for i := range toks {
+		if c := t.notWith.at(toks, i, active); c != nil {
+			if senses == nil {
+				senses = map[senseKey]string{}
+			}
+			senses[senseKey{int(sc.sentOf[i]), c.topic}] = c.text
+		}
+	}
+
+	// Phrase matches.
+	ms := sc.matches[:0]
 	for i := range toks {
 		cands := t.byFirst[toks[i].s]
 		for k, n := 0, len(cands)+len(t.prefixFirst); k < n; k++ {
@@ -324,35 +429,96 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 			} else {
 				p = &t.phrases[t.prefixFirst[k-len(cands)]]
 			}
-			if !t.matchAt(p, toks, i) {
+			if p.lang != 0 && p.lang&active == 0 || !matchAt(p.words, toks, i) {
 				continue
 			}
-			negated := p.negatable && t.negatedAt(toks, i)
-			if p.human && !negated {
-				humanPos = true
-			}
-			if p.topic == "" {
+			ms = append(ms, match{p: p, start: i, end: i + len(p.words), sentence: int(sc.sentOf[i]), clause: int(sc.clauseOf[i])})
+		}
+	}
+	sc.matches = ms
+	// A match inside a longer one of the same topic is part of it
+	// ("cost" in "what would it cost"), and so is a mention inside a longer
+	// phrase of another topic ("contract" in "send the contract so we can
+	// sign"). Of two matches of one topic over the same words, the first
+	// stands.
+	for a := range ms {
+		for b := range ms {
+			if a == b || ms[b].dropped || ms[b].start > ms[a].start || ms[b].end < ms[a].end {
 				continue
 			}
-			h := hits[p.topic]
-			if h == nil {
-				if hits == nil {
-					hits = map[string]*hit{}
-				}
-				h = &hit{}
-				hits[p.topic] = h
+			la, lb := ms[a].end-ms[a].start, ms[b].end-ms[b].start
+			same := ms[b].p.topic == ms[a].p.topic && ms[b].p.human == ms[a].p.human
+			if same && (lb > la || lb == la && b < a) || !same && ms[a].p.weak && lb > la {
+				ms[a].dropped = true
+				break
 			}
-			if negated {
-				h.neg++
+		}
+	}
+
+	type hit struct{ pos, neg int }
+	var hits map[string]*hit
+	humanPos := false
+	note := func(format string, args ...any) {
+		if len(notes) < maxNotes {
+			notes = append(notes, fmt.Sprintf(format, args...))
+		}
+	}
+	for i := range ms {
+		m := &ms[i]
+		if m.dropped {
+			continue
+		}
+		label := m.p.topic
+		if label == "" {
+			label = "human request"
+		}
+		if senses != nil {
+			if c, ok := senses[senseKey{m.sentence, m.p.topic}]; ok {
+				note("%s: %q read in another sense (%q)", label, m.p.text, c)
 				continue
 			}
-			h.pos++
-			if sig.Matches == nil {
-				sig.Matches = map[string][]string{}
+		}
+		if m.p.weak && !sc.sentAsk[m.sentence] {
+			note("%s: %q mentioned, nothing asked", label, m.p.text)
+			continue
+		}
+		why := ""
+		if m.p.negatable {
+			if c := t.negatedBefore(toks, m.start, active); c != "" {
+				why = fmt.Sprintf("negated by %q", c)
+			} else if c := t.dismissedAfter(toks, m.end, active); c != "" {
+				why = fmt.Sprintf("dismissed (%q)", c)
+			} else if sc.clauseNC[m.clause] {
+				why = fmt.Sprintf("past or hypothetical (%q)", ncCue[m.clause])
 			}
-			if !containsStr(sig.Matches[p.topic], p.text) {
-				sig.Matches[p.topic] = append(sig.Matches[p.topic], p.text)
+		}
+		if why != "" {
+			note("%s: %q %s", label, m.p.text, why)
+		}
+		if m.p.human && why == "" {
+			humanPos = true
+		}
+		if m.p.topic == "" {
+			continue
+		}
+		h := hits[m.p.topic]
+		if h == nil {
+			if hits == nil {
+				hits = map[string]*hit{}
 			}
+			h = &hit{}
+			hits[m.p.topic] = h
+		}
+		if why != "" {
+			h.neg++
+			continue
+		}
+		h.pos++
+		if sig.Matches == nil {
+			sig.Matches = map[string][]string{}
+		}
+		if !slices.Contains(sig.Matches[m.p.topic], m.p.text) {
+			sig.Matches[m.p.topic] = append(sig.Matches[m.p.topic], m.p.text)
 		}
 	}
 	for _, id := range t.topicOrder {
@@ -366,45 +532,76 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 		}
 	}
 	sig.HumanRequest = humanPos
-	sig.Sentiment = math.Round(t.vader.compoundLower(text, lower)*10000) / 10000
+	switch {
+	case lang == "en" || lang == "" && isASCII(words):
+		sig.Sentiment = math.Round(t.vader.compound(words)*10000) / 10000
+		sig.SentimentKnown = true
+	case lang != "":
+		sig.Sentiment = math.Round(t.sentiment.score(lang, toks, t)*10000) / 10000
+		sig.SentimentKnown = true
+	}
+	sig.Notes = notes
 	return sig
 }
 
-func (t *textAnalyzer) matchAt(p *phrase, toks []token, i int) bool {
-	if i+len(p.words) > len(toks) {
+func matchAt(words []wordPat, toks []token, i int) bool {
+	if i+len(words) > len(toks) {
 		return false
 	}
-	for j := range p.words {
+	for j := range words {
 		if j > 0 && toks[i+j].brk {
 			return false
 		}
-		if !p.words[j].match(toks[i+j].s) {
+		if !words[j].match(toks[i+j].s) {
 			return false
 		}
 	}
 	return true
 }
 
-// negatedAt reports whether a negation cue governs the match starting at
-// token i: a cue within negationWindow tokens before it, in the same
-// clause, not followed by a pseudo-negation ("don't know").
-func (t *textAnalyzer) negatedAt(toks []token, i int) bool {
+// negationWindow is how many words before a match a negation cue reaches,
+// within the clause ("no need for anyone from your team to call me").
+const negationWindow = 8
+
+// negatedBefore returns the negation cue that governs the match starting at
+// token i, or "".
+func (t *textAnalyzer) negatedBefore(toks []token, i int, active langSet) string {
 	for j := i - 1; j >= 0 && j >= i-negationWindow; j-- {
-		if t.negations[toks[j].s] && !pseudoNegation[toks[j+1].s] {
-			return true
+		if toks[j+1].brk {
+			break // j is in an earlier clause
 		}
+		c := t.negations.at(toks, j, active)
+		if c == nil || j+len(c.words) > i {
+			continue
+		}
+		if next := j + len(c.words); next < len(toks) && t.pseudo[toks[next].s] {
+			continue // "don't know the price"
+		}
+		return c.text
+	}
+	return ""
+}
+
+// dismissalWindow is how many words after a match a dismissal may start.
+const dismissalWindow = 4
+
+func (t *textAnalyzer) dismissedAfter(toks []token, end int, active langSet) string {
+	for j := end; j < len(toks) && j < end+dismissalWindow; j++ {
 		if toks[j].brk {
 			break
 		}
-	}
-	return false
-}
-
-func containsStr(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+		if c := t.dismissals.at(toks, j, active); c != nil {
+			return c.text
 		}
 	}
-	return false
+	return ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -38,7 +38,7 @@ func TestSignalsTopics(t *testing.T) {
 		{"We are comparing costs versus Gong.", []string{"pricing", "competitor"}, nil, false, 2},
 		{"Can I talk to a real person?", []string{"human_request"}, nil, true, 2},
 		{"Please have a sales rep call me.", []string{"human_request"}, nil, true, 2},
-		{"I'd like to speak with someone from your team", []string{}, nil, true, 2}, // built-in phrase
+		{"I'd like to speak with someone from your team", []string{"human_request"}, nil, true, 2}, // built-in phrase, which the ladder's human_request topic takes
 		{"No need to talk to a human, thanks!", []string{}, []string{"human_request"}, false, 2},
 		{"I love it, this is great!", []string{}, nil, false, 1},
 		{"This is terrible and I'm angry.", []string{}, nil, false, -1},

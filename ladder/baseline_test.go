@@ -44,10 +44,12 @@ func handWritten(l *Ladder, c handoff.Context) handoff.Decision {
 
 	// Exceptions, first match wins.
 	switch {
-	case slices.Contains([]string{"Banking", "Financial Services", "Insurance", "Healthcare", "Pharmaceuticals", "Government"}, c.Account.Industry) &&
-		(has("legal") || has("security") || has("custom_terms")):
+	case c.Account.Regulated && (has("legal") || has("security") || has("custom_terms")):
 		return set(handoff.ActionHold, "regulated-industry", true, team("compliance", team("legal", nil)), 2*time.Hour, handoff.PriorityHigh)
-	case c.Contact.Seniority == "c_suite" && (c.Account.Tier == "tier_1" || c.Account.IsTarget) && c.Event.Text != "":
+	case (c.Account.Tier == "tier_1" || c.Account.IsTarget) &&
+		(has("exec_meeting") && (c.Contact.Seniority == "c_suite" || c.Contact.Seniority == "vp") ||
+			c.Contact.Seniority == "c_suite" && (c.Signals.HumanRequest || has("pricing") || has("legal") || has("security") ||
+				has("custom_terms") || has("competitor") || has("buying_intent"))):
 		return set(handoff.ActionHandoff, "exec-to-exec", true, team("executives", to("account_owner", nil)), time.Hour, handoff.PriorityUrgent)
 	case has("custom_terms") && (c.Account.Known || c.Deal.IsOpen):
 		return set(handoff.ActionHold, "custom-enterprise-terms", true, team("deal_desk", to("account_owner", nil)), 4*time.Hour, handoff.PriorityHigh)
@@ -56,20 +58,20 @@ func handWritten(l *Ladder, c handoff.Context) handoff.Decision {
 	}
 	// Rungs, the highest match wins: check from the top down.
 	switch {
+	case c.Deal.IsOpen && c.Deal.Probability >= 0.6 && (has("buying_intent") || c.Event.Kind == "form_submission"):
+		return set(handoff.ActionHandoff, "late-stage-buying-signal", false, to("deal_owner", to("account_owner", nil)), time.Hour, handoff.PriorityHigh)
 	case has("legal") && (c.Account.Known || c.Deal.IsOpen):
 		return set(handoff.ActionHold, "legal", false, team("legal", to("account_owner", nil)), 4*time.Hour, handoff.PriorityHigh)
-	case has("pricing") && (tierIn("tier_1", "tier_2") || c.Account.IsTarget || (c.Deal.IsOpen && c.Deal.Probability >= 0.6) || c.Deal.Amount >= 50000):
-		return set(handoff.ActionHandoff, "pricing", false, to("account_owner", team("deal_desk", nil)), 30*time.Minute, handoff.PriorityHigh)
-	case has("security") && (tierIn("tier_1", "tier_2") || c.Deal.IsOpen || c.Account.Employees >= 200):
-		return set(handoff.ActionHandoff, "security-review", false, team("security", to("account_owner", nil)), 24*time.Hour, handoff.PriorityMedium)
 	case c.Signals.HumanRequest:
 		return set(handoff.ActionHandoff, "human-request", false, to("contact_owner", to("account_owner", team("sdr", nil))), 30*time.Minute, handoff.PriorityHigh)
-	case c.Signals.Sentiment <= neg:
+	case has("security") && (tierIn("tier_1", "tier_2") || c.Deal.IsOpen || c.Account.Employees >= 200):
+		return set(handoff.ActionHandoff, "security-review", false, team("security", to("account_owner", nil)), 24*time.Hour, handoff.PriorityMedium)
+	case has("pricing") && (tierIn("tier_1", "tier_2") || c.Account.IsTarget || (c.Deal.IsOpen && c.Deal.Probability >= 0.6) || c.Deal.Amount >= 50000):
+		return set(handoff.ActionHandoff, "pricing", false, to("account_owner", team("deal_desk", nil)), 30*time.Minute, handoff.PriorityHigh)
+	case c.Signals.SentimentKnown && c.Signals.Sentiment <= neg:
 		return set(handoff.ActionHandoff, "negative-sentiment", false, defRoute, time.Hour, handoff.PriorityHigh)
 	case c.Conversation.Turns >= 3 && c.Conversation.SentimentTrend <= -0.6:
 		return set(handoff.ActionHandoff, "falling-sentiment", false, defRoute, 2*time.Hour, handoff.PriorityHigh)
-	case c.Deal.IsOpen && c.Deal.Probability >= 0.6 && (has("buying_intent") || has("pricing") || c.Event.Kind == "form_submission"):
-		return set(handoff.ActionHandoff, "late-stage-buying-signal", false, to("deal_owner", to("account_owner", nil)), time.Hour, handoff.PriorityHigh)
 	case c.Event.Text != "" && c.Score >= 0.45 && (c.Account.IsTarget || c.Account.Tier == "tier_1" || c.Contact.IsVIP || slices.Contains([]string{"c_suite", "vp"}, c.Contact.Seniority)):
 		return set(handoff.ActionAssist, "strategic-account", false, to("account_owner", team("managers", nil)), 2*time.Hour, handoff.PriorityHigh)
 	case c.Agent.ToolFailures >= maxTools:

@@ -92,14 +92,16 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 	var winner *rung
 	var winnerVals handoff.TraceValues
 	var also []string
+	var reviews []*rung // second-review rungs that matched but did not win
 	skippedByWinner := ""
 	// check traces one exception or rung. Once an exception has matched,
-	// everything after it is skipped; once a rung has matched, the lower
-	// rungs are still checked, to say which also matched.
+	// everything after it is skipped but the second-review rungs, checked
+	// to name them in AlsoNeeds; once a rung has matched, the lower rungs
+	// are still checked, to say which also matched.
 	check := func(r *rung) handoff.TraceStep {
 		step := handoff.TraceStep{Kind: r.kind, ID: r.id, When: r.when}
 		switch {
-		case winner != nil && winner.kind == StepException:
+		case winner != nil && winner.kind == StepException && !r.secondReview:
 			if skippedByWinner == "" {
 				skippedByWinner = `exception "` + winner.id + `" matched first`
 			}
@@ -115,6 +117,9 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 				winner, winnerVals = r, step.Values
 			default:
 				also = append(also, r.id)
+				if r.secondReview {
+					reviews = append(reviews, r)
+				}
 			}
 		}
 		return step
@@ -149,6 +154,10 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 		route = l.defaults.route
 	}
 	d.Route = copyRoute(route)
+	d.AlsoNeeds = l.secondReviews(route, reviews)
+	for _, rv := range d.AlsoNeeds {
+		d.Reasons = append(d.Reasons, "also needs "+rv.Kind+" \""+rv.ID+"\" ("+routeText(rv.Route)+")")
+	}
 	d.SLA = winner.sla
 	if d.SLA == 0 {
 		d.SLA = l.defaults.sla
@@ -184,6 +193,43 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 		d.Climb = append(d.Climb, s)
 	}
 	return d
+}
+
+// secondReviews names the second-review rungs that matched besides the
+// winner, one per route that differs from the owner's: the decision keeps
+// one accountable owner and the bundle says who else must look.
+func (l *Ladder) secondReviews(owner *handoff.Route, rs []*rung) []handoff.Review {
+	var out []handoff.Review
+	seen := map[string]bool{routeText(owner): true}
+	for _, r := range rs {
+		if r.action == handoff.ActionContinue {
+			continue
+		}
+		route := r.route
+		if route == nil {
+			route = l.defaults.route
+		}
+		key := routeText(route)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, handoff.Review{Kind: r.kind, ID: r.id, Description: r.desc, Route: copyRoute(route)})
+	}
+	return out
+}
+
+// routeText names a route's first target: "team security", "account_owner".
+func routeText(r *handoff.Route) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Team != "":
+		return "team " + r.Team
+	case r.Owner != "":
+		return r.Owner
+	}
+	return r.To
 }
 
 func (r *rung) skipMsg(wf *workflow) string {

@@ -155,9 +155,9 @@ var defaultCases = []struct {
 		want{handoff.ActionHold, "regulated-industry", true, "team:compliance", "high", 2 * time.Hour}},
 	{"regulated industry asking a product question", ctx("How do dashboards work?", industry("Banking")),
 		want{action: handoff.ActionContinue}},
-	{"exec-to-exec", ctx("Hi, quick question about the roadmap.", tier("tier_1"), seniority("c_suite")),
+	{"exec-to-exec", ctx("Before we sign, can our CEO meet yours?", tier("tier_1"), seniority("c_suite")),
 		want{handoff.ActionHandoff, "exec-to-exec", true, "team:executives", "urgent", time.Hour}},
-	{"a C-level buyer at a small account", ctx("Hi, quick question about the roadmap.", tier("tier_3"), seniority("c_suite")),
+	{"a C-level buyer at a small account", ctx("Before we sign, can our CEO meet yours?", tier("tier_3"), seniority("c_suite")),
 		want{action: handoff.ActionContinue}},
 	{"custom enterprise terms", ctx("We would need this on our paper with net 90 payment terms.", knownAccount),
 		want{handoff.ActionHold, "custom-enterprise-terms", true, "team:deal_desk", "high", 4 * time.Hour}},
@@ -279,7 +279,7 @@ func TestDecideTraceAndReasons(t *testing.T) {
 	c := ctx("What would it cost for 40 seats?", tier("tier_1"))
 	c.Signals = l.Signals(c.Event.Text)
 	d := l.Decide(c)
-	if d.LadderVersion != "default-2026-11" {
+	if d.LadderVersion != "default-2026-12" {
 		t.Errorf("version %q", d.LadderVersion)
 	}
 	// Signals step, score step, every exception, every rung.
@@ -325,9 +325,13 @@ func TestDecideTraceAndReasons(t *testing.T) {
 
 func TestDecideExceptionSkipsTheRest(t *testing.T) {
 	l := mustDefault(t)
-	c := ctx("Hi", tier("tier_1"), seniority("c_suite"))
+	c := ctx("Can our CEO meet yours?", tier("tier_1"), seniority("c_suite"))
 	c.Signals = l.Signals(c.Event.Text)
 	d := l.Decide(c)
+	second := map[string]bool{}
+	for _, r := range append(slices.Clone(l.exceptions), l.rungs...) {
+		second[r.id] = r.secondReview
+	}
 	if d.ExceptionID != "exec-to-exec" {
 		t.Fatalf("matched %q", d.Matched())
 	}
@@ -335,6 +339,12 @@ func TestDecideExceptionSkipsTheRest(t *testing.T) {
 	for _, s := range d.Trace {
 		if s.ID == "exec-to-exec" {
 			after = true
+			continue
+		}
+		if after && second[s.ID] { // checked, to name it in AlsoNeeds
+			if s.Skipped != "" {
+				t.Errorf("second-review step %s was skipped: %+v", s.ID, s)
+			}
 			continue
 		}
 		if after && (s.Skipped != `exception "exec-to-exec" matched first` || s.Values != nil) {
@@ -438,7 +448,7 @@ func TestLoad(t *testing.T) {
 
 func TestLoadOrDefaultAndShadow(t *testing.T) {
 	l, err := LoadOrDefault("")
-	if err != nil || l.Version() != "default-2026-11" {
+	if err != nil || l.Version() != "default-2026-12" {
 		t.Fatalf("LoadOrDefault(\"\"): %v", err)
 	}
 	p := t.TempDir() + "/shadow.yaml"
@@ -460,10 +470,10 @@ func TestLoadOrDefaultAndShadow(t *testing.T) {
 	// builtin:default works in LADDER_FILE and SHADOW_LADDER_FILE as in
 	// the ladder commands (e.g. to shadow the default while a new ladder
 	// is active).
-	if l3, err := LoadOrDefault(BuiltinDefault); err != nil || l3.Version() != "default-2026-11" {
+	if l3, err := LoadOrDefault(BuiltinDefault); err != nil || l3.Version() != "default-2026-12" {
 		t.Errorf("LoadOrDefault(builtin:default): %v", err)
 	}
-	if sh2, err := LoadShadow(BuiltinDefault); err != nil || !sh2.IsShadow() || sh2.Version() != "default-2026-11" {
+	if sh2, err := LoadShadow(BuiltinDefault); err != nil || !sh2.IsShadow() || sh2.Version() != "default-2026-12" {
 		t.Errorf("LoadShadow(builtin:default): %v", err)
 	}
 }

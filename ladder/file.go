@@ -104,6 +104,9 @@ type fileRung struct {
 	Required    []string    `yaml:"required"`
 	Goal        string      `yaml:"goal"`
 	Climb       []fileClimb `yaml:"climb"`
+	// SecondReview: when this matches but another rung or exception wins,
+	// the decision names it as a second reviewer (Decision.AlsoNeeds).
+	SecondReview bool `yaml:"second_review"`
 }
 
 // source is a parsed ladder file with a way to find the line of any path.

@@ -107,6 +107,7 @@ type rung struct {
 	required     []string
 	goal         *template
 	climb        []handoff.ClimbStep
+	secondReview bool // named in AlsoNeeds when it matches but does not win
 }
 
 // Version is the ladder's version string, recorded on every decision.
@@ -276,6 +277,7 @@ func (c *compiler) compile() *Ladder {
 		t := f.Topics[id]
 		p := pathf("$.topics.%s", id)
 		_, isBuiltin := builtin().Topics[id]
+		isBuiltin = isBuiltin || id == "human_request"
 		useBuiltin := isBuiltin && (t.Builtin == nil || *t.Builtin)
 		if len(t.Phrases) == 0 && len(t.Mentions) == 0 && !useBuiltin {
 			if isBuiltin {
@@ -464,7 +466,7 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 	}
 	ids[id] = kind
 	r := &rung{kind: kind, id: id, desc: fr.Description, when: strings.Join(strings.Fields(fr.When), " "), workflows: fr.Workflows,
-		constraints: fr.Constraints, required: c.required(p+".required", kind, id, fr.Required)}
+		constraints: fr.Constraints, required: c.required(p+".required", kind, id, fr.Required), secondReview: fr.SecondReview}
 	if slices.Contains(validActions, fr.Action) {
 		r.action = handoff.Action(fr.Action)
 	} else if fr.Action == "" {

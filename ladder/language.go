@@ -53,8 +53,8 @@ func (t *textAnalyzer) detectLanguage(text string, toks []token) string {
 			second = k
 		}
 	}
-	if best == 0 && counts[0] >= 2 && counts[0] >= 2*counts[second] && isASCII(text) {
-		return "en"
+	if counts[best] >= 2 && counts[best] >= 2*counts[second] {
+		return languages[best]
 	}
 	if len(toks) < 3 {
 		if counts[best] > 0 && counts[best] > counts[second] {
@@ -74,19 +74,27 @@ func (t *textAnalyzer) detectLanguage(text string, toks []token) string {
 	code := info.Lang.Iso6391()
 	k := langIndex(code)
 	switch {
-	case k < 0:
-	case info.Confidence >= 0.5 || counts[k] >= counts[best]:
-		return code
-	}
-	// The detector is unsure and the function words disagree with it: the
-	// function words decide when they are clear.
-	if counts[best] >= 2 && counts[best] > counts[second] {
+	case counts[best] > 0 && (k < 0 || counts[k] == 0):
+		// The detector picked a language none of whose function words are
+		// there, while another's are: short texts fool trigrams.
 		return languages[best]
-	}
-	if k >= 0 {
+	case k >= 0:
 		return code
 	}
 	return ""
+}
+
+// activeLanguages are the lexicon languages read for a message in lang:
+// English always (buyers mix in English terms), and Spanish, Portuguese and
+// Italian together, which short messages cannot reliably tell apart.
+func activeLanguages(lang string) langSet {
+	switch lang {
+	case "":
+		return allLangs
+	case "es", "pt", "it":
+		return langEN | langBit("es") | langBit("pt") | langBit("it")
+	}
+	return langEN | langBit(lang)
 }
 
 func langIndex(code string) int {

@@ -129,10 +129,11 @@ var builtin = sync.OnceValue(func() *builtinLexicon {
 
 // BuiltinTopics lists the topic ids the built-in lexicon knows.
 func BuiltinTopics() []string {
-	ids := make([]string, 0, len(builtin().Topics))
+	ids := make([]string, 0, len(builtin().Topics)+1)
 	for id := range builtin().Topics {
 		ids = append(ids, id)
 	}
+	ids = append(ids, "human_request") // the built-in human-request phrases
 	slices.Sort(ids)
 	return ids
 }
@@ -361,10 +362,7 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 
 	lang := t.detectLanguage(words, toks)
 	sig.Language = lang
-	active := allLangs
-	if lang != "" {
-		active = langEN | langBit(lang)
-	}
+	active := activeLanguages(lang)
 
 	// Sentences and clauses.
 	sc.sentOf, sc.clauseOf = sc.sentOf[:0], sc.clauseOf[:0]

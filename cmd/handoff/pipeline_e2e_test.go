@@ -24,7 +24,7 @@ import (
 	"github.com/handoff-dev/handoff/jobs"
 )
 
-const defaultLadderVersion = "default-2026-11"
+const defaultLadderVersion = "default-2026-12"
 
 // ladderCase is one delivery and the task the default ladder must produce.
 type ladderCase struct {

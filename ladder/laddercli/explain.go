@@ -73,6 +73,15 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 	}
 	p("")
 	p("Signals:  %s", signalsText(d.Signals))
+	if lang := d.Signals.Language; lang != "" || !d.Signals.SentimentKnown && c.Event.Text != "" {
+		p("Language: %s", languageText(d.Signals))
+	}
+	if len(d.Signals.Notes) > 0 {
+		p("Set aside:")
+		for _, n := range d.Signals.Notes {
+			p("  - %s", n)
+		}
+	}
 	for _, st := range d.Trace {
 		if st.Kind != ladder.StepScore {
 			continue
@@ -93,6 +102,9 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 		p("          %s", actionText(d.Action))
 		if d.Route != nil {
 			p("Owner:    %s", RouteText(d.Route))
+			for _, rv := range d.AlsoNeeds {
+				p("Also needs: %s %q (%s): %s", rv.Kind, rv.ID, nonEmpty(rv.Description, rv.ID), RouteText(rv.Route))
+			}
 			p("SLA:      %s, priority %s", durationText(d.SLA), d.Priority)
 		}
 		if d.Goal != "" {
@@ -237,6 +249,8 @@ func signalsText(s handoff.Signals) string {
 	}
 	mood := "neutral"
 	switch {
+	case !s.SentimentKnown && (len(s.Topics) > 0 || s.Language != ""):
+		mood = "unknown: no word list for the language"
 	case s.Sentiment >= 0.05:
 		mood = "positive"
 	case s.Sentiment <= -0.5:
@@ -249,6 +263,18 @@ func signalsText(s handoff.Signals) string {
 		parts = append(parts, "asked for a human")
 	}
 	return strings.Join(parts, "; ")
+}
+
+// languageText names the detected language for a reader.
+func languageText(s handoff.Signals) string {
+	names := map[string]string{"en": "English", "es": "Spanish", "de": "German", "fr": "French", "pt": "Portuguese", "it": "Italian"}
+	if s.Language == "" {
+		return "not told (too short, or none of English, Spanish, German, French, Portuguese, Italian)"
+	}
+	if n, ok := names[s.Language]; ok {
+		return n + " (" + s.Language + ")"
+	}
+	return s.Language
 }
 
 // valuesText lists the values in trace order (sorted by path for

@@ -82,3 +82,54 @@ func TestBenchmarkContextIsWorstCase(t *testing.T) {
 		t.Errorf("message has %d words", n)
 	}
 }
+
+// email2KB is a realistic 2 KB email: a top-posted reply with a signature,
+// a confidentiality footer and the quoted thread below it.
+func email2KB() string {
+	return `Hi Sam,
+
+Thanks for sending this over. We reviewed it internally and the team is broadly happy with the scope. Before we go
+further, could you tell me what 180 seats would cost on the annual plan, and whether a three-year term changes that?
+Our security team will also ask for the latest SOC 2 Type II report and your pen test summary, so please include
+those if you can. We don't need the MSA yet.
+
+Best regards,
+Dana Whitfield
+Contracts Manager | Globex Corporation
++1 (555) 010-2234 | dana.whitfield@globex.example
+1200 Industrial Way, Springfield
+
+CONFIDENTIALITY NOTICE: This email and any attachments are confidential and may be legally privileged. If you are
+not the intended recipient, please notify the sender immediately and delete this message. Nothing in this email
+constitutes a binding contract or an offer to enter into one.
+
+On Tue, Mar 3, 2026 at 10:14 AM Sam Seller <sam@vendor.example> wrote:
+> Hi Dana,
+>
+> As promised, attached are our pricing sheet, the MSA and the DPA, plus the SOC 2 bridge letter. Happy to discuss
+> a discount for a multi-year commitment, and our legal team can walk your procurement team through the redlines.
+> Let me know if a call this week works for you.
+>
+> Best,
+> Sam
+>
+> On Mon, Mar 2, 2026 at 4:02 PM Dana Whitfield <dana.whitfield@globex.example> wrote:
+>> Hi Sam, could you send over the pricing and the contract documents so we can review them with procurement?
+>> We're comparing a couple of vendors this quarter and want to move quickly if the numbers work.
+>> Thanks, Dana
+`
+}
+
+func BenchmarkSignalsEmail2KB(b *testing.B) {
+	l, err := Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	msg := email2KB()
+	b.ReportAllocs()
+	start := processCPU()
+	for b.Loop() {
+		l.Signals(msg)
+	}
+	reportCPU(b, start)
+}

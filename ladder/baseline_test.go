@@ -62,7 +62,7 @@ func handWritten(l *Ladder, c handoff.Context) handoff.Decision {
 		return set(handoff.ActionHandoff, "late-stage-buying-signal", false, to("deal_owner", to("account_owner", nil)), time.Hour, handoff.PriorityHigh)
 	case has("legal") && (c.Account.Known || c.Deal.IsOpen):
 		return set(handoff.ActionHold, "legal", false, team("legal", to("account_owner", nil)), 4*time.Hour, handoff.PriorityHigh)
-	case c.Signals.HumanRequest:
+	case c.Signals.HumanRequest || has("exec_meeting"):
 		return set(handoff.ActionHandoff, "human-request", false, to("contact_owner", to("account_owner", team("sdr", nil))), 30*time.Minute, handoff.PriorityHigh)
 	case has("security") && (tierIn("tier_1", "tier_2") || c.Deal.IsOpen || c.Account.Employees >= 200):
 		return set(handoff.ActionHandoff, "security-review", false, team("security", to("account_owner", nil)), 24*time.Hour, handoff.PriorityMedium)

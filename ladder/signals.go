@@ -29,20 +29,22 @@ import (
 //  5. Sentiment: VADER for English, the language's own word list for the
 //     other five; an unread language is reported as unknown.
 type textAnalyzer struct {
-	topicOrder  []string
-	phrases     []phrase
-	byFirst     map[string][]int // first-word form -> phrase indexes
-	prefixFirst []int            // phrases whose first word is a wildcard or a prefix
-	negations   cueSet           // single words; plus the ladder's own
-	pseudo      map[string]bool
-	asks        cueSet
-	dismissals  cueSet
-	notCurrent  cueSet
-	notWith     cueSet // cue.topic is the topic it cancels
-	vader       *vader
-	sentiment   *sentimentLexicon
-	stopwords   map[string]langSet
-	scratch     sync.Pool // *analyzeScratch
+	topicOrder   []string
+	phrases      []phrase
+	byFirst      map[string][]int // first-word form -> phrase indexes
+	prefixFirst  []int            // phrases whose first word is a wildcard or a prefix
+	negations    cueSet           // single words; plus the ladder's own
+	pseudo       map[string]bool
+	asks         cueSet
+	dismissals   cueSet
+	notCurrent   cueSet // past framing
+	hypothetical cueSet // conditions and some-day framing
+	autoReply    cueSet
+	notWith      cueSet // cue.topic is the topic it cancels
+	vader        *vader
+	sentiment    *sentimentLexicon
+	stopwords    map[string]langSet
+	scratch      sync.Pool // *analyzeScratch
 }
 
 type phrase struct {
@@ -52,6 +54,7 @@ type phrase struct {
 	words     []wordPat
 	negatable bool
 	weak      bool    // a mention: counts only in a sentence that asks
+	yield     bool    // a mention that yields to another topic's phrase in its sentence
 	lang      langSet // 0: every language (the ladder's own phrases)
 }
 
@@ -61,7 +64,12 @@ type wordPat struct {
 	forms  []string
 	prefix string
 	any    bool
+	amount bool // a money amount or a percentage ("$60k", "15%", "60.000 €")
 }
+
+// amountPhrase in a topic's phrases or mentions matches a money amount or
+// a percentage.
+const amountPhrase = "<amount>"
 
 func (w *wordPat) match(tok string) bool {
 	switch {
@@ -106,8 +114,11 @@ type builtinLexicon struct {
 	PseudoNegations []string            `yaml:"pseudo_negations"`
 	Dismissals      map[string][]string `yaml:"dismissals"`
 	NotCurrent      map[string][]string `yaml:"not_current"`
+	Hypothetical    map[string][]string `yaml:"hypothetical"`
+	AutoReply       map[string][]string `yaml:"auto_reply"`
 	HumanRequest    map[string][]string `yaml:"human_request"`
 	Topics          map[string]struct {
+		Yield    bool                `yaml:"yield"` // its mentions yield to another topic's phrase in the sentence
 		Phrases  map[string][]string `yaml:"phrases"`
 		Mentions map[string][]string `yaml:"mentions"`
 		NotWith  map[string][]string `yaml:"not_with"`
@@ -232,6 +243,8 @@ func newTextAnalyzer(f *fileLadder) *textAnalyzer {
 	t.asks.addAll(b.Ask, "")
 	t.dismissals.addAll(b.Dismissals, "")
 	t.notCurrent.addAll(b.NotCurrent, "")
+	t.hypothetical.addAll(b.Hypothetical, "")
+	t.autoReply.addAll(b.AutoReply, "")
 	for l, words := range b.Stopwords {
 		for _, w := range words {
 			t.stopwords[foldLower(w)] |= langBit(l)
@@ -260,7 +273,7 @@ func newTextAnalyzer(f *fileLadder) *textAnalyzer {
 				t.add(phrase{topic: id, human: human, text: ph, negatable: neg, lang: langBit(l)})
 			}
 			for _, ph := range bt.Mentions[l] {
-				t.add(phrase{topic: id, human: human, text: ph, negatable: neg, weak: true, lang: langBit(l)})
+				t.add(phrase{topic: id, human: human, text: ph, negatable: neg, weak: true, yield: bt.Yield, lang: langBit(l)})
 			}
 			for _, w := range bt.NotWith[l] {
 				t.notWith.add(w, langBit(l), id)
@@ -285,6 +298,12 @@ func newTextAnalyzer(f *fileLadder) *textAnalyzer {
 }
 
 func (t *textAnalyzer) add(p phrase) {
+	if p.text == amountPhrase {
+		p.words = []wordPat{{amount: true}}
+		t.prefixFirst = append(t.prefixFirst, len(t.phrases))
+		t.phrases = append(t.phrases, p)
+		return
+	}
 	toks := tokenizeOpt(nil, foldLower(p.text), true)
 	if len(toks) == 0 {
 		return
@@ -363,6 +382,12 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 	lang := t.detectLanguage(words, toks)
 	sig.Language = lang
 	active := activeLanguages(lang)
+	if c := t.autoReplyAt(toks, active); c != "" {
+		// An out-of-office or other automatic reply asks for nothing,
+		// whatever topics its text names.
+		sig.Notes = append(notes, fmt.Sprintf("an automatic reply (%q): no topics read", c))
+		return sig
+	}
 
 	// Sentences and clauses.
 	sc.sentOf, sc.clauseOf = sc.sentOf[:0], sc.clauseOf[:0]
@@ -386,8 +411,10 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 		}
 	}
 	var ncCue = make([]string, len(sc.clauseNC))
+	hypo := make([]bool, len(sc.clauseNC))
 	for i := range toks {
-		if c := t.asks.at(toks, i, active); c != nil {
+		if c := t.asks.at(toks, i, active); c != nil && t.negatedBefore(toks, i, active) == "" {
+			// "no need", "pas besoin": a negated ask cue asks nothing.
 			sc.sentAsk[sc.sentOf[i]] = true
 		}
 		if c := t.notCurrent.at(toks, i, active); c != nil {
@@ -395,11 +422,22 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 			sc.clauseNC[k] = true
 			ncCue[k] = c.text
 		}
+		if c := t.hypothetical.at(toks, i, active); c != nil {
+			k := sc.clauseOf[i]
+			sc.clauseNC[k], hypo[k] = true, true
+			ncCue[k] = c.text
+		}
 	}
-	// A short framing clause ("Last year, ...", "Si algún día, ...") frames
-	// the clause after it in the same sentence.
+	// A short framing clause ("Last year, ...") frames the clause after it
+	// in the same sentence; a condition ("if we ever grew to 100 people,")
+	// frames the clause after it even across a Spanish "¿".
 	for k := 0; k+1 < len(sc.clauseNC); k++ {
-		if sc.clauseNC[k] && !sc.clauseNC[k+1] && sc.clauseLen[k] <= 3 {
+		if !sc.clauseNC[k] || sc.clauseNC[k+1] {
+			continue
+		}
+		first := firstTokenOfClause(sc.clauseOf, k+1)
+		sameSentence := first >= 0 && !toks[first].sent
+		if sameSentence && sc.clauseLen[k] <= 3 || hypo[k] && (sameSentence || first >= 0 && toks[first].q) {
 			sc.clauseNC[k+1] = true
 			ncCue[k+1] = ncCue[k]
 			k++
@@ -419,6 +457,13 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 	// Phrase matches.
 	ms := sc.matches[:0]
 	for i := range toks {
+		if toks[i].amount {
+			for _, k := range t.prefixFirst {
+				if p := &t.phrases[k]; p.words[0].amount && (p.lang == 0 || p.lang&active != 0) {
+					ms = append(ms, match{p: p, start: i, end: i + 1, sentence: int(sc.sentOf[i]), clause: int(sc.clauseOf[i])})
+				}
+			}
+		}
 		cands := t.byFirst[toks[i].s]
 		for k, n := 0, len(cands)+len(t.prefixFirst); k < n; k++ {
 			var p *phrase
@@ -427,7 +472,7 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 			} else {
 				p = &t.phrases[t.prefixFirst[k-len(cands)]]
 			}
-			if p.lang != 0 && p.lang&active == 0 || !matchAt(p.words, toks, i) {
+			if p.words[0].amount || p.lang != 0 && p.lang&active == 0 || !matchAt(p.words, toks, i) {
 				continue
 			}
 			ms = append(ms, match{p: p, start: i, end: i + len(p.words), sentence: int(sc.sentOf[i]), clause: int(sc.clauseOf[i])})
@@ -453,8 +498,35 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 		}
 	}
 
+	// A sentence whose ask a phrase of one topic carries does not also ask
+	// for the topics only mentioned in it ("what will this run us on an
+	// annual contract?" is a price question, not a contract one).
+	strongIn := map[senseKey]bool{}
+	for i := range ms {
+		if !ms[i].dropped && !ms[i].p.weak && ms[i].p.topic != "" {
+			strongIn[senseKey{ms[i].sentence, ms[i].p.topic}] = true
+		}
+	}
+	otherStrong := func(m *match) bool {
+		for k := range strongIn {
+			if k.sentence == m.sentence && k.topic != m.p.topic {
+				return true
+			}
+		}
+		return false
+	}
+
 	type hit struct{ pos, neg int }
 	var hits map[string]*hit
+	addNeg := func(topic string) {
+		if hits == nil {
+			hits = map[string]*hit{}
+		}
+		if hits[topic] == nil {
+			hits[topic] = &hit{}
+		}
+		hits[topic].neg++
+	}
 	humanPos := false
 	note := func(format string, args ...any) {
 		if len(notes) < maxNotes {
@@ -476,8 +548,19 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 				continue
 			}
 		}
-		if m.p.weak && !sc.sentAsk[m.sentence] {
+		asked := sc.sentAsk[m.sentence] || m.sentence+1 < len(sc.sentAsk) && sc.sentAsk[m.sentence+1] // "X is blocked. What do you need?"
+		if m.p.weak && !asked {
+			if c := t.negatedBefore(toks, m.start, active); c != "" && m.p.negatable && m.p.topic != "" {
+				// "We don't need a contract yet": negated, and said so.
+				note("%s: %q negated by %q", label, m.p.text, c)
+				addNeg(m.p.topic)
+				continue
+			}
 			note("%s: %q mentioned, nothing asked", label, m.p.text)
+			continue
+		}
+		if m.p.yield && otherStrong(m) {
+			note("%s: %q mentioned in another topic's question", label, m.p.text)
 			continue
 		}
 		why := ""
@@ -542,6 +625,15 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 	return sig
 }
 
+// firstTokenOfClause returns the index of clause k's first token, or -1.
+func firstTokenOfClause(clauseOf []int32, k int) int {
+	i, _ := slices.BinarySearch(clauseOf, int32(k))
+	if i < len(clauseOf) && clauseOf[i] == int32(k) {
+		return i
+	}
+	return -1
+}
+
 func matchAt(words []wordPat, toks []token, i int) bool {
 	if i+len(words) > len(toks) {
 		return false
@@ -580,15 +672,31 @@ func (t *textAnalyzer) negatedBefore(toks []token, i int, active langSet) string
 	return ""
 }
 
+// autoReplyWindow is how far into a message an automatic-reply marker
+// counts ("Automatic reply: ...", "I am out of the office until ...").
+const autoReplyWindow = 40
+
+func (t *textAnalyzer) autoReplyAt(toks []token, active langSet) string {
+	for i := 0; i < len(toks) && i < autoReplyWindow; i++ {
+		if c := t.autoReply.at(toks, i, active); c != nil {
+			return c.text
+		}
+	}
+	return ""
+}
+
 // dismissalWindow is how many words after a match a dismissal may start.
 const dismissalWindow = 4
 
 func (t *textAnalyzer) dismissedAfter(toks []token, end int, active langSet) string {
 	for j := end; j < len(toks) && j < end+dismissalWindow; j++ {
-		if toks[j].brk {
-			break
+		if toks[j].brk && j > end {
+			break // a dismissal may open the next clause ("Security: all good")
 		}
 		if c := t.dismissals.at(toks, j, active); c != nil {
+			if t.negatedBefore(toks, j, active) != "" && j > end {
+				return "" // "doesn't work for us" is no dismissal
+			}
 			return c.text
 		}
 	}

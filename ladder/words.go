@@ -86,6 +86,9 @@ type token struct {
 	brk  bool // a clause boundary (punctuation, newline) comes before it
 	sent bool // a sentence boundary (. ! ? ; newline) comes before it
 	q    bool // a question mark (? or ¿) stands next to it
+	// amount: a currency sign or a percent sign stands next to this
+	// number ("$60k", "15%", "60.000 €").
+	amount bool
 }
 
 // tokenize splits folded text (foldLower) into words: letters and digits,
@@ -104,7 +107,7 @@ func tokenizeOpt(toks []token, s string, wildcards bool) []token {
 	if toks == nil {
 		toks = make([]token, 0, len(s)/5+1)
 	}
-	brk, sent, qNext := false, false, false
+	brk, sent, qNext, money := false, false, false, false
 	i := 0
 	for i < len(s) {
 		r, n := rune(s[i]), 1
@@ -124,6 +127,15 @@ func tokenizeOpt(toks []token, s string, wildcards bool) []token {
 				brk, sent, qNext = true, true, true
 			case ',', ':', '(', ')', '"', '—', '–', '¡':
 				brk = true
+			case '$', '€', '£':
+				money = true
+				if len(toks) > 0 && isDigitString(toks[len(toks)-1].s) && i > 0 && s[i-1] == ' ' {
+					toks[len(toks)-1].amount = true // "60.000 €"
+				}
+			case '%':
+				if len(toks) > 0 && isDigitString(toks[len(toks)-1].s) {
+					toks[len(toks)-1].amount = true
+				}
 			}
 			i += n
 			continue
@@ -165,14 +177,17 @@ func tokenizeOpt(toks []token, s string, wildcards bool) []token {
 			w == "mais" || w == "ma" || w == "sondern" || w == "pourtant" {
 			brk = true
 		}
-		toks = append(toks, token{s: w, brk: brk, sent: sent, q: qNext})
-		brk, sent, qNext = false, false, false
+		toks = append(toks, token{s: w, brk: brk, sent: sent, q: qNext, amount: money && isDigitString(w)})
+		brk, sent, qNext, money = false, false, false, false
 		if w == "but" || w == "however" || w == "although" || w == "though" {
 			brk = true
 		}
 	}
 	return toks
 }
+
+// isDigitString reports whether w starts with a digit ("60", "60k", "1m").
+func isDigitString(w string) bool { return w != "" && w[0] >= '0' && w[0] <= '9' }
 
 // asciiWord marks the ASCII bytes that belong to words.
 var asciiWord = func() (t [utf8.RuneSelf]bool) {

@@ -35,7 +35,16 @@ type Route struct {
 	// needs nothing else.
 	Owners   []string `json:"owners,omitempty"`
 	Fallback *Route   `json:"fallback,omitempty"`
+	// Calendar names the ladder calendar whose working hours the SLA
+	// counts (the route's own, its team's or the ladder's default).
+	Calendar string `json:"calendar,omitempty"`
 }
+
+// SLA clocks: what an SLA counts.
+const (
+	SLAClockWorking = "working" // working time on the route's calendar
+	SLAClockWall    = "wall"    // wall-clock time
+)
 
 // Decision is the ladder's answer for one context. It is pure data: the same
 // ladder and context always produce the same decision.
@@ -63,6 +72,10 @@ type Decision struct {
 	// bundle names these second reviewers ("also needs: security review by
 	// team security").
 	AlsoNeeds []Review `json:"also_needs,omitempty"`
+	// SLAClock is what the SLA counts: SLAClockWorking (time within the
+	// working hours of Route.Calendar) or SLAClockWall. Empty means
+	// working time when the route has a calendar, else wall time.
+	SLAClock string `json:"sla_clock,omitempty"`
 }
 
 // Review is a second reviewer a decision asks its owner to bring in.

@@ -28,9 +28,13 @@ type fileLadder struct {
 	Exceptions  []fileRung           `yaml:"exceptions"`
 	Rungs       []fileRung           `yaml:"rungs"`
 	Climb       []fileClimb          `yaml:"climb"`
+	// Calendars are the named working-time calendars teams and routes
+	// refer to (see calendars.go).
+	Calendars map[string]fileCalendar `yaml:"calendars"`
 
-	topicOrder []string // topic ids in file order
-	teamOrder  []string // team ids in file order
+	topicOrder    []string // topic ids in file order
+	teamOrder     []string // team ids in file order
+	calendarOrder []string // calendar names in file order
 }
 
 type fileDefaults struct {
@@ -40,6 +44,7 @@ type fileDefaults struct {
 	Required []string    `yaml:"required"`
 	Goal     string      `yaml:"goal"`
 	Climb    []fileClimb `yaml:"climb"`
+	Calendar string      `yaml:"calendar"` // for routes whose team (or route) names none
 }
 
 type fileScore struct {
@@ -74,6 +79,7 @@ type fileHuman struct {
 type fileTeam struct {
 	Owners   []string `yaml:"owners"`
 	Strategy string   `yaml:"strategy"`
+	Calendar string   `yaml:"calendar"`
 }
 
 type fileRoute struct {
@@ -81,6 +87,7 @@ type fileRoute struct {
 	Team     string     `yaml:"team"`
 	Owner    string     `yaml:"owner"`
 	Fallback *fileRoute `yaml:"fallback"`
+	Calendar string     `yaml:"calendar"`
 }
 
 type fileClimb struct {
@@ -107,6 +114,9 @@ type fileRung struct {
 	// SecondReview: when this matches but another rung or exception wins,
 	// the decision names it as a second reviewer (Decision.AlsoNeeds).
 	SecondReview bool `yaml:"second_review"`
+	// SLAClock: "working" (the default when the route has a calendar) or
+	// "wall".
+	SLAClock string `yaml:"sla_clock"`
 }
 
 // source is a parsed ladder file with a way to find the line of any path.
@@ -177,6 +187,7 @@ func decodeFile(name string, data []byte) (*fileLadder, *source, error) {
 	}
 	fl.topicOrder = mapKeysInOrder(src, "$.topics")
 	fl.teamOrder = mapKeysInOrder(src, "$.teams")
+	fl.calendarOrder = mapKeysInOrder(src, "$.calendars")
 	return &fl, src, nil
 }
 

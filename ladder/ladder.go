@@ -20,6 +20,7 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/worktime"
 )
 
 //go:embed default.yaml
@@ -36,6 +37,7 @@ func DefaultYAML() []byte { return slices.Clone(defaultYAML) }
 type Team struct {
 	Owners   []string `json:"owners"`
 	Strategy string   `json:"strategy"` // round_robin | least_open
+	Calendar string   `json:"calendar,omitempty"`
 }
 
 // Ladder is a compiled, validated ladder. It is immutable and safe for
@@ -60,6 +62,7 @@ type Ladder struct {
 	states     *sync.Pool                              // scratch evalStates, shared with Shadow copies
 	valueSlots int                                     // trace values of one decision: every rung's paths plus the signals and score steps
 	shadow     bool
+	calendars  map[string]*worktime.Calendar // by name (calendars.go)
 }
 
 type defaults struct {
@@ -107,7 +110,8 @@ type rung struct {
 	required     []string
 	goal         *template
 	climb        []handoff.ClimbStep
-	secondReview bool // named in AlsoNeeds when it matches but does not win
+	secondReview bool   // named in AlsoNeeds when it matches but does not win
+	slaClock     string // sla_clock: "" (by the route's calendar), working or wall
 }
 
 // Version is the ladder's version string, recorded on every decision.
@@ -120,7 +124,7 @@ func (l *Ladder) File() string { return l.file }
 func (l *Ladder) Teams() map[string]Team {
 	out := make(map[string]Team, len(l.teams))
 	for id, t := range l.teams {
-		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy}
+		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar}
 	}
 	return out
 }
@@ -252,7 +256,8 @@ func (c *compiler) compile() *Ladder {
 		c.errAt("$.version", "", "", "version is required (it is recorded on every decision)")
 	}
 
-	// Teams first: routes refer to them.
+	// Calendars, then teams: routes refer to them.
+	l.calendars = c.calendars()
 	for _, id := range f.teamOrder {
 		t := f.Teams[id]
 		p := pathf("$.teams.%s", id)
@@ -269,7 +274,7 @@ func (c *compiler) compile() *Ladder {
 		} else if !slices.Contains(validStrategies, t.Strategy) {
 			c.errAt(p+".strategy", "team", id, "unknown strategy %q (want one of %s)", t.Strategy, strings.Join(validStrategies, ", "))
 		}
-		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy}
+		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: c.calendarRef(p+".calendar", "team", id, t.Calendar)}
 	}
 
 	// Topics and the text analyzer.
@@ -485,6 +490,7 @@ func (c *compiler) rung(kind, p string, fr *fileRung, ids map[string]string, wfs
 	if fr.SLA != "" {
 		r.sla = c.duration(p+".sla", kind, id, fr.SLA)
 	}
+	r.slaClock = c.rungSLAClock(p, kind, id, fr, r.route)
 	if fr.Priority != "" {
 		r.priority = c.priority(p+".priority", kind, id, fr.Priority)
 	}
@@ -688,6 +694,7 @@ func (c *compiler) route(p, kind, id string, fr *fileRoute) *handoff.Route {
 		c.errAt(p, kind, id, "route needs exactly one of to, team or owner")
 	}
 	r := &handoff.Route{To: fr.To, Team: fr.Team, Owner: fr.Owner}
+	var team Team
 	if fr.To != "" && !slices.Contains(validTo, fr.To) {
 		c.errAt(p+".to", kind, id, "unknown route target %q (want one of %s)", fr.To, strings.Join(validTo, ", "))
 	}
@@ -698,7 +705,9 @@ func (c *compiler) route(p, kind, id string, fr *fileRoute) *handoff.Route {
 		}
 		r.Owners = t.Owners
 		r.Strategy = t.Strategy
+		team = t
 	}
+	r.Calendar = c.routeCalendar(p, kind, id, fr, team)
 	if fr.Fallback != nil {
 		r.Fallback = c.route(p+".fallback", kind, id, fr.Fallback)
 	}

@@ -76,6 +76,8 @@ func parseClock(s string) (time.Duration, error) {
 var dayNames = map[string]time.Weekday{
 	"sun": time.Sunday, "mon": time.Monday, "tue": time.Tuesday, "wed": time.Wednesday,
 	"thu": time.Thursday, "fri": time.Friday, "sat": time.Saturday,
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
 }
 
 // ParseDays reads the days a weekly entry applies to: "mon", "mon-fri",
@@ -87,9 +89,6 @@ func ParseDays(s string) ([]time.Weekday, error) {
 	}
 	day := func(n string) (time.Weekday, error) {
 		n = strings.TrimSpace(n)
-		if len(n) > 3 {
-			n = n[:3]
-		}
 		d, ok := dayNames[n]
 		if !ok {
 			return 0, fmt.Errorf("days %q: unknown day %q (want mon, tue, wed, thu, fri, sat, sun, a range such as mon-fri, or daily)", s, n)

@@ -1,0 +1,205 @@
+package ladder
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+)
+
+const calendarsBase = `version: "cal1"
+calendars:
+  ny:
+    zone: America/New_York
+    hours:
+      mon-fri: ["09:00-17:30"]
+    holidays: ["2026-12-24", "12-31"]
+    country: US
+  berlin:
+    zone: Europe/Berlin
+    hours:
+      mon-thu: ["08:00-12:00", "13:00-17:00"]
+      fri: ["08:00-12:00"]
+teams:
+  sales: {owners: [a@acme.example, b@acme.example], calendar: ny}
+  emea: {owners: [c@acme.example], calendar: berlin}
+  security: {owners: [sec@acme.example]}
+rungs:
+  - id: pricing
+    when: signals.human_request
+    action: handoff
+    route: {team: sales, fallback: {team: emea}}
+    sla: 4h
+  - id: urgent
+    when: signals.sentiment < -0.8
+    action: hold
+    route: {team: sales}
+    sla: 30m
+    sla_clock: wall
+  - id: security
+    when: signals.sentiment > 0.9
+    action: handoff
+    route: {team: security}
+  - id: owner
+    when: deal.amount > 100000.0
+    action: handoff
+    route: {to: account_owner, calendar: berlin}
+`
+
+func TestCalendarsCompile(t *testing.T) {
+	l, err := Parse("cal.yaml", []byte(calendarsBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.CalendarNames(); !slices.Equal(got, []string{"berlin", "ny"}) {
+		t.Errorf("CalendarNames = %v", got)
+	}
+	if got := l.Teams()["sales"].Calendar; got != "ny" {
+		t.Errorf("team sales calendar = %q, want ny", got)
+	}
+	byID := map[string]*rung{}
+	for _, r := range l.rungs {
+		byID[r.id] = r
+	}
+	cases := []struct {
+		rung, calendar, fallback, clock string
+	}{
+		{"pricing", "ny", "berlin", handoff.SLAClockWorking},
+		{"urgent", "ny", "", handoff.SLAClockWall},
+		{"security", "", "", handoff.SLAClockWall},
+		{"owner", "berlin", "", handoff.SLAClockWorking},
+	}
+	for _, tc := range cases {
+		r := byID[tc.rung]
+		if r.route.Calendar != tc.calendar {
+			t.Errorf("%s: route calendar %q, want %q", tc.rung, r.route.Calendar, tc.calendar)
+		}
+		if tc.fallback != "" && r.route.Fallback.Calendar != tc.fallback {
+			t.Errorf("%s: fallback calendar %q, want %q", tc.rung, r.route.Fallback.Calendar, tc.fallback)
+		}
+		if got := l.slaClock(r, r.route); got != tc.clock {
+			t.Errorf("%s: sla clock %q, want %q", tc.rung, got, tc.clock)
+		}
+	}
+
+	// The calendar is the compiled one: Labor Day (US) and the dated
+	// Christmas Eve count.
+	ny, ok := l.Calendar("ny")
+	if !ok {
+		t.Fatal(`Calendar("ny") not found`)
+	}
+	loc := ny.Location()
+	if loc.String() != "America/New_York" {
+		t.Errorf("zone %s", loc)
+	}
+	fri := time.Date(2026, 9, 4, 16, 0, 0, 0, loc)
+	if got, want := ny.Add(fri, 4*time.Hour), time.Date(2026, 9, 8, 11, 30, 0, 0, loc); !got.Equal(want) {
+		t.Errorf("4h from Friday before Labor Day = %s, want %s", got, want)
+	}
+	if ny.Working(time.Date(2026, 12, 24, 10, 0, 0, 0, loc)) || ny.Working(time.Date(2027, 12, 31, 10, 0, 0, 0, loc)) {
+		t.Error("the dated (2026-12-24) or recurring (12-31) holiday is working time")
+	}
+	if _, ok := l.Calendar("nope"); ok {
+		t.Error(`Calendar("nope") found`)
+	}
+
+	// SLADue follows the decision's clock.
+	d := handoff.Decision{Route: byID["pricing"].route, SLA: 4 * time.Hour, SLAClock: handoff.SLAClockWorking}
+	if got := l.SLADue(d, fri, d.SLA); !got.Equal(time.Date(2026, 9, 8, 11, 30, 0, 0, loc)) {
+		t.Errorf("SLADue working = %s", got)
+	}
+	d.SLAClock = "" // not set by an older decision: the route's calendar decides
+	if got := l.SLADue(d, fri, d.SLA); !got.Equal(time.Date(2026, 9, 8, 11, 30, 0, 0, loc)) {
+		t.Errorf("SLADue with no clock = %s", got)
+	}
+	d.SLAClock = handoff.SLAClockWall
+	if got := l.SLADue(d, fri, d.SLA); !got.Equal(fri.Add(4 * time.Hour)) {
+		t.Errorf("SLADue wall = %s", got)
+	}
+}
+
+func TestCalendarDefault(t *testing.T) {
+	y := strings.Replace(calendarsBase, "rungs:", "defaults:\n  calendar: berlin\nrungs:", 1)
+	l, err := Parse("cal.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range l.rungs {
+		want := map[string]string{"pricing": "ny", "urgent": "ny", "security": "berlin", "owner": "berlin"}[r.id]
+		if r.route.Calendar != want {
+			t.Errorf("%s: calendar %q, want %q (team's, else the default)", r.id, r.route.Calendar, want)
+		}
+	}
+}
+
+func TestCalendarLint(t *testing.T) {
+	cases := []struct {
+		name     string
+		old, new string
+		want     []string
+	}{
+		{"bad zone", "zone: America/New_York", "zone: America/NewYork",
+			[]string{`x.yaml:4: calendar "ny": unknown time zone "America/NewYork" (want an IANA name such as America/New_York or Europe/Berlin)`}},
+		{"no zone", "    zone: Europe/Berlin\n", "",
+			[]string{`x.yaml:10: calendar "berlin": zone is required (an IANA time zone such as America/New_York)`}},
+		{"overlap across entries", `      fri: ["08:00-12:00"]`, `      fri: ["08:00-12:00"]` + "\n" + `      thu-fri: ["11:00-12:30"]`,
+			[]string{`x.yaml:14: calendar "berlin": interval 11:00-12:30 overlaps 08:00-12:00 on Thu, Fri`}},
+		{"overlap in one list", `["09:00-17:30"]`, `["09:00-12:00", "11:00-17:30"]`,
+			[]string{`x.yaml:6: calendar "ny": interval 11:00-17:30 overlaps 09:00-12:00 on Mon, Tue, Wed, Thu, Fri`}},
+		{"bad interval", `["09:00-17:30"]`, `["17:30-09:00"]`,
+			[]string{`x.yaml:6: calendar "ny": interval "17:30-09:00": must end after it starts (split a night shift: 22:00-24:00 on one day, 00:00-06:00 on the next)`}},
+		{"bad days", "mon-thu:", "mon-thurs:",
+			[]string{`x.yaml:12: calendar "berlin": days "mon-thurs": unknown day "thurs" (want mon, tue, wed, thu, fri, sat, sun, a range such as mon-fri, or daily)`}},
+		{"bad date", `"2026-12-24"`, `"2026-02-30"`,
+			[]string{`x.yaml:7: calendar "ny": holiday "2026-02-30": there is no such day`}},
+		{"bad recurring date", `"12-31"`, `"31-12"`,
+			[]string{`x.yaml:7: calendar "ny": holiday "31-12": there is no such day`}},
+		{"unknown country", "country: US", "country: USA",
+			[]string{`x.yaml:8: calendar "ny": no holiday set for country "USA" (known: ` + strings.Join(countriesForTest(), ", ") + `)`}},
+		{"no hours", "    hours:\n      mon-fri: [\"09:00-17:30\"]\n", "",
+			[]string{`x.yaml:4: calendar "ny": has no hours (e.g. hours: {mon-fri: ["09:00-17:30"]})`}},
+		{"unknown team calendar", "calendar: ny}", "calendar: nyc}",
+			[]string{`x.yaml:15: team "sales": unknown calendar "nyc" (calendars: ny, berlin)`}},
+		{"unknown route calendar", "account_owner, calendar: berlin}", "account_owner, calendar: paris}",
+			[]string{`x.yaml:37: rung "owner": unknown calendar "paris" (calendars: ny, berlin)`}},
+		{"unknown default calendar", "rungs:", "defaults:\n  calendar: paris\nrungs:",
+			[]string{`x.yaml:19: unknown calendar "paris" (calendars: ny, berlin)`}},
+		{"unknown sla_clock", "sla_clock: wall", "sla_clock: business",
+			[]string{`x.yaml:29: rung "urgent": unknown sla_clock "business" (want working or wall)`}},
+		{"working clock without calendar", "route: {team: security}", "route: {team: security}\n    sla_clock: working",
+			[]string{`x.yaml:34: rung "security": sla_clock: working needs a calendar: set calendar: on the route's team or the route, or defaults.calendar`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(calendarsBase, tc.old) {
+				t.Fatalf("%q is not in the base ladder", tc.old)
+			}
+			_, err := Parse("x.yaml", []byte(strings.Replace(calendarsBase, tc.old, tc.new, 1)))
+			if err == nil {
+				t.Fatal("no lint error")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			for _, w := range tc.want {
+				if !slices.Contains(lines, w) {
+					t.Errorf("missing line\n  %s\ngot:\n  %s", w, strings.Join(lines, "\n  "))
+				}
+			}
+			if len(lines) != len(tc.want) {
+				t.Errorf("got %d errors, want %d:\n  %s", len(lines), len(tc.want), strings.Join(lines, "\n  "))
+			}
+		})
+	}
+}
+
+func TestCalendarLintNoCalendars(t *testing.T) {
+	_, err := Parse("x.yaml", []byte(strings.Replace(base, "{owners: [dd@acme.example]}", "{owners: [dd@acme.example], calendar: ny}", 1)))
+	if err == nil || err.Error() != `x.yaml:5: team "deal_desk": unknown calendar "ny" (the file has no calendars: section)` {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func countriesForTest() []string {
+	return []string{"AR", "AT", "BE", "BG", "BR", "CA", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE", "IS", "IT", "JP", "KE", "LT", "LU", "LV", "MT", "MW", "MX", "NL", "NO", "NZ", "PL", "PT", "RO", "RS", "RU", "SE", "SI", "SK", "TH", "UA", "US", "ZA"}
+}

@@ -100,7 +100,7 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 			return err
 		}
 	}
-	spec := p.taskSpec(pl, owner)
+	spec := p.taskSpec(ctx, pl, owner)
 	ctxJSON, _ := json.Marshal(pl.Context)
 	climb, _ := json.Marshal(pl.Decision.Climb)
 	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
@@ -109,6 +109,7 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
 		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
 		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
+		"calendar": p.slaCalendar(pl.Decision),
 	}); err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func (p *Pipeline) sla(d handoff.Decision) time.Duration {
 	return p.cfg.DefaultSLA
 }
 
-func (p *Pipeline) taskSpec(pl CreateTaskPayload, owner handoff.Owner) handoff.TaskSpec {
+func (p *Pipeline) taskSpec(ctx context.Context, pl CreateTaskPayload, owner handoff.Owner) handoff.TaskSpec {
 	d, c := pl.Decision, pl.Context
 	prio := d.Priority
 	if prio == "" {
@@ -155,7 +156,7 @@ func (p *Pipeline) taskSpec(pl CreateTaskPayload, owner handoff.Owner) handoff.T
 	ref.CRM, ref.Tenant = pl.CRM, pl.Tenant
 	return handoff.TaskSpec{
 		HandoffID: pl.HandoffID, Tenant: pl.Tenant, Contact: ref, CompanyID: c.Account.ID, DealID: c.Deal.ID,
-		Owner: owner, Subject: taskSubject(d, c), Due: p.now().Add(p.sla(d)).UTC().Truncate(time.Second),
+		Owner: owner, Subject: taskSubject(d, c), Due: p.dueAt(ctx, d, p.now()).UTC().Truncate(time.Second),
 		Priority: prio, Bundle: BuildBundle(pl.HandoffID, d, c, pl.Event),
 	}
 }
@@ -172,7 +173,7 @@ func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec 
 		fields["created_at"] = now.UnixMilli()
 		fields["first_owner_id"] = ownerID
 		if rec["due"] == "" {
-			fields["due"] = now.Add(p.sla(pl.Decision)).UnixMilli()
+			fields["due"] = p.dueAt(ctx, pl.Decision, now).UnixMilli()
 		}
 	}
 	if err := p.saveRecord(ctx, pl.HandoffID, fields); err != nil {
@@ -227,5 +228,5 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 	if created.IsZero() {
 		created = p.now()
 	}
-	return p.sched.SLACheck(ctx, pl.HandoffID, 1, created.Add(p.sla(pl.Decision)))
+	return p.sched.SLACheck(ctx, pl.HandoffID, 1, p.dueAt(ctx, pl.Decision, created))
 }

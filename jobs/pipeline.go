@@ -55,6 +55,9 @@ type Deps struct {
 	Clock    func() time.Time       // default time.Now
 	Logger   *slog.Logger           // default slog.Default()
 	Metrics  prometheus.Registerer  // optional
+	// Calendars resolve Route.Calendar for SLAs in working time; default:
+	// the Decider, if it has calendars (*ladder.Ladder does).
+	Calendars Calendars
 }
 
 // Pipeline holds the handlers. Build it with New; it is safe for
@@ -70,6 +73,8 @@ type Pipeline struct {
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
+	// calendars resolve route calendars (worktime.go); nil: wall time.
+	calendars Calendars
 }
 
 // New checks the dependencies and registers the metrics.
@@ -101,6 +106,10 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	p.calendars = deps.Calendars
+	if p.calendars == nil {
+		p.calendars, _ = deps.Decider.(Calendars)
 	}
 	if deps.Redis != nil {
 		p.sched.archived = asynq.NewInspectorFromRedisClient(deps.Redis)

@@ -88,11 +88,7 @@ func (p *Pipeline) checkSLA(ctx context.Context, id string, step int) error {
 			}
 		}
 	}
-	sla := time.Duration(rec.int("sla_ms")) * time.Millisecond
-	if sla <= 0 {
-		sla = p.cfg.DefaultSLA
-	}
-	next := rec.time("created_at").Add(time.Duration(step+1) * sla)
+	next := p.checkAt(ctx, rec, step+1)
 	if step >= p.cfg.MaxSLAChecks {
 		// Past the checked multiples: only watch for the human finishing.
 		next = p.now().Add(p.cfg.SLAWatchInterval)

@@ -1,0 +1,67 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/worktime"
+)
+
+// Calendars looks up the working-time calendars routes name
+// (Route.Calendar); *ladder.Ladder is one. Without it every SLA runs on
+// wall time.
+type Calendars interface {
+	Calendar(name string) (*worktime.Calendar, bool)
+}
+
+// slaCalendar is the name of the calendar a decision's SLA counts, or ""
+// for wall time: the route's calendar unless the rung asked for wall time.
+func (p *Pipeline) slaCalendar(d handoff.Decision) string {
+	if d.Route == nil || d.SLAClock == handoff.SLAClockWall {
+		return ""
+	}
+	return d.Route.Calendar
+}
+
+// calendar returns the named calendar, or nil (wall time) when the name is
+// empty or the ladder no longer has it.
+func (p *Pipeline) calendar(ctx context.Context, name string) *worktime.Calendar {
+	if name == "" || p.calendars == nil {
+		return nil
+	}
+	cal, ok := p.calendars.Calendar(name)
+	if !ok {
+		p.log.WarnContext(ctx, "the handoff's calendar is not in the ladder; its SLA counts wall time", "calendar", name)
+		return nil
+	}
+	return cal
+}
+
+// slaAt is when d has passed since from on the calendar's clock: d of
+// working time (so it is never outside working hours), or with no
+// calendar d of wall time.
+func slaAt(cal *worktime.Calendar, from time.Time, d time.Duration) time.Time {
+	if cal == nil {
+		return from.Add(d)
+	}
+	if at := cal.Add(from, d); !at.IsZero() {
+		return at
+	}
+	return from.Add(d) // a calendar without working time ahead: wall time
+}
+
+// dueAt is when a decision's SLA, started at from, is due.
+func (p *Pipeline) dueAt(ctx context.Context, d handoff.Decision, from time.Time) time.Time {
+	return slaAt(p.calendar(ctx, p.slaCalendar(d)), from, p.sla(d))
+}
+
+// checkAt is when the SLA check of a recorded handoff at n times its SLA
+// runs: created + n×SLA on the handoff's clock.
+func (p *Pipeline) checkAt(ctx context.Context, rec record, n int) time.Time {
+	sla := time.Duration(rec.int("sla_ms")) * time.Millisecond
+	if sla <= 0 {
+		sla = p.cfg.DefaultSLA
+	}
+	return slaAt(p.calendar(ctx, rec["calendar"]), rec.time("created_at"), time.Duration(n)*sla)
+}

@@ -43,12 +43,31 @@ func (l *Ladder) CalendarNames() []string { return slices.Sorted(maps.Keys(l.cal
 // SLADue is when an SLA of d started at created is due on the decision's
 // clock: d of working time on the route's calendar, or d of wall time.
 func (l *Ladder) SLADue(dec handoff.Decision, created time.Time, d time.Duration) time.Time {
-	if dec.Route != nil && dec.SLAClock != handoff.SLAClockWall {
-		if cal, ok := l.calendars[dec.Route.Calendar]; ok {
-			return cal.Add(created, d)
-		}
+	if cal := l.SLACalendar(dec); cal != nil {
+		return cal.Add(created, d)
 	}
 	return created.Add(d)
+}
+
+// SLACalendar is the calendar whose working time a decision's SLA counts,
+// or nil for wall time. A decision without SLAClock is read by its rung's
+// sla_clock.
+func (l *Ladder) SLACalendar(dec handoff.Decision) *worktime.Calendar {
+	if dec.Route == nil {
+		return nil
+	}
+	clock := dec.SLAClock
+	if clock == "" {
+		for _, r := range slices.Concat(l.exceptions, l.rungs) {
+			if r.id == dec.Matched() {
+				clock = l.slaClock(r, dec.Route)
+			}
+		}
+	}
+	if clock == handoff.SLAClockWall {
+		return nil
+	}
+	return l.calendars[dec.Route.Calendar]
 }
 
 // slaClock is the clock a decision's SLA runs on: the rung's sla_clock,

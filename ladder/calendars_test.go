@@ -110,10 +110,15 @@ func TestCalendarsCompile(t *testing.T) {
 	if got := l.SLADue(d, fri, d.SLA); !got.Equal(time.Date(2026, 9, 8, 11, 30, 0, 0, loc)) {
 		t.Errorf("SLADue working = %s", got)
 	}
-	d.SLAClock = "" // not set by an older decision: the route's calendar decides
+	d.SLAClock = "" // not set: the rung's sla_clock, else the route's calendar decides
 	if got := l.SLADue(d, fri, d.SLA); !got.Equal(time.Date(2026, 9, 8, 11, 30, 0, 0, loc)) {
 		t.Errorf("SLADue with no clock = %s", got)
 	}
+	d.RungID = "urgent" // sla_clock: wall
+	if got := l.SLADue(d, fri, d.SLA); !got.Equal(fri.Add(4 * time.Hour)) {
+		t.Errorf("SLADue with no clock for a wall-clock rung = %s", got)
+	}
+	d.RungID = ""
 	d.SLAClock = handoff.SLAClockWall
 	if got := l.SLADue(d, fri, d.SLA); !got.Equal(fri.Add(4 * time.Hour)) {
 		t.Errorf("SLADue wall = %s", got)

@@ -25,8 +25,14 @@ array or JSON lines of them, or {"context": {...}, "event": {...}} objects as
 recorded in the audit stream. When a context has no signals but has
 event.text, the signals are computed from the text first.`, stdout, stderr)
 	asJSON := fs.Bool("json", false, "print the decisions as JSON instead of text")
+	nowFlag := fs.String("now", "", nowHelp)
 	if done, err := parse(fs, args, stdout, func(n int) bool { return n >= 2 }); done {
 		return err
+	}
+	now, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return &ExitError{Code: 2, Msg: err.Error()}
 	}
 	l, err := loadOrReport(fs.Arg(0), stderr)
 	if err != nil {
@@ -48,13 +54,19 @@ event.text, the signals are computed from the text first.`, stdout, stderr)
 		if i > 0 {
 			fmt.Fprintln(stdout, strings.Repeat("─", 72))
 		}
-		Explain(stdout, l, ev.Name, c, d)
+		ExplainAt(stdout, l, ev.Name, c, d, now)
 	}
 	return nil
 }
 
 // Explain writes a decision for a RevOps reader.
 func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d handoff.Decision) {
+	ExplainAt(w, l, name, c, d, time.Time{})
+}
+
+// ExplainAt is Explain for a handoff made at now: it adds the due time and
+// when each climb step runs (now zero: neither).
+func ExplainAt(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d handoff.Decision, now time.Time) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
 	p("Event:    %s", name)
 	p("Ladder:   %s (version %s), workflow %q", l.File(), d.LadderVersion, l.Workflow(c.Event))
@@ -105,7 +117,10 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 			for _, rv := range d.AlsoNeeds {
 				p("Also needs: %s %q (%s): %s", rv.Kind, rv.ID, nonEmpty(rv.Description, rv.ID), RouteText(rv.Route))
 			}
-			p("SLA:      %s, priority %s", durationText(d.SLA), d.Priority)
+			p("SLA:      %s%s, priority %s", durationText(d.SLA), slaClockText(l, d), d.Priority)
+			if !now.IsZero() {
+				p("Due:      %s (handoff at %s)", whenText(l, d, dueAt(l, d, now, 1)), whenText(l, d, now))
+			}
 		}
 		if d.Goal != "" {
 			p("Goal:     %s", d.Goal)
@@ -127,7 +142,7 @@ func Explain(w io.Writer, l *ladder.Ladder, name string, c handoff.Context, d ha
 		if len(d.Climb) > 0 && d.Route != nil {
 			p("If nobody starts the task:")
 			for _, s := range d.Climb {
-				p("  after %s: %s", durationText(time.Duration(s.After*float64(d.SLA))), climbText(s))
+				p("  after %s: %s%s", durationText(time.Duration(s.After*float64(d.SLA))), climbText(s), climbAtText(l, d, now, s.After))
 			}
 		}
 		p("")

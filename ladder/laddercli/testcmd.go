@@ -34,7 +34,10 @@ type TestCase struct {
 	Text string `yaml:"text"`
 	// Context is a handoff.Context with its JSON field names.
 	Context map[string]any `yaml:"context"`
-	Expect  Expect         `yaml:"expect"`
+	// Now is when the handoff happens (RFC 3339), for expect.due; default
+	// the -now flag.
+	Now    string `yaml:"now"`
+	Expect Expect `yaml:"expect"`
 }
 
 // Expect lists the expected outcome; fields left out are not checked.
@@ -49,13 +52,18 @@ type Expect struct {
 	Topics       *[]string `yaml:"topics"`
 	Negated      *[]string `yaml:"negated"`
 	HumanRequest *bool     `yaml:"human_request"`
+	// Due is the task's due time (RFC 3339) for a handoff made at the
+	// case's now: on the SLA's clock, working time if the route has a
+	// calendar.
+	Due string `yaml:"due"`
 }
 
 func runTest(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("test", "[FILE] CASES.yaml", `Runs every case of CASES.yaml through the ladder FILE and compares the
 decision with the case's expect: block (action, rung, exception, route,
-owners, priority, sla, topics, negated, human_request; fields left out are
-not checked). Without FILE, the case file's "ladder:" key names the ladder,
+owners, priority, sla, due, topics, negated, human_request; fields left
+out are not checked). expect.due is the task's due time for a handoff made
+at the case's now: (or -now), in working time when the route has a calendar. Without FILE, the case file's "ladder:" key names the ladder,
 relative to the case file. A failing case prints what differs and why the
 ladder decided as it did; the exit status is 1 if any case fails.
 
@@ -65,8 +73,13 @@ Case file:
     - name: pricing question from a tier-1 account
       text: "What would 40 seats cost?"
       context: {account: {tier: tier_1, known: true}}
-      expect: {action: handoff, rung: pricing, route: account_owner, priority: high, sla: 30m}`, stdout, stderr)
+      expect: {action: handoff, rung: pricing, route: account_owner, priority: high, sla: 30m}
+    - name: the same on a Friday evening, with a calendar on the route
+      text: "What would 40 seats cost?"
+      now: 2026-12-04T17:00:00-05:00
+      expect: {due: 2026-12-07T09:30:00-05:00}`, stdout, stderr)
 	verbose := fs.Bool("v", false, "print passing cases too")
+	nowFlag := fs.String("now", "", nowHelp+"; a case's now: wins")
 	if done, err := parse(fs, args, stdout, func(n int) bool { return n == 1 || n == 2 }); done {
 		return err
 	}
@@ -92,6 +105,11 @@ Case file:
 	} else {
 		ladderPath = filepath.Join(filepath.Dir(casesPath), cf.Ladder)
 	}
+	defaultNow, err := parseNow(*nowFlag)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return &ExitError{Code: 2, Msg: err.Error()}
+	}
 	l, err := loadOrReport(ladderPath, stderr)
 	if err != nil {
 		return err
@@ -107,7 +125,7 @@ Case file:
 		}
 		c = withSignals(l, c)
 		d := l.Decide(c)
-		diffs := checkCase(tc.Expect, d)
+		diffs := append(checkCase(tc.Expect, d), checkDue(l, tc, defaultNow, d)...)
 		if len(diffs) == 0 {
 			if *verbose {
 				fmt.Fprintf(stdout, "ok    %s\n", tc.Name)

@@ -208,3 +208,37 @@ func TestCalendarLintNoCalendars(t *testing.T) {
 func countriesForTest() []string {
 	return []string{"AR", "AT", "BE", "BG", "BR", "CA", "CH", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GB", "GR", "HR", "HU", "IE", "IS", "IT", "JP", "KE", "LT", "LU", "LV", "MT", "MW", "MX", "NL", "NO", "NZ", "PL", "PT", "RO", "RS", "RU", "SE", "SI", "SK", "TH", "UA", "US", "ZA"}
 }
+
+// Quoted keys ("mon-fri", 'ny') are the same keys as bare ones.
+func TestCalendarQuotedKeys(t *testing.T) {
+	y := `version: "q"
+calendars:
+  'ny':
+    zone: America/New_York
+    hours:
+      "mon-fri": ["09:00-17:30"]
+      'sat': ["10:00-12:00"]
+teams:
+  "sales": {owners: [a@acme.example], calendar: ny}
+rungs:
+  - id: r
+    when: signals.human_request
+    action: handoff
+    route: {team: sales}
+`
+	l, err := Parse("q.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := l.Calendar("ny")
+	if !ok {
+		t.Fatal("calendar ny not found")
+	}
+	week := c.Between(time.Date(2026, 11, 30, 0, 0, 0, 0, c.Location()), time.Date(2026, 12, 7, 0, 0, 0, 0, c.Location()))
+	if want := 5*(8*time.Hour+30*time.Minute) + 2*time.Hour; week != want {
+		t.Errorf("working time in a week = %s, want %s", week, want)
+	}
+	if got := l.Teams()["sales"]; got.Calendar != "ny" || len(got.Owners) != 1 {
+		t.Errorf("team sales = %+v", got)
+	}
+}

@@ -218,6 +218,10 @@ func mapKeysInOrder(src *source, path string) []string {
 	}
 	keys := make([]string, 0, len(m.Values))
 	for _, v := range m.Values {
+		if sn, ok := v.Key.(*ast.StringNode); ok {
+			keys = append(keys, sn.Value) // "key" or 'key': the key as decoded
+			continue
+		}
 		keys = append(keys, v.Key.String())
 	}
 	return keys

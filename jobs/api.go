@@ -28,11 +28,13 @@ func NewAPI(p *Pipeline) *API { return &API{p: p, o: NewOutcomes(p.rdb)} }
 //	GET  /conversations/:id
 //	POST /conversations/:id/release
 //	GET  /outcomes
+//	GET|PUT|DELETE /owners/:email/availability (availability.go)
 func (a *API) Register(g *echo.Group) {
 	g.GET("/decisions", a.decisions)
 	g.GET("/conversations/:id", a.conversation)
 	g.POST("/conversations/:id/release", a.release)
 	g.GET("/outcomes", a.outcomes)
+	a.registerAvailability(g)
 }
 
 type apiError struct {

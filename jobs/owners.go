@@ -66,6 +66,9 @@ func (r *ownerResolver) target(ctx context.Context, rt handoff.Route) (handoff.O
 			id = r.c.Deal.OwnerID
 		}
 		r.tried = append(r.tried, rt.To)
+		if away, err := r.away(ctx, email); err != nil || away {
+			return handoff.Owner{}, false, err
+		}
 		if id != "" {
 			return handoff.Owner{ID: id, Email: email}, true, nil
 		}
@@ -92,6 +95,9 @@ func (r *ownerResolver) target(ctx context.Context, rt handoff.Route) (handoff.O
 // one resolves an owner named by email (looked up, cached) or by CRM id.
 func (r *ownerResolver) one(ctx context.Context, who string) (handoff.Owner, bool, error) {
 	if strings.Contains(who, "@") {
+		if away, err := r.away(ctx, who); err != nil || away {
+			return handoff.Owner{}, false, err
+		}
 		return r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, who)
 	}
 	return handoff.Owner{ID: who}, true, nil

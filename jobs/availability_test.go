@@ -29,7 +29,7 @@ func TestAvailabilityAPI(t *testing.T) {
 	}
 	for body, want := range map[string]string{
 		`{"away_until": "next week"}`: "bad_away_until",
-		`{"away_until": "` + h.clock.Now().Add(-time.Hour).Format(time.RFC3339) + `"}`:      "bad_away_until",
+		`{"away_until": "` + h.clock.Now().Add(-time.Hour).Format(time.RFC3339) + `"}`:       "bad_away_until",
 		`{"away_until": "` + h.clock.Now().Add(400*24*time.Hour).Format(time.RFC3339) + `"}`: "bad_away_until",
 		`not json`: "bad_body",
 	} {

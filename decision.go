@@ -38,6 +38,9 @@ type Route struct {
 	// Calendar names the ladder calendar whose working hours the SLA
 	// counts (the route's own, its team's or the ladder's default).
 	Calendar string `json:"calendar,omitempty"`
+	// Capacity is the team's limit of open handoffs per member (0: none);
+	// a full member is skipped.
+	Capacity int `json:"capacity,omitempty"`
 }
 
 // SLA clocks: what an SLA counts.
@@ -105,6 +108,9 @@ type ClimbStep struct {
 	Do       string   `json:"do"`    // reassign | notify | raise_priority
 	To       *Route   `json:"to,omitempty"`
 	Priority Priority `json:"priority,omitempty"`
+	// ExcludeLast: a reassign skips the task's last N owners (the one who
+	// let the SLA lapse, and before them), so it never hands the task back.
+	ExcludeLast int `json:"exclude_last,omitempty"`
 }
 
 // TraceStep records one rung or exception that was checked.

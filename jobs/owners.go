@@ -29,14 +29,20 @@ type ownerResolver struct {
 	src    handoff.Source
 	tenant string
 	c      handoff.Context
-	tried  []string // what was tried, for the error message
+	tried  []string        // what was tried, for the error message
+	skip   map[string]bool // owner ids a climb must not hand the task back to (guards.go)
 }
 
 // resolveOwner walks the route and its fallbacks in order; when all of them
 // resolve to nobody it tries the contact, account and deal owners before
 // giving up with an error that says what was tried.
 func (p *Pipeline) resolveOwner(ctx context.Context, crm CRM, src handoff.Source, tenant string, route *handoff.Route, c handoff.Context) (handoff.Owner, error) {
-	r := &ownerResolver{p: p, crm: crm, src: src, tenant: tenant, c: c}
+	return p.resolveOwnerExcept(ctx, crm, src, tenant, route, c, nil)
+}
+
+// resolveOwnerExcept is resolveOwner skipping the owners with these ids.
+func (p *Pipeline) resolveOwnerExcept(ctx context.Context, crm CRM, src handoff.Source, tenant string, route *handoff.Route, c handoff.Context, skip []string) (handoff.Owner, error) {
+	r := &ownerResolver{p: p, crm: crm, src: src, tenant: tenant, c: c, skip: skipSet(skip)}
 	for rt := route; rt != nil; rt = rt.Fallback {
 		o, ok, err := r.target(ctx, *rt)
 		if err != nil || ok {
@@ -70,10 +76,10 @@ func (r *ownerResolver) target(ctx context.Context, rt handoff.Route) (handoff.O
 			return handoff.Owner{}, false, err
 		}
 		if id != "" {
-			return handoff.Owner{ID: id, Email: email}, true, nil
+			return r.unlessSkipped(handoff.Owner{ID: id, Email: email}, true, nil)
 		}
 		if email != "" {
-			return r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, email)
+			return r.unlessSkipped(r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, email))
 		}
 		return handoff.Owner{}, false, nil
 	case rt.Team != "":
@@ -98,9 +104,9 @@ func (r *ownerResolver) one(ctx context.Context, who string) (handoff.Owner, boo
 		if away, err := r.away(ctx, who); err != nil || away {
 			return handoff.Owner{}, false, err
 		}
-		return r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, who)
+		return r.unlessSkipped(r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, who))
 	}
-	return handoff.Owner{ID: who}, true, nil
+	return r.unlessSkipped(handoff.Owner{ID: who}, true, nil)
 }
 
 // roundRobin takes the next member from a per-team counter in Redis
@@ -113,6 +119,12 @@ func (r *ownerResolver) roundRobin(ctx context.Context, rt handoff.Route) (hando
 	start := int((n - 1) % int64(len(rt.Owners)))
 	for i := range rt.Owners {
 		o, ok, err := r.one(ctx, rt.Owners[(start+i)%len(rt.Owners)])
+		if err == nil && ok {
+			var full bool
+			if full, err = r.full(ctx, rt, o); full {
+				continue
+			}
+		}
 		if err != nil || ok {
 			return o, ok, err
 		}
@@ -144,11 +156,18 @@ func (r *ownerResolver) leastOpen(ctx context.Context, rt handoff.Route) (handof
 	if err != nil {
 		return handoff.Owner{}, false, fmt.Errorf("read open handoffs of team %s: %w", rt.Team, err)
 	}
-	best := 0
+	best := -1
 	for i := range scores {
-		if scores[i] < scores[best] {
+		if rt.Capacity > 0 && scores[i] >= float64(rt.Capacity) {
+			r.tried = append(r.tried, fmt.Sprintf("%s (full: %d open)", nonEmptyOwner(owners[i]), int(scores[i])))
+			continue
+		}
+		if best < 0 || scores[i] < scores[best] {
 			best = i
 		}
+	}
+	if best < 0 {
+		return handoff.Owner{}, false, nil
 	}
 	return owners[best], true, nil
 }

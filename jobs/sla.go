@@ -248,15 +248,22 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 	case "reassign":
 		var c handoff.Context
 		_ = json.Unmarshal([]byte(rec["context"]), &c)
-		owner, err := p.resolveOwner(ctx, crm, src, tenant, cs.To, c)
+		skip := lastOwners(rec, cs.ExcludeLast)
+		owner, err := p.resolveOwnerExcept(ctx, crm, src, tenant, cs.To, c, skip)
+		if err != nil && len(skip) > 0 && errors.As(err, new(*PermanentJobError)) {
+			// Everyone left had the task already: it stays where it is.
+			p.log.WarnContext(ctx, "SLA climb: nobody to reassign to but the task's earlier owners; not reassigned", "handoff_id", id, "step", step, "error", err)
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("resolve climb target of handoff %s: %w", id, err)
 		}
 		if err := crm.ReassignTask(ctx, tenant, taskID, owner, prio); err != nil {
 			return p.notInstalled(src, tenant, fmt.Errorf("reassign task %s of handoff %s: %w", taskID, id, err))
 		}
+		history := withOwner(rec, owner.ID)
 		pipe := p.rdb.TxPipeline()
-		pipe.HSet(ctx, keyHandoff(id), "owner_id", owner.ID, "owner_email", owner.Email, "priority", string(prio))
+		pipe.HSet(ctx, keyHandoff(id), "owner_id", owner.ID, "owner_email", owner.Email, "priority", string(prio), "owner_history", history)
 		pipe.HIncrBy(ctx, keyHandoff(id), "reassigned", 1)
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), -1, rec["owner_id"])
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), 1, owner.ID)
@@ -264,7 +271,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("record reassignment of handoff %s: %w", id, err)
 		}
-		rec["owner_id"] = owner.ID
+		rec["owner_id"], rec["owner_history"] = owner.ID, history
 		p.m.reassignments.Inc()
 		if conv := rec["conversation"]; conv != "" {
 			_, _, err := p.transition(ctx, conv, fmt.Sprintf("SLA lapsed %d×: task reassigned", step), func(cur Lease) (Lease, error) {

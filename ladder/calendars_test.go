@@ -242,3 +242,40 @@ rungs:
 		t.Errorf("team sales = %+v", got)
 	}
 }
+
+func TestGuardsCompile(t *testing.T) {
+	y := strings.Replace(calendarsBase, "  security: {owners: [sec@acme.example]}", "  security: {owners: [sec@acme.example], capacity: 3}", 1)
+	y = strings.Replace(y, "    sla: 30m\n", "    sla: 30m\n    climb:\n      - {after: 1x, do: reassign, to: {team: security}}\n      - {after: 2x, do: reassign, to: {team: emea}, exclude_last: 2}\n      - {after: 3x, do: reassign, to: {team: sales}, exclude_last: 0}\n      - {after: 4x, do: notify}\n", 1)
+	l, err := Parse("g.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Teams()["security"].Capacity; got != 3 {
+		t.Errorf("team capacity = %d", got)
+	}
+	for _, r := range l.rungs {
+		if r.id != "urgent" {
+			continue
+		}
+		if r.climb[0].To.Capacity != 3 {
+			t.Errorf("route capacity = %d, want the team's 3", r.climb[0].To.Capacity)
+		}
+		var got []int
+		for _, s := range r.climb {
+			got = append(got, s.ExcludeLast)
+		}
+		if !slices.Equal(got, []int{1, 2, 0, 0}) {
+			t.Errorf("exclude_last = %v, want [1 2 0 0] (reassign defaults to 1)", got)
+		}
+	}
+	for _, tc := range []struct{ old, new, want string }{
+		{"{owners: [sec@acme.example]}", "{owners: [sec@acme.example], capacity: 0}", `x.yaml:17: team "security": capacity must be at least 1 (leave it out for no limit)`},
+		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: notify, exclude_last: 1}]\n", `x.yaml:29: rung "urgent": climb step 1: exclude_last only applies to reassign`},
+		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: reassign, to: {team: emea}, exclude_last: -1}]\n", `x.yaml:29: rung "urgent": climb step 1: exclude_last must be 0 or more`},
+	} {
+		_, err := Parse("x.yaml", []byte(strings.Replace(calendarsBase, tc.old, tc.new, 1)))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("lint = %v\nwant %s", err, tc.want)
+		}
+	}
+}

@@ -80,6 +80,7 @@ type fileTeam struct {
 	Owners   []string `yaml:"owners"`
 	Strategy string   `yaml:"strategy"`
 	Calendar string   `yaml:"calendar"`
+	Capacity *int     `yaml:"capacity"` // open handoffs per member
 }
 
 type fileRoute struct {
@@ -95,6 +96,8 @@ type fileClimb struct {
 	Do       string     `yaml:"do"`
 	To       *fileRoute `yaml:"to"`
 	Priority string     `yaml:"priority"`
+	// ExcludeLast: a reassign skips the task's last N owners (default 1).
+	ExcludeLast *int `yaml:"exclude_last"`
 }
 
 type fileRung struct {

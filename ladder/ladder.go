@@ -38,6 +38,7 @@ type Team struct {
 	Owners   []string `json:"owners"`
 	Strategy string   `json:"strategy"` // round_robin | least_open
 	Calendar string   `json:"calendar,omitempty"`
+	Capacity int      `json:"capacity,omitempty"` // open handoffs per member; 0: no limit
 }
 
 // Ladder is a compiled, validated ladder. It is immutable and safe for
@@ -124,7 +125,7 @@ func (l *Ladder) File() string { return l.file }
 func (l *Ladder) Teams() map[string]Team {
 	out := make(map[string]Team, len(l.teams))
 	for id, t := range l.teams {
-		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar}
+		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity}
 	}
 	return out
 }
@@ -274,7 +275,8 @@ func (c *compiler) compile() *Ladder {
 		} else if !slices.Contains(validStrategies, t.Strategy) {
 			c.errAt(p+".strategy", "team", id, "unknown strategy %q (want one of %s)", t.Strategy, strings.Join(validStrategies, ", "))
 		}
-		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: c.calendarRef(p+".calendar", "team", id, t.Calendar)}
+		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: c.calendarRef(p+".calendar", "team", id, t.Calendar),
+			Capacity: c.teamCapacity(p, id, t.Capacity)}
 	}
 
 	// Topics and the text analyzer.
@@ -705,6 +707,7 @@ func (c *compiler) route(p, kind, id string, fr *fileRoute) *handoff.Route {
 		}
 		r.Owners = t.Owners
 		r.Strategy = t.Strategy
+		r.Capacity = t.Capacity
 		team = t
 	}
 	r.Calendar = c.routeCalendar(p, kind, id, fr, team)
@@ -738,6 +741,7 @@ func (c *compiler) climb(p, kind, id string, steps []fileClimb) []handoff.ClimbS
 		if s.Priority != "" {
 			st.Priority = c.priority(sp+".priority", kind, id, s.Priority)
 		}
+		st.ExcludeLast = c.excludeLast(sp, kind, id, i, s)
 		out = append(out, st)
 	}
 	return out

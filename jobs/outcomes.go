@@ -26,6 +26,7 @@ type Report struct {
 	Decisions          Counts       `json:"decisions"`
 	Handoffs           HandoffStats `json:"handoffs"`
 	TimeToHuman        Percentiles  `json:"time_to_human_seconds"`
+	TimeToHumanWorking Percentiles  `json:"time_to_human_working_seconds"`
 	SLA                SLAStats     `json:"sla"`
 	Resolution         Resolution   `json:"resolution"`
 	Completeness       Percentiles  `json:"context_completeness"`
@@ -129,6 +130,9 @@ func (o *Outcomes) Report(ctx context.Context) (Report, error) {
 	r.Reassignments = n("reassignments")
 	r.FollowUps = n("followups")
 	if r.TimeToHuman, err = o.percentiles(ctx, keyTTH); err != nil {
+		return r, err
+	}
+	if r.TimeToHumanWorking, err = o.percentiles(ctx, keyTTHWorking); err != nil {
 		return r, err
 	}
 	if r.Completeness, err = o.percentiles(ctx, keyComplete); err != nil {

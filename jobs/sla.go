@@ -130,6 +130,7 @@ func (p *Pipeline) recordTimeToHuman(ctx context.Context, id string, rec record,
 	pipe := p.rdb.TxPipeline()
 	pipe.HSet(ctx, keyHandoff(id), "started_at", at.UnixMilli())
 	p.sample(ctx, pipe, keyTTH, tth)
+	p.sampleWorkingTTH(ctx, pipe, rec, created, at)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("record time to human of handoff %s: %w", id, err)
 	}

@@ -4,9 +4,15 @@ import (
 	"context"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/internal/worktime"
 )
+
+// keyTTHWorking holds time-to-human samples on each handoff's SLA clock:
+// working time when its route has a calendar, else wall time.
+const keyTTHWorking = "handoff:outcomes:tth_working"
 
 // Calendars looks up the working-time calendars routes name
 // (Route.Calendar); *ladder.Ladder is one. Without it every SLA runs on
@@ -64,4 +70,15 @@ func (p *Pipeline) checkAt(ctx context.Context, rec record, n int) time.Time {
 		sla = p.cfg.DefaultSLA
 	}
 	return slaAt(p.calendar(ctx, rec["calendar"]), rec.time("created_at"), time.Duration(n)*sla)
+}
+
+// sampleWorkingTTH records a handoff's time to human on its SLA clock,
+// beside the wall-clock sample: a Friday-evening handoff started on Monday
+// morning took minutes of working time, not a weekend.
+func (p *Pipeline) sampleWorkingTTH(ctx context.Context, pipe redis.Pipeliner, rec record, created, at time.Time) {
+	tth := at.Sub(created)
+	if cal := p.calendar(ctx, rec["calendar"]); cal != nil {
+		tth = cal.Between(created, at)
+	}
+	p.sample(ctx, pipe, keyTTHWorking, tth.Seconds())
 }

@@ -112,6 +112,24 @@ func TestWorkingTimeSLAFridayEveningDoesNotClimbOvernight(t *testing.T) {
 	if !cal.Working(sched[0].NextProcessAt) {
 		t.Fatalf("step 2 scheduled outside working hours: %s", sched[0].NextProcessAt)
 	}
+
+	// A manager starts it at 10:15: 65 h 15 min of wall time, 1 h 45 min
+	// of working time (30 min on Friday, 75 min on Monday).
+	h.clock.t = newYork(t, "2026-12-07 10:15")
+	h.crm.setState("T1", handoff.TaskInProgress, "", time.Time{})
+	if err := h.runSLA(t, hid, 2); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewOutcomes(h.rdb).Report(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.TimeToHuman.P50 != (65*time.Hour+15*time.Minute).Seconds() || r.TimeToHumanWorking.P50 != (time.Hour+45*time.Minute).Seconds() {
+		t.Fatalf("time to human: wall %+v, working %+v", r.TimeToHuman, r.TimeToHumanWorking)
+	}
+	if r.SLA.Breaches != 1 {
+		t.Errorf("breaches = %d, want 1 (Monday 09:30 only)", r.SLA.Breaches)
+	}
 }
 
 // The climb steps of a handoff made late on Friday before a Monday holiday

@@ -201,7 +201,8 @@ func sigLine(s string) bool {
 	case '.', '!':
 		// "Globex Inc." and "Globex S.L." end with a dot; sentences do too.
 		i := strings.LastIndexAny(s, " \t")
-		if len(s)-i-1 > 5 && !contact {
+		w := s[i+1 : len(s)-1]
+		if len(w) > 4 && !strings.Contains(w, ".") && !contact {
 			return false
 		}
 	}

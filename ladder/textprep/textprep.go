@@ -94,9 +94,16 @@ const maxDepth = 3
 // safe on any input (chat turns, CRM notes, whole emails) and never fails:
 // with no markers, New is the trimmed text.
 func Prepare(text string) Prepared {
-	var lbuf [64]line
-	var sbuf [64]int
-	p := prep{text: text, lines: splitLines(text, lbuf[:0]), seq: sbuf[:0]}
+	if strings.IndexByte(text, '\n') < 0 {
+		// One line (most chat turns): only a "> " quote or a leading
+		// "[External]" tag can be cut, and a one-line message has no
+		// signature.
+		if t := trimSpace(text); t == "" || (t[0] != '>' && t[0] != '[') {
+			return Prepared{New: t}
+		}
+	}
+	lines := make([]line, 0, strings.Count(text, "\n")+1)
+	p := prep{text: text, lines: splitLines(text, lines)}
 	p.section(0, len(p.lines), 0)
 	return p.result()
 }
@@ -418,13 +425,15 @@ func isMobileFooter(t string) bool {
 // tail finds the disclaimer and the signature at the end of the buyer's
 // words in lines[lo:hi], looking only at lines still unclassified.
 func (p *prep) tail(lo, hi int) {
+	if p.seq == nil {
+		p.seq = make([]int, 0, len(p.lines))
+	}
 	seq := p.seq[:0]
 	for i := lo; i < hi; i++ {
 		if p.lines[i].kind == 0 {
 			seq = append(seq, i)
 		}
 	}
-	p.seq = seq
 	t := func(k int) string { return p.lines[seq[k]].t }
 	// breakBefore: position k starts a paragraph.
 	breakBefore := func(k int) bool {

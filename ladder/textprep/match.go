@@ -194,7 +194,7 @@ func sigLine(s string) bool {
 		return false
 	}
 	last := s[len(s)-1]
-	contact := strings.Contains(s, "@") || hasDigit(s) || containsFold(s, "www.") || containsFold(s, "http")
+	contact := strings.Contains(s, "@") || digits(s) >= 5 || containsFold(s, "www.") || containsFold(s, "http")
 	switch last {
 	case '?':
 		return false
@@ -206,9 +206,28 @@ func sigLine(s string) bool {
 			return false
 		}
 	}
+	if contact {
+		return true
+	}
 	r, _ := utf8.DecodeRuneInString(s)
-	if unicode.IsLower(r) && !contact {
+	if unicode.IsLower(r) {
 		return false
 	}
-	return true
+	// "Head of Procurement" has one lower-case word in three; "We want to
+	// buy 50 seats" has four in six.
+	n, lower := 0, 0
+	for w := range strings.FieldsSeq(s) {
+		n++
+		if r, _ := utf8.DecodeRuneInString(w); unicode.IsLower(r) {
+			lower++
+		}
+	}
+	return n < 4 || lower*2 <= n
+}
+
+// strongContact reports a phone number, an e-mail or web address, or a job
+// title or company-form word: evidence that a name block is a signature.
+func strongContact(s string) bool {
+	return digits(s) >= 7 || strings.Contains(s, "@") || containsFold(s, "www.") ||
+		containsFold(s, "http") || anyContainsFold(s, titleWords)
 }

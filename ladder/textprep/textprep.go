@@ -202,7 +202,7 @@ scan:
 			}
 			if hasContent {
 				k := KindQuote
-				if b == bForward {
+				if b == bForward || (b == bHeaders && p.subjectForwards(i, end)) {
 					k = KindForward
 					p.forwarded = true
 				}
@@ -362,8 +362,32 @@ func isReplyHeader(first, mid, last string) bool {
 	if at {
 		return true
 	}
-	return anyPrefixFold(first, replyStarters) && (hasDigit(first) || hasDigit(mid) || hasDigit(last))
+	// Without an address, a date or a time must be there: "On 03/03/2026
+	// 10:00, Ana Ruiz wrote:", not "On Monday we wrote:".
+	return anyPrefixFold(first, replyStarters) && (hasDateOrTime(first) || hasDateOrTime(mid) || hasDateOrTime(last))
 }
+
+// hasDateOrTime reports a four-digit year (19xx, 20xx) or an hh:mm time.
+func hasDateOrTime(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' {
+			run++
+			continue
+		}
+		if run == 4 && (s[i-4] == '1' && s[i-3] == '9' || s[i-4] == '2' && s[i-3] == '0') {
+			return true
+		}
+		if c == ':' && run >= 1 && run <= 2 && i+2 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) {
+			return true
+		}
+		run = 0
+	}
+	return run == 4 && (s[len(s)-4] == '1' && s[len(s)-3] == '9' || s[len(s)-4] == '2' && s[len(s)-3] == '0')
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // banner cuts a mail gateway's banner at the top and returns the first line
 // after it.
@@ -463,12 +487,21 @@ func (p *prep) tail(lo, hi int) {
 		if breakBefore(k) {
 			para++
 		}
-		if p.isDisclaimerAt(seq, k, para > 0) {
+		if para > 0 && p.isDisclaimerAt(seq, k) {
 			start := k
 			if start > first+1 && isRule(t(start-1)) {
 				start--
 			}
-			markSeq(start, len(seq)-1, KindDisclaimer)
+			// To the end of the buyer's words, but not across a cut
+			// (inline replies go on below a quoted block).
+			e := start
+			for e+1 < len(seq) && seq[e+1] == seq[e]+1 {
+				e++
+			}
+			for e > start && t(e) == "" {
+				e--
+			}
+			markSeq(start, e, KindDisclaimer)
 			limit = start
 			break
 		}
@@ -525,7 +558,9 @@ func (p *prep) tail(lo, hi int) {
 				break
 			}
 			n++
-			if n > 6 || !sigLine(u) || (firstFollower && gratitude && !name && !nameLike(u)) {
+			// The line under a sign-off is a name (or a title or contact
+			// line); "Cheers\nWe want 50 seats" is not a signature.
+			if n > 6 || !sigLine(u) || (firstFollower && !name && !nameLike(u) && !(!gratitude && contactLike(u))) {
 				valid = false
 				break
 			}
@@ -539,25 +574,45 @@ func (p *prep) tail(lo, hi int) {
 			return
 		}
 	}
-	// A trailing name-and-contact block with no sign-off.
-	ps := last
-	for ps > first && !breakBefore(ps) {
-		ps--
+	// A trailing name-and-contact block with no sign-off: a name line, then
+	// title, company, phone or address lines, at the very end.
+	ps := -1
+	for k := last; k > first && last-k < 6; k-- {
+		s := t(k)
+		if s == "" || !sigLine(s) {
+			break
+		}
+		if lead := leadingName(s); nameLike(lead) && !anyContainsFold(lead, titleWords) {
+			ps = k
+		}
+		if breakBefore(k) {
+			break
+		}
 	}
-	if ps <= first || last-ps >= 6 {
+	if ps < 0 {
 		return
 	}
-	contact := false
-	for k := ps; k <= last; k++ {
-		s := t(k)
-		if !sigLine(s) {
+	if b := prev(ps); b >= 0 {
+		// "Next steps:" introduces a list, and a name inside a paragraph
+		// follows the end of a sentence.
+		pl := t(b)
+		switch pl[len(pl)-1] {
+		case ':':
 			return
-		}
-		if contactLike(s) {
-			contact = true
+		case '.', '?', '!', ')':
+		default:
+			if !breakBefore(ps) {
+				return
+			}
 		}
 	}
-	if contact && nameLike(leadingName(t(ps))) {
+	strong := false
+	for k := ps; k <= last; k++ {
+		if strongContact(t(k)) {
+			strong = true
+		}
+	}
+	if strong && (last > ps || strings.ContainsAny(t(ps), "|·•")) {
 		markSeq(ps, last, KindSignature)
 	}
 }
@@ -575,26 +630,32 @@ func leadingName(s string) string {
 }
 
 // isDisclaimerAt reports a disclaimer starting at position k of seq: a
-// heading such as "CONFIDENTIALITY NOTICE", or (outside the first paragraph)
-// a sentence such as "This email and any attachments …" whose paragraph
-// speaks both of confidentiality and of the recipient.
-func (p *prep) isDisclaimerAt(seq []int, k int, laterParagraph bool) bool {
+// "think before you print" line, or a heading ("CONFIDENTIALITY NOTICE") or
+// sentence ("This email and any attachments …") whose text speaks both of
+// confidentiality and of the recipient. A buyer's own sentence about a
+// confidential contract rarely does both.
+func (p *prep) isDisclaimerAt(seq []int, k int) bool {
 	s := strings.TrimLeft(p.lines[seq[k]].t, "*=-_#[( ")
-	if anyPrefixFold(s, disclaimerHeads) {
+	if len(s) <= 120 && anyPrefixFold(s, printFooters) {
 		return true
 	}
-	if !laterParagraph || !anyPrefixFold(s, disclaimerLeads) {
+	head := anyPrefixFold(s, disclaimerHeads)
+	if !head && !anyPrefixFold(s, disclaimerLeads) {
 		return false
 	}
 	conf, rec := false, false
-	for x := k; x < len(seq) && x < k+15; x++ {
+	for x, n := k, 0; x < len(seq) && n < 15; x++ {
 		if x > k && seq[x] != seq[x-1]+1 {
 			break
 		}
 		u := p.lines[seq[x]].t
 		if u == "" {
-			break
+			if !head {
+				break // a sentence lead speaks for its own paragraph only
+			}
+			continue
 		}
+		n++
 		conf = conf || anyContainsFold(u, confidentialWords)
 		rec = rec || anyContainsFold(u, recipientWords)
 		if conf && rec {
@@ -630,4 +691,16 @@ func matchSignOff(t string) (ok, gratitude, name bool) {
 		}
 	}
 	return false, false, false
+}
+
+// subjectForwards reports a header block whose subject starts "FW:",
+// "Fwd:", "WG:", "TR:", "RV:", "ENC:" or "I:": Outlook's forward.
+func (p *prep) subjectForwards(lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		k, v, ok := headerKey(p.lines[i].t)
+		if ok && keyIn(k, subjectKeys) && anyPrefixFold(v, forwardSubjects) {
+			return true
+		}
+	}
+	return false
 }

@@ -109,6 +109,26 @@ Ana
 			banner: "Learn why this is important",
 		},
 		{
+			name:      "a mobile footer alone is not a note above a forward",
+			in:        "Sent from my iPhone\n\nBegin forwarded message:\n\nFrom: Dana <dana@globex.example>\nSubject: Budget\n\nBudget approved for Q2.\n",
+			want:      "Budget approved for Q2.",
+			quoted:    "Subject: Budget",
+			sig:       "Sent from my iPhone",
+			forwarded: true,
+		},
+		{
+			name:   "french outlook with no-break spaces before the colons",
+			in:     "Merci, je transmets à notre juriste.\n\nDe\u00a0: Bob Stone <bob@vendor.example>\nEnvoyé\u00a0: lundi 2 mars 2026 16:12\nÀ\u00a0: Paul <paul@exemple.example>\nObjet\u00a0: Contrat\n\nVoici le contrat.\n",
+			want:   "Merci, je transmets à notre juriste.",
+			quoted: "Voici le contrat",
+		},
+		{
+			name:   "reply header wrapped over three lines",
+			in:     "Fine by us.\n\nOn Mon, Mar 2, 2026 at 4:12 PM Bob\nStone <bob@vendor.example>\nwrote:\n\n> Shall I send the MSA?\n",
+			want:   "Fine by us.",
+			quoted: "Shall I send the MSA?|wrote:",
+		},
+		{
 			name: "print footer",
 			in:   "Send the invoice to accounts@globex.example please.\n\nPlease consider the environment before printing this email.\n",
 			want: "Send the invoice to accounts@globex.example please.",

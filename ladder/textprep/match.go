@@ -9,7 +9,13 @@ import (
 // Allocation-free, case-insensitive matching helpers. Phrases are lower case.
 
 func hasPrefixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+	if len(s) < len(p) {
+		return false
+	}
+	if len(p) > 0 && p[0] < utf8.RuneSelf && lowerASCII(s[0]) != p[0] {
+		return false // the common case, without a call
+	}
+	return strings.EqualFold(s[:len(p)], p)
 }
 
 func hasSuffixFold(s, p string) bool {

@@ -222,7 +222,7 @@ scan:
 			break scan
 		}
 	}
-	p.tail(lo, bodyEnd)
+	p.tail(lo, bodyEnd, bodyEnd < hi)
 }
 
 // boundaryAt reports whether a quoted thread or forwarded message starts at
@@ -355,7 +355,7 @@ func isReplyHeader(first, mid, last string) bool {
 	if end == "" {
 		end = first
 	}
-	if !anyContainsFold(end, replyVerbs) && !(mid != "" && anyContainsFold(mid, replyVerbs)) {
+	if !hasReplyVerb(end) && !(mid != "" && hasReplyVerb(mid)) {
 		return false
 	}
 	at := strings.Contains(first, "@") || strings.Contains(mid, "@") || strings.Contains(last, "@")
@@ -417,7 +417,7 @@ func (p *prep) banner(lo, hi int) int {
 		}
 		j, hit := i, false
 		for ; j < hi && j < i+6 && p.lines[j].t != ""; j++ {
-			if anyContainsFold(p.lines[j].t, bannerWords) {
+			if anyContainsFold(bounded(p.lines[j].t), bannerWords) {
 				hit = true
 			}
 		}
@@ -447,8 +447,9 @@ func isMobileFooter(t string) bool {
 }
 
 // tail finds the disclaimer and the signature at the end of the buyer's
-// words in lines[lo:hi], looking only at lines still unclassified.
-func (p *prep) tail(lo, hi int) {
+// words in lines[lo:hi], looking only at lines still unclassified. followed
+// says a quoted or forwarded message comes after them.
+func (p *prep) tail(lo, hi int, followed bool) {
 	if p.seq == nil {
 		p.seq = make([]int, 0, len(p.lines))
 	}
@@ -517,7 +518,8 @@ func (p *prep) tail(lo, hi int) {
 		last--
 	}
 	// Mobile footers.
-	for last > first && isMobileFooter(t(last)) {
+	// Mobile footers; one alone above a forward or a quote goes too.
+	for last >= first && (last > first || followed) && isMobileFooter(t(last)) {
 		markSeq(last, last, KindSignature)
 		last = prev(last)
 	}
@@ -656,6 +658,7 @@ func (p *prep) isDisclaimerAt(seq []int, k int) bool {
 			continue
 		}
 		n++
+		u = bounded(u)
 		conf = conf || anyContainsFold(u, confidentialWords)
 		rec = rec || anyContainsFold(u, recipientWords)
 		if conf && rec {
@@ -699,6 +702,27 @@ func (p *prep) subjectForwards(lo, hi int) bool {
 	for i := lo; i < hi; i++ {
 		k, v, ok := headerKey(p.lines[i].t)
 		if ok && keyIn(k, subjectKeys) && anyPrefixFold(v, forwardSubjects) {
+			return true
+		}
+	}
+	return false
+}
+
+// bounded limits the text phrase searches look at, so that one huge line
+// costs no more than a normal paragraph.
+func bounded(s string) string {
+	const n = 1000
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// hasReplyVerb reports a "wrote" verb in s, also at its very start (a
+// header wrapped just before "wrote:").
+func hasReplyVerb(s string) bool {
+	for _, v := range replyVerbs {
+		if containsFold(s, v) || (v[0] == ' ' && hasPrefixFold(s, v[1:])) {
 			return true
 		}
 	}

@@ -129,6 +129,12 @@ Ana
 			quoted: "Shall I send the MSA?|wrote:",
 		},
 		{
+			name:   "quote marks without a space under a reply header",
+			in:     "Yes, 30 seats.\n\nOn Mon, Mar 2, 2026 at 4:12 PM Bob <bob@vendor.example> wrote:\n>How many seats?\n>Also, do you need the MSA?\n",
+			want:   "Yes, 30 seats.",
+			quoted: "How many seats?|do you need the MSA?",
+		},
+		{
 			name: "print footer",
 			in:   "Send the invoice to accounts@globex.example please.\n\nPlease consider the environment before printing this email.\n",
 			want: "Send the invoice to accounts@globex.example please.",

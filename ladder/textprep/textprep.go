@@ -153,6 +153,9 @@ func (p *prep) section(lo, hi, depth int) {
 	}
 	bodyEnd := hi
 	hasContent := false
+	// quoting: a reply header with "> " lines under it was seen, so any
+	// line starting with '>' is quoted (some clients write ">text").
+	quoting := false
 scan:
 	for i := lo; i < hi; {
 		l := &p.lines[i]
@@ -160,7 +163,7 @@ scan:
 			i++
 			continue
 		}
-		if isQuoteLine(l.t) {
+		if isQuoteLine(l.t) || (quoting && l.t[0] == '>') {
 			l.kind = KindQuote
 			i++
 			continue
@@ -178,10 +181,11 @@ scan:
 			i++
 			continue
 		case bReply:
-			if j := p.nextNonBlank(end, hi); j < hi && isQuoteLine(p.lines[j].t) {
+			if j := p.nextNonBlank(end, hi); j < hi && p.lines[j].t[0] == '>' {
 				// Inline or bottom-quoted reply: the header and the "> "
 				// lines are quoted, the lines between them are the buyer's.
 				p.mark(i, end, KindQuote)
+				quoting = true
 				i = end
 				continue
 			}
@@ -230,8 +234,9 @@ scan:
 func (p *prep) boundaryAt(i, hi int) (boundary, int) {
 	t := p.lines[i].t
 	if len(t) <= 80 {
-		d := trimDecor(t)
-		if d != t || len(d) <= 60 {
+		// Marker lines are decorated: "-----Original Message-----",
+		// "Begin forwarded message:".
+		if d := trimDecor(t); d != t {
 			if phraseLine(d, forwardPhrases) {
 				return bForward, i + 1
 			}
@@ -249,7 +254,9 @@ func (p *prep) boundaryAt(i, hi int) (boundary, int) {
 			}
 			n++
 		}
-		if n > 0 {
+		// Mail clients write at least two more keys (Sent/Date, To,
+		// Subject); "From: Ana / To: Bob" in prose has one.
+		if n >= 2 {
 			return bHeaders, j
 		}
 	}
@@ -517,7 +524,6 @@ func (p *prep) tail(lo, hi int, followed bool) {
 	for last >= 0 && t(last) == "" {
 		last--
 	}
-	// Mobile footers.
 	// Mobile footers; one alone above a forward or a quote goes too.
 	for last >= first && (last > first || followed) && isMobileFooter(t(last)) {
 		markSeq(last, last, KindSignature)
@@ -526,10 +532,20 @@ func (p *prep) tail(lo, hi int, followed bool) {
 	if last <= first {
 		return
 	}
-	// "-- " delimiter.
+	// "-- " delimiter, with signature lines under it ("Option A\n--\n
+	// Option B is cheaper, right?" is a separator, not a signature).
 	for k := first + 1; k <= last; k++ {
-		if s := t(k); s == "--" || s == "—" || s == "-- --" {
-			if last-k <= 15 {
+		if s := t(k); s == "--" || s == "—" {
+			n := 0
+			for f := k + 1; f <= last && n <= 8; f++ {
+				if u := t(f); u != "" {
+					n++
+					if !sigLine(u) && !isMobileFooter(u) {
+						n = 9
+					}
+				}
+			}
+			if n <= 8 {
 				markSeq(k, last, KindSignature)
 				return
 			}

@@ -9,7 +9,13 @@ import (
 // Allocation-free, case-insensitive matching helpers. Phrases are lower case.
 
 func hasPrefixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+	if len(s) < len(p) {
+		return false
+	}
+	if len(p) > 0 && p[0] < utf8.RuneSelf && lowerASCII(s[0]) != p[0] {
+		return false // the common case, without a call
+	}
+	return strings.EqualFold(s[:len(p)], p)
 }
 
 func hasSuffixFold(s, p string) bool {
@@ -194,20 +200,40 @@ func sigLine(s string) bool {
 		return false
 	}
 	last := s[len(s)-1]
-	contact := strings.Contains(s, "@") || hasDigit(s) || containsFold(s, "www.") || containsFold(s, "http")
+	contact := strings.Contains(s, "@") || digits(s) >= 5 || containsFold(s, "www.") || containsFold(s, "http")
 	switch last {
 	case '?':
 		return false
 	case '.', '!':
 		// "Globex Inc." and "Globex S.L." end with a dot; sentences do too.
 		i := strings.LastIndexAny(s, " \t")
-		if len(s)-i-1 > 5 && !contact {
+		w := s[i+1 : len(s)-1]
+		if len(w) > 4 && !strings.Contains(w, ".") && !contact {
 			return false
 		}
 	}
+	if contact {
+		return true
+	}
 	r, _ := utf8.DecodeRuneInString(s)
-	if unicode.IsLower(r) && !contact {
+	if unicode.IsLower(r) {
 		return false
 	}
-	return true
+	// "Head of Procurement" has one lower-case word in three; "We want to
+	// buy 50 seats" has four in six.
+	n, lower := 0, 0
+	for w := range strings.FieldsSeq(s) {
+		n++
+		if r, _ := utf8.DecodeRuneInString(w); unicode.IsLower(r) {
+			lower++
+		}
+	}
+	return n < 4 || lower*2 <= n
+}
+
+// strongContact reports a phone number, an e-mail or web address, or a job
+// title or company-form word: evidence that a name block is a signature.
+func strongContact(s string) bool {
+	return digits(s) >= 7 || strings.Contains(s, "@") || containsFold(s, "www.") ||
+		containsFold(s, "http") || anyContainsFold(s, titleWords)
 }

@@ -135,6 +135,24 @@ Ana
 			quoted: "How many seats?|do you need the MSA?",
 		},
 		{
+			name:   "thunderbird header with a two-digit year and a time",
+			in:     "Agreed, go ahead.\n\nOn 3/2/26 16:12, Bob Stone wrote:\nShall we send the order form?\n",
+			want:   "Agreed, go ahead.",
+			quoted: "order form",
+		},
+		{
+			name: "sign-off followed by a team line",
+			in:   "We will sign this week.\n\nKind regards,\nProcurement | Globex\n",
+			want: "We will sign this week.",
+			sig:  "Procurement | Globex",
+		},
+		{
+			name:   "tag and caution on one line",
+			in:     "[EXTERNAL] CAUTION: This email originated from outside the organization.\n\nDo you offer annual invoicing?\n",
+			want:   "Do you offer annual invoicing?",
+			banner: "originated from outside",
+		},
+		{
 			name: "print footer",
 			in:   "Send the invoice to accounts@globex.example please.\n\nPlease consider the environment before printing this email.\n",
 			want: "Send the invoice to accounts@globex.example please.",
@@ -148,6 +166,9 @@ func TestSummary(t *testing.T) {
 	want := "ignored a quoted reply (25 lines), a signature (5 lines), a disclaimer (1 line) and a mail banner"
 	if got := p.Summary(); got != want {
 		t.Errorf("Summary = %q, want %q", got, want)
+	}
+	if k := p.Cuts[0].Kind; k != KindBanner || k.String() != "banner" {
+		t.Errorf("first cut is %v, want the banner", k)
 	}
 	if got := Prepare("hi there").Summary(); got != "" {
 		t.Errorf("Summary of a chat = %q, want empty", got)

@@ -18,10 +18,6 @@ func hasPrefixFold(s, p string) bool {
 	return strings.EqualFold(s[:len(p)], p)
 }
 
-func hasSuffixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p)
-}
-
 func containsFold(s, p string) bool {
 	if len(p) == 0 {
 		return true
@@ -95,15 +91,6 @@ func digits(s string) int {
 		}
 	}
 	return n
-}
-
-func hasDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if '0' <= s[i] && s[i] <= '9' {
-			return true
-		}
-	}
-	return false
 }
 
 // isRule reports a line made only of '-', '_', '=', '*' or '~' (at least 2).

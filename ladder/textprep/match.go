@@ -83,6 +83,21 @@ func words(s string) int {
 	return n
 }
 
+// letterWords counts words with a letter in them: "T +1 555 010 0199" is
+// one word long.
+func letterWords(s string) int {
+	n := 0
+	for w := range strings.FieldsSeq(s) {
+		for _, c := range w {
+			if unicode.IsLetter(c) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 func digits(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -129,8 +144,12 @@ func isQuoteLine(t string) bool {
 // capitalised words (particles such as "de", "van", "von" allowed after the
 // first), optionally led by a dash.
 func nameLike(s string) bool {
+	s = strings.Trim(s, "*_") // *Ana Ruiz* from HTML bold
 	s = strings.TrimLeft(s, "-–— \t")
-	s = strings.TrimRight(s, " ,.\t")
+	if i := strings.Index(s, " ("); i > 0 && strings.HasSuffix(s, ")") {
+		s = s[:i] // "Ana Ruiz (she/her)"
+	}
+	s = strings.TrimRight(s, " ,.*_\t")
 	if len(s) == 0 || len(s) > 40 {
 		return false
 	}
@@ -183,14 +202,14 @@ func contactLike(s string) bool {
 // sigLine reports a short line that can sit in a signature block: no
 // question, not a sentence, not a long line.
 func sigLine(s string) bool {
-	if len(s) > 80 || words(s) > 8 {
+	if len(s) > 80 || letterWords(s) > 8 {
 		return false
 	}
 	last := s[len(s)-1]
 	contact := strings.Contains(s, "@") || digits(s) >= 5 || containsFold(s, "www.") || containsFold(s, "http")
 	switch last {
-	case '?':
-		return false
+	case '?', ':':
+		return false // a question, or a line introducing a list
 	case '.', '!':
 		// "Globex Inc." and "Globex S.L." end with a dot; sentences do too.
 		i := strings.LastIndexAny(s, " \t")

@@ -313,6 +313,7 @@ func TestPrepareNoFalseCuts(t *testing.T) {
 		same("from in prose", "From: our side, the budget is approved.\nTo be honest we need it fast."),
 		same("cheers as content", "Cheers for the quick reply, the demo was great!"),
 		same("dash-dash as a separator between options", "Two options:\nA: 50 seats annual\n--\nB: 80 seats, is that cheaper per seat?"),
+		same("sign-off mid-message, then a list", "Hi Bob,\nThanks,\nAna\n\nOpen Questions:\nPricing\nSSO\nSCIM\nAudit Logs"),
 		same("single line", "  what's the price for 10 seats  "),
 		same("empty", ""),
 		same("spanish chat", "hola, cuanto cuesta el plan enterprise? necesitamos factura"),

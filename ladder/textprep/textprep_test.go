@@ -73,12 +73,28 @@ func checkInvariants(t *testing.T, in string, p Prepared) {
 		}
 		j++
 	}
+	if strings.TrimSpace(p.New) != p.New {
+		t.Fatalf("New is not trimmed: %q", p.New)
+	}
 	end := 0
+	var has [KindBanner + 1]bool
 	for _, c := range p.Cuts {
-		if c.Start < end || c.End < c.Start || c.End > len(in) || c.Lines < 1 {
+		if c.Start < end || c.End <= c.Start || c.End > len(in) || c.Lines < 1 {
 			t.Fatalf("bad cut %+v after %d in %d bytes", c, end, len(in))
 		}
 		end = c.End
+		has[c.Kind] = true
+	}
+	for k, got := range map[Kind]string{KindSignature: p.Signature, KindDisclaimer: p.Disclaimer, KindBanner: p.Banner} {
+		if has[k] != (got != "") {
+			t.Fatalf("%v cut present %v, text %q", k, has[k], got)
+		}
+	}
+	if (has[KindQuote] || has[KindForward] || has[KindHeader]) != (p.Quoted != "") {
+		t.Fatalf("quote cuts and Quoted %q disagree", p.Quoted)
+	}
+	if (p.Summary() == "") != (len(p.Cuts) == 0) {
+		t.Fatalf("Summary %q with %d cuts", p.Summary(), len(p.Cuts))
 	}
 }
 

@@ -135,6 +135,57 @@ Ana
 			quoted: "How many seats?|do you need the MSA?",
 		},
 		{
+			name:   "thunderbird header with a two-digit year and a time",
+			in:     "Agreed, go ahead.\n\nOn 3/2/26 16:12, Bob Stone wrote:\nShall we send the order form?\n",
+			want:   "Agreed, go ahead.",
+			quoted: "order form",
+		},
+		{
+			name: "sign-off followed by a team line",
+			in:   "We will sign this week.\n\nKind regards,\nProcurement | Globex\n",
+			want: "We will sign this week.",
+			sig:  "Procurement | Globex",
+		},
+		{
+			name:   "tag and caution on one line",
+			in:     "[EXTERNAL] CAUTION: This email originated from outside the organization.\n\nDo you offer annual invoicing?\n",
+			want:   "Do you offer annual invoicing?",
+			banner: "originated from outside",
+		},
+		{
+			name: "german signature with imprint lines, disclaimer right under it",
+			in:   "Guten Tag,\n\nbitte senden Sie uns den AVV.\n\nMit freundlichen Grüßen\n\nDr. Jonas Weber\nLeiter IT-Sicherheit\n\nBeispiel GmbH\nMusterstraße 1, 10115 Berlin\nGeschäftsführer: Max Mustermann\nAmtsgericht Charlottenburg HRB 12345\nSitz der Gesellschaft: Berlin\nDiese E-Mail enthält vertrauliche Informationen. Wenn Sie nicht der richtige Adressat sind, löschen Sie sie bitte.\n",
+			want: "Guten Tag,\n\nbitte senden Sie uns den AVV.",
+			sig:  "Leiter IT-Sicherheit|HRB 12345|Sitz der Gesellschaft",
+			disc: "vertrauliche Informationen",
+		},
+		{
+			name:   "outlook mobile: pronouns, inline image, Get Outlook footer, spanish header block with CC",
+			in:     "Sounds good, let's do Thursday.\n\nAna Ruiz (she/her)\nContracts Manager\n[cid:image001.png@01DA1234.56789ABC]\n\nGet Outlook for iOS<https://aka.ms/o0ukef>\n________________________________\nDe: Bob Stone <bob@vendor.example>\nEnviado el: lunes, 2 de marzo de 2026 16:12\nPara: Ana Ruiz <ana@globex.example>\nCC: Legal <legal@globex.example>\nAsunto: RE: Contrato\n\nHola Ana, ¿revisó legal el contrato?\n",
+			want:   "Sounds good, let's do Thursday.",
+			quoted: "revisó legal|Asunto: RE: Contrato",
+			sig:    "Contracts Manager|Get Outlook for iOS",
+		},
+		{
+			name: "bold name and title from an HTML signature",
+			in:   "Hi Bob,\n\nPlease send the SOW.\n\n*Ana Ruiz*\n*Contracts Manager* | Globex\n",
+			want: "Hi Bob,\n\nPlease send the SOW.",
+			sig:  "*Contracts Manager* | Globex",
+		},
+		{
+			name: "phone line with many number groups",
+			in:   "Thanks Bob, received.\n\nBest\n\nAna Ruiz\nGlobex Corporation\nT +1 555 010 0199 | M +1 555 010 0100\n1 Infinite Loop, Cupertino, CA 95014\nhttps://globex.example\n",
+			want: "Thanks Bob, received.",
+			sig:  "Globex Corporation|1 Infinite Loop",
+		},
+		{
+			name: "french print footer under the signature",
+			in:   "Bonjour,\n\nMerci pour votre retour.\nPouvez-vous nous envoyer le DPA ?\n\nBien cordialement,\n\nClaire Dubois\nResponsable juridique\nTél : +33 1 23 45 67 89\n\nAvant d'imprimer, pensez à l'environnement.",
+			want: "Bonjour,\n\nMerci pour votre retour.\nPouvez-vous nous envoyer le DPA ?",
+			sig:  "Responsable juridique",
+			disc: "pensez à l'environnement",
+		},
+		{
 			name: "print footer",
 			in:   "Send the invoice to accounts@globex.example please.\n\nPlease consider the environment before printing this email.\n",
 			want: "Send the invoice to accounts@globex.example please.",
@@ -148,6 +199,9 @@ func TestSummary(t *testing.T) {
 	want := "ignored a quoted reply (25 lines), a signature (5 lines), a disclaimer (1 line) and a mail banner"
 	if got := p.Summary(); got != want {
 		t.Errorf("Summary = %q, want %q", got, want)
+	}
+	if k := p.Cuts[0].Kind; k != KindBanner || k.String() != "banner" {
+		t.Errorf("first cut is %v, want the banner", k)
 	}
 	if got := Prepare("hi there").Summary(); got != "" {
 		t.Errorf("Summary of a chat = %q, want empty", got)

@@ -554,7 +554,7 @@ func (p *prep) tail(lo, hi int, followed bool) {
 	}
 	// Sign-off followed by name, title, company and contact lines.
 	seen := 0
-	for k := last; k > first && seen < 9; k-- {
+	for k := last; k > first && seen < 13; k-- {
 		s := t(k)
 		if s == "" {
 			continue
@@ -565,7 +565,7 @@ func (p *prep) tail(lo, hi int, followed bool) {
 			continue
 		}
 		end, n, valid := last, 0, true
-		firstFollower := true
+		firstFollower, named := true, name
 		for f := k + 1; f <= last; f++ {
 			u := t(f)
 			if u == "" {
@@ -577,8 +577,12 @@ func (p *prep) tail(lo, hi int, followed bool) {
 			}
 			n++
 			// The line under a sign-off is a name (or a title or contact
-			// line); "Cheers\nWe want 50 seats" is not a signature.
-			if n > 6 || !sigLine(u) || (firstFollower && !name && !nameLike(u) && !(!gratitude && contactLike(u))) {
+			// line); "Cheers\nWe want 50 seats" is not a signature. Under a
+			// name, up to ten lines may follow (German imprints are long).
+			if firstFollower {
+				named = name || nameLike(u)
+			}
+			if n > maxFollowers(named) || !sigLine(u) || (firstFollower && !named && !(!gratitude && contactLike(u))) {
 				valid = false
 				break
 			}
@@ -743,4 +747,11 @@ func hasReplyVerb(s string) bool {
 		}
 	}
 	return false
+}
+
+func maxFollowers(named bool) int {
+	if named {
+		return 10
+	}
+	return 6
 }

@@ -197,7 +197,7 @@ type CaseResult struct {
 	Lang    string   `json:"lang,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
 	Pair    string   `json:"pair,omitempty"`
-	Text    string   `json:"text"` // the first line
+	Text    string   `json:"text"` // the start of the text, on one line
 	Outcome string   `json:"outcome"`
 	Right   bool     `json:"right"`
 	// Problem is "", missed_escalation, false_escalation or wrong_reviewer.
@@ -646,7 +646,7 @@ func Evaluate(l *ladder.Ladder, cases []labelled, limits map[string]float64) *Ev
 			}
 		}
 		res := CaseResult{ID: lc.ID, File: lc.File, Line: lc.Line, Lang: lc.Lang, Tags: lc.Tags, Pair: lc.Pair,
-			Text:     firstLine(c.Event.Text, 100),
+			Text:     preview(c.Event.Text, 100),
 			Expected: EvalExpected{Escalate: lc.Escalate, Reviewers: lc.Reviewers, Action: lc.Label.Action, Also: lc.Also, Why: lc.Label.Why},
 			Got:      got, Reasons: reasonsLine(d, 220)}
 		reviewerRight := got.Escalates && slices.Contains(lc.Reviewers, got.Reviewer)
@@ -963,14 +963,21 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// firstLine is the first non-blank line of s, cut to n runes.
-func firstLine(s string, n int) string {
+// preview is the text from its first non-blank line on, its lines joined
+// with " / " and cut to n runes: an email's greeting line alone says
+// nothing.
+func preview(s string, n int) string {
+	var parts []string
+	size := 0
 	for line := range strings.SplitSeq(s, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			return cutRunes(line, n)
+		if line = strings.Join(strings.Fields(line), " "); line != "" {
+			parts = append(parts, line)
+			if size += utf8.RuneCountInString(line) + 3; size > n {
+				break
+			}
 		}
 	}
-	return ""
+	return cutRunes(strings.Join(parts, " / "), n)
 }
 
 func cutRunes(s string, n int) string {
@@ -1047,9 +1054,10 @@ func (r *EvalReport) Print(w io.Writer, worst int, all bool) {
 	}
 
 	p("")
-	p("By rung / exception (in the order the ladder checks them):")
-	p("  %-28s %-24s %7s %6s %6s %9s %9s %9s %6s %6s", "", "owner", "decided", "right", "", "false esc", "wrong own", "kept back", "missed", "recall")
+	p("By rung / exception, in the order the ladder checks them:")
+	p("  %-32s %-24s %7s %6s %6s %9s %9s %9s %6s %6s", "", "owner", "decided", "right", "", "false esc", "wrong own", "kept back", "missed", "recall")
 	var unowned []StepStats
+	section := ""
 	for _, s := range r.Steps {
 		switch s.Kind {
 		case "unowned", "either":
@@ -1060,9 +1068,11 @@ func (r *EvalReport) Print(w io.Writer, worst int, all bool) {
 				continue
 			}
 		}
-		name := s.ID
-		if s.Kind == ladder.StepException {
-			name += " (exception)"
+		if title := stepSection(s.Kind); title != section {
+			section = title
+			if title != "" {
+				p("  %s", title)
+			}
 		}
 		owner := "-"
 		if s.Reviewer != "" {
@@ -1070,7 +1080,11 @@ func (r *EvalReport) Print(w io.Writer, worst int, all bool) {
 		} else if s.Kind == ladder.StepRung || s.Kind == ladder.StepException {
 			owner = "(" + s.Action + ")"
 		}
-		p("  %-28s %-24s %7d %6d %6s %9d %9d %9d %6d %6s", cutRunes(name, 28), cutRunes(owner, 24), s.Decided, s.Right, pctShort(s.Precision),
+		name := s.ID
+		if s.Kind == "none" {
+			name = "(no rung or exception matched)"
+		}
+		p("    %-30s %-24s %7d %6d %6s %9d %9d %9d %6d %6s", cutRunes(name, 30), cutRunes(owner, 24), s.Decided, s.Right, pctShort(s.Precision),
 			s.FalseEscalations, s.WrongReviewer, s.KeptBack, s.Missed, pctShort(s.Recall))
 	}
 	for _, s := range unowned {
@@ -1306,6 +1320,16 @@ func (r *EvalReport) metricByName(name string) Metric {
 		return m.NonEnglish
 	}
 	return Metric{}
+}
+
+func stepSection(kind string) string {
+	switch kind {
+	case ladder.StepException:
+		return "Exceptions:"
+	case ladder.StepRung:
+		return "Rungs, from the top:"
+	}
+	return ""
 }
 
 // pctShort is a whole percentage, "-" for nil.

@@ -149,8 +149,8 @@ func TestEvalMetrics(t *testing.T) {
 	if c := byID["c9"]; c.ShouldHave != "legal" || c.Got.Matched != "quiet" || c.Line != 56 || c.File != filepath.Join(evalSet, "a.yaml") {
 		t.Errorf("c9: %+v", c)
 	}
-	if c := byID["c2"]; c.Text != "Please send the MSA redline." {
-		t.Errorf("c2 first line %q", c.Text)
+	if c := byID["c2"]; c.Text != "Please send the MSA redline. / > earlier: thanks for the call" {
+		t.Errorf("c2 preview %q", c.Text)
 	}
 	if c := byID["c12"]; !slices.Equal(c.Got.Also, []string{"team:security"}) || !c.Right {
 		t.Errorf("c12: %+v", c)

@@ -278,18 +278,14 @@ func (o *optFloat) Set(s string) error {
 func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("eval", "[flags] LADDER LABELLED.yaml|DIR...", evalHelp, stdout, stderr)
 	thresholds := []struct {
-		name, flag string
-		v          *optFloat
+		name string
+		v    *optFloat
 	}{
-		{MetricPrecision, "min-precision", new(optFloat)},
-		{MetricRecall, "min-recall", new(optFloat)},
-		{MetricRightReviewer, "min-reviewer", new(optFloat)},
-		{MetricHardNegatives, "min-hard-negatives", new(optFloat)},
-		{MetricFlips, "min-flips", new(optFloat)},
-		{MetricNonEnglish, "min-non-english", new(optFloat)},
+		{MetricPrecision, new(optFloat)}, {MetricRecall, new(optFloat)}, {MetricRightReviewer, new(optFloat)},
+		{MetricHardNegatives, new(optFloat)}, {MetricFlips, new(optFloat)}, {MetricNonEnglish, new(optFloat)},
 	}
 	for _, t := range thresholds {
-		fs.Var(t.v, t.flag, "fail (exit 1) when "+strings.ReplaceAll(t.name, "_", " ")+" is below this fraction (0..1)")
+		fs.Var(t.v, strings.TrimPrefix(thresholdFlag(t.name), "--"), "fail (exit 1) when the "+strings.ReplaceAll(t.name, "_", " ")+" figure is below `FRACTION` (0..1, e.g. 0.9)")
 	}
 	worst := fs.Int("n", 20, "list at most `N` worst cases (negative: all)")
 	verbose := fs.Bool("v", false, "list every case, right or wrong")
@@ -334,17 +330,22 @@ func runEval(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		r.Print(stdout, *worst, *verbose)
 	}
 	if !r.Pass {
-		flagOf := map[string]string{}
-		for _, t := range thresholds {
-			flagOf[t.name] = "--" + t.flag
-		}
 		var why []string
 		for _, name := range r.Failed {
-			why = append(why, flagOf[name])
+			why = append(why, thresholdFlag(name))
 		}
 		return &ExitError{Code: 1, Msg: "below target: " + strings.Join(why, ", ")}
 	}
 	return nil
+}
+
+// thresholdFlag is the flag that sets a metric's target.
+func thresholdFlag(name string) string {
+	switch name {
+	case MetricRightReviewer:
+		return "--min-reviewer"
+	}
+	return "--min-" + strings.ReplaceAll(name, "_", "-")
 }
 
 // parseInterspersed is parse for a command whose flags may also follow its
@@ -1045,7 +1046,7 @@ func (r *EvalReport) Print(w io.Writer, worst int, all bool) {
 		var why []string
 		for _, name := range r.Failed {
 			x := r.metricByName(name)
-			why = append(why, fmt.Sprintf("%s %s is below %s", strings.ReplaceAll(name, "_", " "), pctOf(x), pct(*x.Threshold)))
+			why = append(why, fmt.Sprintf("%s %s is below %s (%s)", strings.ReplaceAll(name, "_", " "), pctOf(x), pct(*x.Threshold), thresholdFlag(name)))
 		}
 		p("Result: FAIL: %s", strings.Join(why, "; "))
 	}

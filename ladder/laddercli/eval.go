@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -400,10 +399,28 @@ func evalFiles(args []string) ([]string, error) {
 	return out, nil
 }
 
-var (
-	reviewerRE = regexp.MustCompile(`^(account_owner|contact_owner|deal_owner|team:[a-z0-9][a-z0-9_-]*|owner:\S+)$`)
-	evalLangRE = regexp.MustCompile(`^[a-z]{2}$`)
-)
+// validReviewer accepts account_owner, contact_owner, deal_owner,
+// team:<id> (lower case, digits, _ and -) and owner:<who>.
+func validReviewer(r string) bool {
+	switch r {
+	case "account_owner", "contact_owner", "deal_owner":
+		return true
+	}
+	if t, ok := strings.CutPrefix(r, "team:"); ok {
+		return t != "" && strings.IndexFunc(t, func(c rune) bool {
+			return !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-')
+		}) < 0
+	}
+	if o, ok := strings.CutPrefix(r, "owner:"); ok {
+		return o != "" && !strings.ContainsAny(o, " \t\n")
+	}
+	return false
+}
+
+// validLang accepts a two-letter lower-case language code.
+func validLang(l string) bool {
+	return len(l) == 2 && l[0] >= 'a' && l[0] <= 'z' && l[1] >= 'a' && l[1] <= 'z'
+}
 
 // loadLabelled reads and validates every file; problems are
 // "file:line: message" lines.
@@ -444,7 +461,7 @@ func loadLabelled(files []string) ([]labelled, []string) {
 			} else {
 				firstAt[ec.ID] = at
 			}
-			if ec.Lang != "" && !evalLangRE.MatchString(ec.Lang) {
+			if ec.Lang != "" && !validLang(ec.Lang) {
 				bad("lang %q: want a two-letter language code such as en, es, de", ec.Lang)
 			}
 			lb := ec.Label
@@ -480,7 +497,7 @@ func loadLabelled(files []string) ([]labelled, []string) {
 				if r == "none" && !lc.Escalate {
 					continue
 				}
-				if !reviewerRE.MatchString(r) {
+				if !validReviewer(r) {
 					bad("unknown reviewer %q: want account_owner, contact_owner, deal_owner, team:<id> or owner:<email>", r)
 				}
 			}

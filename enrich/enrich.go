@@ -179,6 +179,9 @@ func (e *Enricher) Build(ctx context.Context, ev handoff.Event) (handoff.Context
 	if prof != nil {
 		c.Contact, c.Account, c.Deal = prof.Facts, prof.Account, prof.Deal
 	}
+	// Derived fields (the industry class) are filled here, for fresh and
+	// cached profiles alike, not by each connector.
+	c.Normalize()
 	if c.Contact.ID == "" {
 		c.Contact.ID = ev.Contact.ID
 	}

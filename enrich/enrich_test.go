@@ -377,3 +377,24 @@ func BenchmarkBuildWarm(b *testing.B) {
 		b.Fatalf("Profile calls = %d, want 1", f.Calls())
 	}
 }
+
+// The industry class is derived for fresh and cached profiles alike, from
+// whatever spelling the CRM used.
+func TestIndustryClassFromProfile(t *testing.T) {
+	p := ana()
+	p.Account.Industry = "Hospital & Health Care"
+	f := &fakeProfiles{contacts: []handoff.Profile{p}}
+	e, _ := newEnricher(t, f, nil)
+	for i, id := range []string{"t1", "t2"} {
+		c, err := e.Build(context.Background(), agentTurn(id, "conv1", "hello", 0.9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Account.Industry != "Hospital & Health Care" || c.Account.IndustryClass != handoff.IndustryHealthcare || !c.Account.Regulated {
+			t.Errorf("event %d: account %+v, want industry kept, class healthcare, regulated", i+1, c.Account)
+		}
+	}
+	if f.Calls() != 1 {
+		t.Fatalf("%d Profile calls, want 1 (the second event reads the cache)", f.Calls())
+	}
+}

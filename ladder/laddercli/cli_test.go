@@ -294,3 +294,26 @@ func TestUnreportedConfidenceIsOneAsLive(t *testing.T) {
 		}
 	}
 }
+
+// Case contexts get the fields the enricher derives live (the industry
+// class from account.industry), and may set them explicitly.
+func TestCaseContextsAreNormalized(t *testing.T) {
+	out, errOut, err := run(t, "test", "-v", "testdata/context.cases.yaml")
+	if err != nil {
+		t.Fatalf("ladder test: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "7 passed, 0 failed") {
+		t.Errorf("output: %s", out)
+	}
+}
+
+// Explained and diffed events get them too.
+func TestEventContextsAreNormalized(t *testing.T) {
+	evs, err := ParseEvents("e.json", []byte(`{"account": {"industry": "BANKING"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := evs[0].Context.Account; a.IndustryClass != handoff.IndustryBanking || !a.Regulated {
+		t.Errorf("account %+v, want class banking, regulated", a)
+	}
+}

@@ -154,7 +154,9 @@ func blankContext() handoff.Context {
 }
 
 // decodeContext decodes a handoff.Context strictly, so that a typo in a
-// hand-written event ("acount") is an error rather than an empty field.
+// hand-written event ("acount") is an error rather than an empty field,
+// and fills the derived fields the enricher fills live (the industry
+// class of a context recorded before it existed, or written by hand).
 func decodeContext(raw json.RawMessage) (handoff.Context, error) {
 	c := blankContext()
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -162,6 +164,7 @@ func decodeContext(raw json.RawMessage) (handoff.Context, error) {
 	if err := dec.Decode(&c); err != nil {
 		return c, fmt.Errorf("parse context: %w", err)
 	}
+	c.Normalize()
 	return c, nil
 }
 

@@ -234,6 +234,14 @@ func agentFacts(a *handoff.AgentTurn) handoff.AgentFacts {
 	f.Sources = a.Sources
 	f.Reply = a.Reply
 	f.Turn = int64(a.Turn)
+	if s := a.Signals; s != nil {
+		f.Intents = slices.Clone(s.Intents)
+		if s.Sentiment != nil {
+			f.Sentiment, f.HasSentiment = *s.Sentiment, true
+		}
+		f.Language = s.Language
+		f.HumanRequest = s.HumanRequest
+	}
 	return f
 }
 

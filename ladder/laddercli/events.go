@@ -194,6 +194,19 @@ func fillEventFacts(c *handoff.Context, e *handoff.Event) {
 	if e.Agent != nil && !c.Agent.HasConfidence && e.Agent.Confidence != nil {
 		c.Agent.Confidence, c.Agent.HasConfidence = *e.Agent.Confidence, true
 	}
+	if e.Agent != nil && e.Agent.Signals != nil {
+		s, a := e.Agent.Signals, &c.Agent
+		if a.Intents == nil {
+			a.Intents = s.Intents
+		}
+		if !a.HasSentiment && s.Sentiment != nil {
+			a.Sentiment, a.HasSentiment = *s.Sentiment, true
+		}
+		if a.Language == "" {
+			a.Language = s.Language
+		}
+		a.HumanRequest = a.HumanRequest || s.HumanRequest
+	}
 	if c.Conversation.ID == "" {
 		c.Conversation.ID = e.ConversationID
 	}

@@ -207,6 +207,8 @@ type ruleDecider struct {
 	// topics is the ladder's own topic map for Signals (word → topic);
 	// nil means wordSignaler's.
 	topics map[string]string
+	// alsoNeeds are the second reviewers of a pricing decision.
+	alsoNeeds []handoff.Review
 }
 
 func (r ruleDecider) Version() string { return r.version }
@@ -244,6 +246,7 @@ func (r ruleDecider) Decide(c handoff.Context) handoff.Decision {
 		d.Climb = r.climb
 		d.SLA = r.sla
 		d.Score = 0.8
+		d.AlsoNeeds = r.alsoNeeds
 	case slices.Contains(c.Signals.Topics, "stall"):
 		d.Action, d.RungID, d.Route = handoff.ActionAssist, "stall", &handoff.Route{To: "contact_owner", Fallback: &handoff.Route{Team: "sdr", Owners: []string{"sdr1@acme.example"}}}
 	}

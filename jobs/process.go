@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -316,11 +317,31 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 		pipe := p.rdb.TxPipeline()
 		p.count(ctx, pipe, "handoffs", "handoffs_rung:"+d.Matched(), "handoffs_source:"+string(ev.Source),
 			"handoffs_channel:"+orNone(ev.Channel), "handoffs_action:"+string(d.Action))
+		p.countAlsoNeeds(ctx, pipe, d.AlsoNeeds)
 		if _, err := pipe.Exec(ctx); err != nil {
 			p.log.WarnContext(ctx, "count handoff", "handoff_id", rec.HandoffID, "error", err)
 		}
 	}
 	return nil
+}
+
+// countAlsoNeeds counts a started handoff's second reviewers: once per
+// reviewing rung or exception id, and the handoff once if it names any.
+func (p *Pipeline) countAlsoNeeds(ctx context.Context, pipe redis.Pipeliner, rs []handoff.Review) {
+	var ids []string
+	for _, r := range rs {
+		if r.ID != "" && !slices.Contains(ids, r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	fields := []string{"handoffs_with_also_needs"}
+	for _, id := range ids {
+		fields = append(fields, "also_needs:"+id)
+	}
+	p.count(ctx, pipe, fields...)
 }
 
 var errOwnedMeanwhile = errors.New("a human took the conversation meanwhile")

@@ -141,6 +141,12 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 		return nil, c.identityStatusErr(resp.StatusCode, tr.Error)
 	}
 	if jerr != nil || tr.AccessToken == "" {
+		// Not documented for the identity endpoint, but a REST-style
+		// refusal (606 and friends in an HTTP 200 envelope) is read as one.
+		var env envelope
+		if json.Unmarshal(body, &env) == nil && !env.Success && len(env.Errors) > 0 {
+			return nil, fmt.Errorf("fetch token: %w", c.apiErr(ctx, env.Errors[0], env.RequestID))
+		}
 		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: errors.New("token response has no access_token")}
 	}
 	ot := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType}

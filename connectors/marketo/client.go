@@ -266,17 +266,19 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok *
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, unknownOutcome(ctx.Err())
 		}
-		return nil, &handoff.TransientError{CRM: crm, Err: scrub(err)}
+		return nil, unknownOutcome(&handoff.TransientError{CRM: crm, Err: scrub(err)})
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+		return nil, unknownOutcome(&handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)})
 	}
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		// Marketo documents 502 as a failure to retry (not a request
+		// that ran), and answers its own limits in the envelope.
 		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("HTTP %d", resp.StatusCode)}
 	case resp.StatusCode == http.StatusUnauthorized:
 		return nil, &handoff.AuthError{CRM: crm, Tenant: c.s.munchkin, Refreshable: true, Detail: "HTTP 401 from the REST API"}
@@ -286,7 +288,7 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok *
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode envelope: %w", err)}
+		return nil, unknownOutcome(&handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode envelope: %w", err)})
 	}
 	return &env, nil
 }

@@ -159,12 +159,15 @@ func (c *Client) LimitInfo(tenant string) (LimitInfo, bool) {
 	return l, ok
 }
 
-// ParseLimitInfo reads the api-usage part of a Sforce-Limit-Info header,
-// e.g. "api-usage=18/5000" or "api-usage=18/5000, per-app-api-usage=17/250(appName=x)".
+// ParseLimitInfo reads the api-usage part of a Sforce-Limit-Info header in
+// every form Salesforce documents: "api-usage=10018/100000; api-bursts=1/750",
+// "api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)", or
+// api-usage alone. Parts are separated by ";" (or "," as some clients
+// print them); a separator inside parentheses (an app name) splits nothing.
 func ParseLimitInfo(h string) (used, max int, ok bool) {
-	for part := range strings.SplitSeq(h, ",") {
-		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
-		if !found || k != "api-usage" {
+	for _, part := range splitLimitInfo(h) {
+		k, v, found := strings.Cut(part, "=")
+		if !found || strings.TrimSpace(k) != "api-usage" {
 			continue
 		}
 		u, m, found := strings.Cut(v, "/")
@@ -179,6 +182,25 @@ func ParseLimitInfo(h string) (used, max int, ok bool) {
 		return ui, mi, true
 	}
 	return 0, 0, false
+}
+
+// splitLimitInfo splits a Sforce-Limit-Info value at ";" and "," outside
+// parentheses.
+func splitLimitInfo(h string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i, r := range h {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case (r == ';' || r == ',') && depth == 0:
+			parts = append(parts, h[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, h[start:])
 }
 
 // APIError is one entry of Salesforce's JSON error array.

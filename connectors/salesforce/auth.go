@@ -75,12 +75,16 @@ func (c *Client) Callback(ctx context.Context, q url.Values) (string, error) {
 
 // Connect authorizes the configured org (SALESFORCE_JWT_* or
 // SALESFORCE_REFRESH_TOKEN) without a browser, stores its token and
-// returns its org id. Call it at start-up; when SALESFORCE_ORG_ID is set the
-// first API call would do the same lazily.
+// returns its org id: SALESFORCE_ORG_ID, or, when it is unset, the org of
+// the token response's identity URL. The first API call for an org with no
+// stored token does the same, so calling it at start-up is optional.
 func (c *Client) Connect(ctx context.Context) (string, error) {
 	if !c.hasConfiguredOrg() {
 		return "", errors.New("salesforce connect: neither SALESFORCE_JWT_USERNAME nor SALESFORCE_REFRESH_TOKEN is set")
 	}
+	// One grant at a time: concurrent first uses learn the org once.
+	c.learnMu.Lock()
+	defer c.learnMu.Unlock()
 	if org := c.configuredOrg(); org != "" {
 		if _, err := c.refresh(ctx, org, ""); err != nil {
 			return "", fmt.Errorf("salesforce connect: %w", err)
@@ -132,6 +136,14 @@ func (c *Client) oauthCtx(ctx context.Context) context.Context {
 // known to expire within a minute.
 func (c *Client) token(ctx context.Context, tenant string) (*tokenstore.Token, error) {
 	t, err := c.tokens.Get(ctx, crm, tenant)
+	if errors.Is(err, handoff.ErrNotInstalled) && c.hasConfiguredOrg() && c.configuredOrg() == "" {
+		// SALESFORCE_ORG_ID is unset: learn the configured org from its
+		// token, then see whether tenant is that org.
+		if _, cerr := c.Connect(ctx); cerr != nil {
+			return nil, fmt.Errorf("learn the org of the configured Salesforce credentials: %w", cerr)
+		}
+		t, err = c.tokens.Get(ctx, crm, tenant)
+	}
 	if errors.Is(err, handoff.ErrNotInstalled) && c.isConfiguredOrg(tenant) {
 		return c.refresh(ctx, tenant, "")
 	}

@@ -75,11 +75,12 @@ type Client struct {
 	now    func() time.Time
 	jwtKey []byte
 
-	mu     sync.Mutex
-	orgID  string               // the configured org (SALESFORCE_ORG_ID or learned by Connect)
-	usage  map[string]LimitInfo // last Sforce-Limit-Info per org
-	calls  atomic.Int64
-	oauthC *oauth2.Config
+	learnMu sync.Mutex // one Connect at a time
+	mu      sync.Mutex
+	orgID   string               // the configured org (SALESFORCE_ORG_ID or learned by Connect)
+	usage   map[string]LimitInfo // last Sforce-Limit-Info per org
+	calls   atomic.Int64
+	oauthC  *oauth2.Config
 }
 
 // New builds a client. cfg is usually loaded with go-envconfig.

@@ -76,8 +76,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	lim, _ := ParseRate(cfg.RateLimit)
-	slim, _ := ParseRate(cfg.SearchRateLimit)
+	lim, _ := ratelimit.ParseLimit(cfg.RateLimit)
+	slim, _ := ratelimit.ParseLimit(cfg.SearchRateLimit)
 	if deps.Tokens == nil && cfg.PrivateAppToken == "" {
 		return nil, errors.New("hubspot: a token store is required unless HUBSPOT_PRIVATE_APP_TOKEN is set")
 	}

@@ -88,10 +88,10 @@ func (c Config) RedirectURL() string { return c.PublicBaseURL + "/oauth/hubspot/
 
 // Validate names the first bad variable.
 func (c Config) Validate() error {
-	if _, err := ParseRate(c.RateLimit); err != nil {
+	if _, err := ratelimit.ParseLimit(c.RateLimit); err != nil {
 		return fmt.Errorf("HUBSPOT_RATE_LIMIT: %w", err)
 	}
-	if _, err := ParseRate(c.SearchRateLimit); err != nil {
+	if _, err := ratelimit.ParseLimit(c.SearchRateLimit); err != nil {
 		return fmt.Errorf("HUBSPOT_SEARCH_RATE_LIMIT: %w", err)
 	}
 	if (c.PrivateAppToken == "") != (c.PortalID == "") {
@@ -107,10 +107,4 @@ func (c Config) Validate() error {
 		return errors.New("HUBSPOT_TIER_PROPERTY must not be empty")
 	}
 	return nil
-}
-
-// ParseRate parses "110/10s" (N per Go duration) into a limit. "0" or
-// "off" disables the limit.
-func ParseRate(s string) (ratelimit.Limit, error) {
-	return ratelimit.ParseLimit(s)
 }

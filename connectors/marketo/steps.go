@@ -2,13 +2,12 @@ package marketo
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"time"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 )
 
 // A handoff is two Marketo writes: Request Campaign (its flow creates the
@@ -120,23 +119,4 @@ func (c *Client) requestCampaignOnce(ctx context.Context, st *steps, campaignID 
 	return note, nil
 }
 
-// outcomeUnknown marks an error after which the request may have been
-// processed: the connection failed after it was sent, or a 200 whose body
-// could not be read or decoded. Marketo's envelope errors (HTTP 200,
-// success=false: "the whole request failed and did not run") and its
-// documented 502 are not marked: the request is made again.
-type outcomeUnknown struct{ err error }
-
-func (e outcomeUnknown) Error() string { return e.err.Error() }
-func (e outcomeUnknown) Unwrap() error { return e.err }
-
-// unknownOutcome marks err unless it is a failure to connect (nothing sent).
-func unknownOutcome(err error) error {
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
-		return err
-	}
-	return outcomeUnknown{err}
-}
-
-func mayHaveRun(err error) bool { return errors.As(err, new(outcomeUnknown)) }
+func mayHaveRun(err error) bool { return crmhttp.MayHaveRun(err) }

@@ -109,7 +109,7 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 func (c *Client) leadID(ctx context.Context, ref handoff.ContactRef) (int64, error) {
 	leadID := ref.ID
 	if leadID == "" {
-		l, err := c.findLead(ctx, ref, []string{"id"}, nil)
+		l, err := c.findLead(ctx, ref, []string{"id"})
 		if err != nil {
 			return 0, err
 		}

@@ -96,7 +96,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	lim, _ := ParseRate(cfg.RateLimit)
+	lim, _ := ratelimit.ParseLimit(cfg.RateLimit)
 	c := &Client{
 		cfg:    cfg,
 		tokens: deps.Tokens,

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
@@ -38,19 +39,10 @@ const crm = handoff.SourceSalesforce
 const maxBody = 16 << 20
 
 // TokenStore is the part of *tokenstore.Store the client uses.
-type TokenStore interface {
-	Get(ctx context.Context, crm handoff.Source, tenant string) (*tokenstore.Token, error)
-	Put(ctx context.Context, crm handoff.Source, tenant string, t *tokenstore.Token) error
-	MarkNeedsReauth(ctx context.Context, crm handoff.Source, tenant, reason string) error
-	Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error)
-	NewState(ctx context.Context, crm handoff.Source, data map[string]string, ttl time.Duration) (string, error)
-	TakeState(ctx context.Context, crm handoff.Source, state string) (map[string]string, error)
-}
+type TokenStore = crmhttp.TokenStore
 
 // Limiter is the part of *ratelimit.Limiter the client uses.
-type Limiter interface {
-	Allow(ctx context.Context, key string, lim ratelimit.Limit) (time.Duration, error)
-}
+type Limiter = crmhttp.Limiter
 
 // Deps are the client's collaborators.
 type Deps struct {
@@ -70,7 +62,8 @@ type Client struct {
 	tokens TokenStore
 	lim    Limiter
 	limit  ratelimit.Limit
-	http   *http.Client
+	sender *crmhttp.Sender
+	ref    *crmhttp.Refresher
 	log    *slog.Logger
 	now    func() time.Time
 	jwtKey []byte
@@ -102,19 +95,21 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		tokens: deps.Tokens,
 		lim:    deps.Limiter,
 		limit:  lim,
-		http:   deps.HTTPClient,
 		log:    deps.Logger,
 		now:    deps.Now,
 		jwtKey: key,
 		orgID:  ID18(cfg.OrgID),
 		usage:  map[string]LimitInfo{},
 	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 30 * time.Second}
+	base := deps.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 30 * time.Second}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.sender = crmhttp.NewSender(crm, base, 0, false, maxBody)
+	c.ref = &crmhttp.Refresher{CRM: crm, Store: deps.Tokens, Log: c.log}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -134,7 +129,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 
 // Calls is the number of REST API requests this client has sent (token
 // requests excluded).
-func (c *Client) Calls() int64 { return c.calls.Load() }
+func (c *Client) Calls() int64 { return c.sender.Calls() }
 
 // LimitInfo is the org's daily API allocation as last reported in the
 // Sforce-Limit-Info header (api-usage=Used/Max).
@@ -276,36 +271,16 @@ func (c *Client) classify(tenant string, resp *http.Response, body []byte) error
 }
 
 func (c *Client) retryAfter(resp *http.Response) time.Duration {
-	if v := resp.Header.Get("Retry-After"); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			if d := t.Sub(c.now()); d > 0 {
-				return d
-			}
-		}
+	if d := crmhttp.RetryAfter(resp.Header, c.now()); d > 0 {
+		return d
 	}
 	return c.cfg.LimitRetry
 }
 
-type counterKey struct{}
-
-// withCounter makes every API request sent with ctx increment *n.
-func withCounter(ctx context.Context, n *int) context.Context {
-	return context.WithValue(ctx, counterKey{}, n)
-}
-
 // preflight applies our own pacing and the api-usage backoff.
 func (c *Client) preflight(ctx context.Context, tenant string) error {
-	if c.lim != nil && c.limit.Rate > 0 {
-		d, err := c.lim.Allow(ctx, "salesforce:"+tenant, c.limit)
-		if err != nil {
-			return &handoff.TransientError{CRM: crm, Err: err}
-		}
-		if d > 0 {
-			return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: d, Detail: "SALESFORCE_RATE_LIMIT " + c.cfg.RateLimit}
-		}
+	if err := crmhttp.Allow(ctx, c.lim, crm, tenant, "salesforce:"+tenant, c.limit, c.cfg.RateLimit, 0); err != nil {
+		return err
 	}
 	if c.cfg.APIUsageBackoff > 0 {
 		if l, ok := c.LimitInfo(tenant); ok && l.Fraction() >= c.cfg.APIUsageBackoff {
@@ -399,34 +374,10 @@ func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token,
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	base := c.http.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	hc := &http.Client{
-		Timeout: c.http.Timeout,
-		Transport: &oauth2.Transport{
-			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer"}),
-			Base:   base,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	c.calls.Add(1)
-	if n, ok := ctx.Value(counterKey{}).(*int); ok && n != nil {
-		*n++
-	}
 	start := c.now()
-	resp, err := hc.Do(req)
+	resp, b, err := c.sender.Send(ctx, req, tok.AccessToken)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
-		}
-		return nil, nil, &handoff.TransientError{CRM: crm, Err: scrubURLError(err)}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+		return nil, nil, err
 	}
 	if used, max, ok := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); ok {
 		c.mu.Lock()
@@ -437,14 +388,4 @@ func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token,
 	c.log.DebugContext(ctx, "salesforce api call", "tenant", tenant, "method", method, "path", path,
 		"status", resp.StatusCode, "duration", c.now().Sub(start), "limit_info", resp.Header.Get("Sforce-Limit-Info"))
 	return resp, b, nil
-}
-
-// scrubURLError drops the URL (which can hold a SOQL query with emails)
-// from a transport error.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s request: %w", ue.Op, ue.Err)
-	}
-	return err
 }

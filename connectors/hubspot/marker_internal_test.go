@@ -30,16 +30,3 @@ func FuzzHandoffMarkerRoundTrip(f *testing.F) {
 		}
 	})
 }
-
-func TestRetryAfterHeader(t *testing.T) {
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"": 0, "7": 7 * time.Second, "0.5": 500 * time.Millisecond, "-3": 0, "soon": 0,
-		"Mon, 23 Nov 2026 10:00:30 GMT": 30 * time.Second,
-	} {
-		h := map[string][]string{"Retry-After": {v}}
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("Retry-After %q = %s, want %s", v, got, want)
-		}
-	}
-}

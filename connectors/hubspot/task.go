@@ -284,7 +284,7 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		in.Properties[c.cfg.HandoffIDProperty] = spec.HandoffID
 	}
 	var out Object
-	if err := c.do(ctx, spec.Tenant, request{method: "POST", path: crmObjects + "tasks", body: in}, &out, nil); err != nil {
+	if err := c.do(ctx, spec.Tenant, request{method: "POST", path: crmObjects + "tasks", body: in}, &out); err != nil {
 		return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, err)
 	}
 	if out.Properties == nil {
@@ -337,7 +337,7 @@ func handoffIDFrom(body string) string {
 
 // GetTask reads a task.
 func (c *Client) GetTask(ctx context.Context, tenant, taskID string) (handoff.Task, error) {
-	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {strings.Join(c.taskProps(), ",")}}, nil)
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {strings.Join(c.taskProps(), ",")}})
 	if err != nil {
 		return handoff.Task{}, fmt.Errorf("read hubspot task %s: %w", taskID, err)
 	}
@@ -390,7 +390,7 @@ func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handof
 		Total   int      `json:"total"`
 		Results []Object `json:"results"`
 	}
-	if err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + "tasks/search", body: req, search: true}, &out, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + "tasks/search", body: req, search: true}, &out); err != nil {
 		return handoff.Task{}, fmt.Errorf("find hubspot task for handoff %s: %w", handoffID, err)
 	}
 	for i := range out.Results {
@@ -407,13 +407,13 @@ func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handof
 // update is not conditional, so callers serialize appends to one task (the
 // pipeline holds a Redis lock per task).
 func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
-	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}}, nil)
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}})
 	if err != nil {
 		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
 	}
 	body := AppendUpdate(o.Properties[propBody], note, c.now())
 	patch := map[string]any{"properties": map[string]string{propBody: body}}
-	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil); err != nil {
 		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
 	}
 	return nil
@@ -439,7 +439,7 @@ func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner 
 	if priority != "" {
 		props[propPriority] = Priority(priority)
 	}
-	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: map[string]any{"properties": props}}, nil, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: map[string]any{"properties": props}}, nil); err != nil {
 		return fmt.Errorf("reassign hubspot task %s: %w", taskID, err)
 	}
 	return nil

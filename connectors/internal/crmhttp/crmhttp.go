@@ -163,15 +163,16 @@ func Scrub(err error) error {
 	return err
 }
 
-// RetryAfter reads a Retry-After header: delay seconds or an HTTP date
+// RetryAfter reads a Retry-After header: delay seconds (a fraction too)
+// or an HTTP date
 // (relative to now); 0 when absent, unreadable or past.
 func RetryAfter(h http.Header, now time.Time) time.Duration {
 	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
+		return time.Duration(s * float64(time.Second))
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {

@@ -129,12 +129,7 @@ func (c *Client) batchRead(ctx context.Context, tenant, objType string, ids, pro
 // when those are missing and the portal's pipelines are not cached, and
 // then costs one extra call per portal per HUBSPOT_PIPELINE_CACHE_TTL.
 func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {
-	ctx, calls := crmhttp.CountCalls(ctx)
-	p, err := c.profile(ctx, tenant, ref)
-	if p != nil {
-		p.Calls = calls.N()
-	}
-	return p, err
+	return crmhttp.CountedProfile(ctx, func(ctx context.Context) (*handoff.Profile, error) { return c.profile(ctx, tenant, ref) })
 }
 
 func (c *Client) profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {

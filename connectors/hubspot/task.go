@@ -162,18 +162,11 @@ var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
 // RenderBody renders a bundle as the hs_task_body HTML, sections in the
 // contract's order, ending with the handoff-id marker line.
 func RenderBody(b handoff.Bundle, handoffID string) string {
-	return bundletext.HTML(bundletext.Sections(b, sections), bundletext.Footer{Missing: b.Missing, Completeness: b.Completeness, HandoffID: handoffID}, HandoffMarker)
+	return bundletext.HTMLOf(b, handoffID, sections, HandoffMarker)
 }
 
 func timelineLine(h handoff.HistoryItem) string {
-	s := h.At.UTC().Format("2006-01-02 15:04 UTC") + " · " + string(h.Source) + " · " + string(h.Kind)
-	if h.Channel != "" {
-		s += " (" + h.Channel + ")"
-	}
-	if h.Summary != "" {
-		s += " — " + h.Summary
-	}
-	return s
+	return bundletext.TimelineLine(h, " · ", " — ", h.Summary)
 }
 
 func snapshot(b handoff.Bundle) []bundletext.Field {

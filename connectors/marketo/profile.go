@@ -74,12 +74,7 @@ func decodeRecords(raw json.RawMessage) ([]lead, error) {
 // lead, +1 for the named account when the tier lives there and the lead
 // has a company, +2 for opportunity roles and opportunities when not synced.
 func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {
-	ctx, calls := crmhttp.CountCalls(ctx)
-	p, err := c.profile(ctx, tenant, ref)
-	if p != nil {
-		p.Calls = calls.N()
-	}
-	return p, err
+	return crmhttp.CountedProfile(ctx, func(ctx context.Context) (*handoff.Profile, error) { return c.profile(ctx, tenant, ref) })
 }
 
 func (c *Client) profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {

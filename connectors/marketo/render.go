@@ -121,8 +121,7 @@ var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
 // renderBody writes the bundle sections in the contract's order as plain
 // text. The footer (missing context, handoff id) survives truncation.
 func renderBody(spec handoff.TaskSpec) string {
-	b := spec.Bundle
-	return bundletext.Text(bundletext.Sections(b, sections), bundletext.Footer{Missing: b.Missing, Completeness: b.Completeness, HandoffID: spec.HandoffID}, textStyle)
+	return bundletext.TextOf(spec.Bundle, spec.HandoffID, sections, textStyle)
 }
 
 func timelineLine(h handoff.HistoryItem) string {

@@ -139,12 +139,10 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 	if ref.IsZero() {
 		return nil, fmt.Errorf("salesforce profile: empty contact reference: %w", handoff.ErrNotFound)
 	}
-	ctx, counted := crmhttp.CountCalls(ctx)
-	p, err := c.profile(ctx, tenant, ref)
+	p, err := crmhttp.CountedProfile(ctx, func(ctx context.Context) (*handoff.Profile, error) { return c.profile(ctx, tenant, ref) })
 	if err != nil {
 		return nil, fmt.Errorf("salesforce profile (tenant %s): %w", tenant, err)
 	}
-	p.Calls = counted.N()
 	c.log.DebugContext(ctx, "salesforce profile read", "tenant", tenant, "type", p.Contact.Type, "calls", p.Calls)
 	return p, nil
 }

@@ -131,18 +131,11 @@ var textStyle = bundletext.TextStyle{
 var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
 
 func renderDescription(b handoff.Bundle, handoffID string) string {
-	return bundletext.Text(bundletext.Sections(b, sections), bundletext.Footer{Missing: b.Missing, Completeness: b.Completeness, HandoffID: handoffID}, textStyle)
+	return bundletext.TextOf(b, handoffID, sections, textStyle)
 }
 
 func timelineLine(h handoff.HistoryItem) string {
-	line := h.At.UTC().Format("2006-01-02 15:04 UTC") + " " + string(h.Source) + " " + string(h.Kind)
-	if h.Channel != "" {
-		line += " (" + h.Channel + ")"
-	}
-	if s := oneLine(h.Summary); s != "" {
-		line += ": " + s
-	}
-	return line
+	return bundletext.TimelineLine(h, " ", ": ", oneLine(h.Summary))
 }
 
 func snapshot(b handoff.Bundle) []bundletext.Field {

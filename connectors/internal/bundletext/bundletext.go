@@ -123,6 +123,33 @@ func WhyFields(y handoff.Why) []Field {
 	return append(f, Field{LabelVersion, y.LadderVersion}, Field{LabelScore, strconv.FormatFloat(y.Score, 'f', 2, 64)})
 }
 
+// TimelineLine is "<time> <source> <kind> (<channel>)<before><summary>",
+// sep between the first three, the channel and summary only when set.
+func TimelineLine(h handoff.HistoryItem, sep, before, summary string) string {
+	line := h.At.UTC().Format("2006-01-02 15:04 UTC") + sep + string(h.Source) + sep + string(h.Kind)
+	if h.Channel != "" {
+		line += " (" + h.Channel + ")"
+	}
+	if summary != "" {
+		line += before + summary
+	}
+	return line
+}
+
+// TextOf renders a bundle (and its handoff id) as plain text.
+func TextOf(b handoff.Bundle, handoffID string, st Style, ts TextStyle) string {
+	return Text(Sections(b, st), footer(b, handoffID), ts)
+}
+
+// HTMLOf renders a bundle (and its handoff id, after marker) as HTML.
+func HTMLOf(b handoff.Bundle, handoffID string, st Style, marker string) string {
+	return HTML(Sections(b, st), footer(b, handoffID), marker)
+}
+
+func footer(b handoff.Bundle, handoffID string) Footer {
+	return Footer{Missing: b.Missing, Completeness: b.Completeness, HandoffID: handoffID}
+}
+
 // Footer is what follows the sections and survives truncation: the
 // missing required fields and the handoff id.
 type Footer struct {

@@ -70,6 +70,16 @@ func CountCalls(ctx context.Context) (context.Context, *Calls) {
 	return context.WithValue(ctx, callsKey{}, c), c
 }
 
+// CountedProfile runs read with its API calls counted into Profile.Calls.
+func CountedProfile(ctx context.Context, read func(context.Context) (*handoff.Profile, error)) (*handoff.Profile, error) {
+	ctx, calls := CountCalls(ctx)
+	p, err := read(ctx)
+	if p != nil {
+		p.Calls = calls.N()
+	}
+	return p, err
+}
+
 // ---- sending ----
 
 // Sender sends API requests through one http.Client, built once.

@@ -94,7 +94,7 @@ func (c *Client) refresh(ctx context.Context, tenant, refreshToken string) (*tok
 	}
 	nt := fromOAuth(ot)
 	if nt.RefreshToken == "" {
-		nt.RefreshToken = refreshToken // persist whatever comes back, keep the old one otherwise (§4.2)
+		nt.RefreshToken = refreshToken // persist whatever comes back, keep the old one otherwise (docs/crm/hubspot.md)
 	}
 	return nt, nil
 }
@@ -114,7 +114,7 @@ func (c *Client) grantError(ctx context.Context, tenant, what string, err error)
 		status = re.Response.StatusCode
 	}
 	// v1 names the failure in "status"; HubSpot's generic error JSON
-	// (§8.4), which newer endpoints may use, in "category" with
+	// (docs/crm/hubspot.md), which newer endpoints may use, in "category" with
 	// status "error".
 	var v1 struct {
 		Status   string `json:"status"`
@@ -157,7 +157,7 @@ func fromOAuth(ot *oauth2.Token) *tokenstore.Token {
 }
 
 // AuthCodeURL starts an install: it stores a one-time state and returns
-// HubSpot's consent URL (§4.1).
+// HubSpot's consent URL (docs/crm/hubspot.md).
 func (c *Client) AuthCodeURL(ctx context.Context) (string, error) {
 	if c.tokens == nil || c.cfg.ClientID == "" {
 		return "", errors.New("hubspot OAuth is not configured (HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET)")
@@ -217,7 +217,7 @@ func hubID(v any) string {
 	return ""
 }
 
-// TokenInfo is the access-token metadata of GET /oauth/v1/access-tokens/{token} (§4.2).
+// TokenInfo is the access-token metadata of GET /oauth/v1/access-tokens/{token} (docs/crm/hubspot.md).
 type TokenInfo struct {
 	HubID     int64    `json:"hub_id"`
 	User      string   `json:"user"`

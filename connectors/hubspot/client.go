@@ -127,7 +127,7 @@ func (c *Client) LastRateLimit(tenant string) (RateLimitInfo, bool) {
 
 func (c *Client) recordRateHeaders(tenant string, h http.Header) {
 	if h.Get("X-HubSpot-RateLimit-Max") == "" && h.Get("X-HubSpot-RateLimit-Daily") == "" {
-		return // search responses carry none (§8.2)
+		return // search responses carry none (docs/crm/hubspot.md)
 	}
 	atoi := func(k string) int { n, _ := strconv.Atoi(h.Get(k)); return n }
 	ri := RateLimitInfo{
@@ -239,7 +239,7 @@ func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
 	return crmhttp.Allow(ctx, c.limiter, crm, tenant, key, lim, spec, 0)
 }
 
-// apiError is HubSpot's error JSON (§8.3, §8.4); every field is optional.
+// apiError is HubSpot's error JSON (docs/crm/hubspot.md); every field is optional.
 type apiError struct {
 	Status        string `json:"status"`
 	Message       string `json:"message"`
@@ -280,12 +280,12 @@ func (e apiError) detail() string {
 }
 
 // Fallback waits when a 429 carries no Retry-After (UNCONFIRMED on REST
-// 429s, §8.3); they follow the policy named in the body.
+// 429s, docs/crm/hubspot.md); they follow the policy named in the body.
 const (
 	retryTenSecondly = 10 * time.Second
 	retrySecondly    = time.Second
 	retryDaily       = time.Hour
-	retryLocked      = 2 * time.Second // 423: wait at least 2 s (§8.4)
+	retryLocked      = 2 * time.Second // 423: wait at least 2 s (docs/crm/hubspot.md)
 )
 
 func (c *Client) statusError(tenant string, resp *http.Response, body []byte, refreshed bool) error {

@@ -16,18 +16,18 @@ import (
 	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 )
 
-// Paths. The numbered v3 paths work until Sept 2027 (§0); the CRM path
+// Paths. The numbered v3 paths work until Sept 2027 (docs/crm/hubspot.md); the CRM path
 // version lives here only.
 const (
 	crmObjects      = "/crm/v3/objects/"
 	crmPipelines    = "/crm/v3/pipelines/deals"
 	crmOwners       = "/crm/v3/owners"
 	conversations   = "/conversations/v3/conversations/threads/"
-	maxBatch        = 100 // §5.2
+	maxBatch        = 100 // docs/crm/hubspot.md
 	threadPageLimit = 50
 )
 
-// Properties read for each object. Unknown names are ignored by HubSpot (§5.1).
+// Properties read for each object. Unknown names are ignored by HubSpot (docs/crm/hubspot.md).
 var (
 	contactProps = []string{"email", "firstname", "lastname", "jobtitle", "lifecyclestage", "hubspot_owner_id", "company"}
 	companyProps = []string{"name", "domain", "industry", "numberofemployees", "annualrevenue", "hs_is_target_account", "hubspot_owner_id"}
@@ -40,7 +40,7 @@ var (
 )
 
 // primaryCompany is the association type of a contact's primary company;
-// the same id also comes back as contact_to_company_unlabeled (§5.1).
+// the same id also comes back as contact_to_company_unlabeled (docs/crm/hubspot.md).
 const primaryCompany = "contact_to_company"
 
 // Object is HubSpot's SimplePublicObject (with associations when asked).
@@ -394,7 +394,7 @@ func (c *Client) loadPipelines(ctx context.Context, tenant string) (map[string]s
 	m := map[string]stageInfo{}
 	for _, p := range pr.Results {
 		for _, s := range p.Stages {
-			prob, _ := strconv.ParseFloat(s.Metadata.Probability, 64) // strings per §5.4
+			prob, _ := strconv.ParseFloat(s.Metadata.Probability, 64) // strings per docs/crm/hubspot.md
 			m[p.ID+"/"+s.ID] = stageInfo{label: s.Label, probability: prob, closed: s.Metadata.IsClosed == "true"}
 		}
 	}
@@ -439,7 +439,7 @@ func (o ownerJSON) owner() handoff.Owner {
 // OwnerByEmail finds an active owner by email (GET /crm/v3/owners?email=).
 // The returned ID is the owner id (not the user id) used by hubspot_owner_id.
 //
-// The email filter is community-documented only (§5.4): a server that
+// The email filter is community-documented only (docs/crm/hubspot.md): a server that
 // ignores it returns every owner, page by page, so the pages are followed
 // (paging.next.after, at most maxOwnerPages) until the email is found.
 func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error) {
@@ -494,7 +494,7 @@ type threadMessage struct {
 }
 
 // truncatedLength is the truncationStatus of a message whose text was cut
-// for length; its full text is at …/original-content (§7). The other
+// for length; its full text is at …/original-content (docs/crm/hubspot.md). The other
 // truncated status, TRUNCATED_TO_MOST_RECENT_REPLY, keeps the sender's
 // newest reply without the quoted history, which is what a handoff needs.
 const truncatedLength = "TRUNCATED"

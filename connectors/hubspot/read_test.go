@@ -246,7 +246,7 @@ func TestErrorMapping(t *testing.T) {
 		cl = e.newClient(e.cfg)
 		sixth := func(c *hubspot.Client) error {
 			var err error
-			for range 6 { // 5 searches per second per portal (§5.3)
+			for range 6 { // 5 searches per second per portal (docs/crm/hubspot.md)
 				if _, err = c.FindTask(ctx, portal, "ho_none"); !errors.Is(err, handoff.ErrNotFound) {
 					break
 				}
@@ -344,7 +344,7 @@ func TestParseRateAndNormalizers(t *testing.T) {
 	}
 }
 
-// §7: a message cut for length (truncationStatus TRUNCATED) has its full
+// docs/crm/hubspot.md: a message cut for length (truncationStatus TRUNCATED) has its full
 // text at …/messages/{id}/original-content; the truncated text used to be
 // handed on as what the buyer asked.
 func TestTruncatedMessageIsCompleted(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/handoff-dev/handoff/connectors/internal/bundletext"
 )
 
-// Association type ids, HUBSPOT_DEFINED, task → object (§6.1). 204 is in
+// Association type ids, HUBSPOT_DEFINED, task → object (docs/crm/hubspot.md). 204 is in
 // the official tasks guide; 192 and 216 are community-corroborated.
 const (
 	AssocTaskToContact = 204
@@ -22,7 +22,7 @@ const (
 	AssocTaskToDeal    = 216
 )
 
-// Task property names (§6.1).
+// Task property names (docs/crm/hubspot.md).
 const (
 	propTimestamp = "hs_timestamp"
 	propSubject   = "hs_task_subject"
@@ -359,7 +359,7 @@ type searchRequest struct {
 // FindTask finds the task created for handoffID through the search API:
 // EQ on HUBSPOT_HANDOFF_ID_PROPERTY when set, else CONTAINS_TOKEN on the
 // body, confirmed by an exact marker match. Search is eventually
-// consistent (§5.3): a task created seconds ago may not be found yet, so
+// consistent (docs/crm/hubspot.md): a task created seconds ago may not be found yet, so
 // callers keep their own handoff → task record and use this as a fallback.
 func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handoff.Task, error) {
 	if handoffID == "" {

@@ -290,7 +290,7 @@ func (c *Client) allow(ctx context.Context) error {
 	return crmhttp.Allow(ctx, c.d.Limiter, crm, c.s.munchkin, "marketo:"+c.s.munchkin, c.limit, c.cfg.RateLimit, maxLimiterWait)
 }
 
-// Rate-limit windows (doc §9).
+// Rate-limit windows (docs/crm/marketo.md).
 const (
 	rateWindow        = 20 * time.Second
 	concurrencyPause  = 2 * time.Second

@@ -15,7 +15,7 @@ import (
 	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 )
 
-// leadFields are the standard lead fields Profile reads (REST names, §8).
+// leadFields are the standard lead fields Profile reads (REST names, docs/crm/marketo.md).
 // sfdcLeadOwnerId is the synced CRM owner; the Marketo "Lead Owner" fields
 // have no REST API name, so an owner email comes from OwnerEmailField.
 var leadFields = []string{"id", "email", "firstName", "lastName", "title", "company", "industry",

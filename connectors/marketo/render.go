@@ -45,7 +45,7 @@ const (
 
 // Value limits. A Text My Token holds up to 524,288 characters, but the
 // values land in the synced CRM's task: Salesforce Task Subject is 255
-// characters and Description 32,000 (DESIGN §6). Lengths are counted in
+// characters and Description 32,000 (docs/architecture.md). Lengths are counted in
 // UTF-16 code units, as Salesforce counts them, and cuts fall on rune
 // boundaries.
 const (

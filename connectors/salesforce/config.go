@@ -18,7 +18,7 @@ import (
 // is unset (the version the shared Salesforce notes use in their examples).
 const DefaultAPIVersion = "v62.0"
 
-// Config is the Salesforce connector configuration (DESIGN §4 names).
+// Config is the Salesforce connector configuration (variable names as in the README).
 type Config struct {
 	ClientID     string `env:"SALESFORCE_CLIENT_ID"`
 	ClientSecret string `env:"SALESFORCE_CLIENT_SECRET"`

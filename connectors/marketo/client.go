@@ -34,7 +34,7 @@ type Limiter = crmhttp.Limiter
 // Deps are the client's collaborators.
 type Deps struct {
 	Tokens  TokenStore            // required: the shared, encrypted token cache
-	Redis   redis.UniversalClient // required: concurrency slots, 606 cooldown, task hints
+	Redis   redis.UniversalClient // required: concurrency slots, 606 cooldown, task hints, the steps of a handoff
 	Limiter Limiter               // optional: the shared per-instance rate limiter
 	// HTTPClient is the base client (its Transport is wrapped by
 	// oauth2.Transport); nil = a client with Config.HTTPTimeout.

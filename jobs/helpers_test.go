@@ -30,6 +30,7 @@ type fakeCRM struct {
 	tasks     map[string]*handoff.Task
 	notes     map[string][]string
 	specs     []handoff.TaskSpec
+	tried     []handoff.TaskSpec // every CreateTask call's spec, failed ones too
 	calls     map[string]int
 	reassigns []string // "task:owner:priority"
 	nextID    int
@@ -96,6 +97,7 @@ func (f *fakeCRM) CreateTask(_ context.Context, spec handoff.TaskSpec) (handoff.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.count("CreateTask")
+	f.tried = append(f.tried, spec)
 	if len(f.createErrs) > 0 {
 		err := f.createErrs[0]
 		f.createErrs = f.createErrs[1:]

@@ -149,6 +149,38 @@ func TestCreateTaskRetryAfterFailedWriteCreatesOnce(t *testing.T) {
 	}
 }
 
+// A rate limit after some CRM writes of a create is not "nothing was
+// written": the handoff is recorded as partly written (not refused), the
+// retry calls CreateTask again at once (the connector resumes after its
+// recorded steps) and sends the due time of the first attempt.
+func TestCreateTaskRetryAfterPartialWriteResumesWithTheSameDue(t *testing.T) {
+	h := newHarness(t)
+	// What a connector returns when a multi-call create stopped after some
+	// of its writes (Marketo: the campaign was requested, then the activity
+	// call got 606).
+	h.crm.createErrs = []error{handoff.PartlyWritten(&handoff.RateLimitError{CRM: handoff.SourceHubSpot, Tenant: "62515", RetryAfter: 20 * time.Second, Detail: "606"})}
+	if err := h.deliver(t, agentEvent("t1", "conv-pw", "pricing")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.runPending(t); err == nil {
+		t.Fatal("want the rate limit")
+	}
+	id := h.pending(t, TypeCreateTask)[0].ID
+	if st := h.rdb.HGet(t.Context(), keyHandoff(id), "state").Val(); st != statePartial {
+		t.Fatalf("state after a partial write = %q, want %q", st, statePartial)
+	}
+	h.clock.Advance(25 * time.Second)
+	if err := h.runPending(t); err != nil {
+		t.Fatal(err)
+	}
+	if h.crm.taskCount() != 1 || h.crm.Calls("CreateTask") != 2 || h.crm.Calls("FindTask") != 0 {
+		t.Fatalf("tasks=%d create=%d find=%d", h.crm.taskCount(), h.crm.Calls("CreateTask"), h.crm.Calls("FindTask"))
+	}
+	if a, b := h.crm.tried[0].Due, h.crm.tried[1].Due; !a.Equal(b) {
+		t.Fatalf("due drifted across retries: %s then %s", a, b)
+	}
+}
+
 func TestFollowUpWhileOwnedThenRelease(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()

@@ -740,6 +740,41 @@ func TestE2EMarketoTaskOwnedWithDemoConfig(t *testing.T) {
 	}
 }
 
+// Issue 16: a 606 on the custom-activity call that follows a successful
+// Request Campaign made the retry request the campaign again (two runs of
+// its flow, two CRM tasks, two different handoff_due). Now the campaign
+// request is a recorded step: one run, one task, the retry logs only the
+// activity, and the due time is the first attempt's.
+func TestE2EMarketo606AfterCampaignMakesOneTask(t *testing.T) {
+	t.Parallel()
+	d, ctx := newE2E(t, e2eOptions{})
+	d.Marketo.FailOn("/rest/v1/activities/external.json", 1, "606")
+	mustPost(t, ctx, d, d.marketoDelivery("mkto quote", marketoQuote(runTag())))
+	eventually(t, 60*time.Second, "the handoff activity was never logged", func() bool {
+		return len(d.Marketo.Activities(marketotest.ActivityTypeID)) >= 1
+	})
+	mustDrain(t, ctx, d, 30*time.Second)
+	runs, tasks := d.Marketo.CampaignRuns(), d.Marketo.Tasks()
+	if len(runs) != 1 || len(tasks) != 1 {
+		t.Fatalf("%d campaign runs and %d CRM tasks for one handoff; want 1 and 1", len(runs), len(tasks))
+	}
+	if n := len(d.Marketo.Activities(marketotest.ActivityTypeID)); n != 1 {
+		t.Errorf("%d handoff activities, want 1", n)
+	}
+	calls := map[string]int{}
+	for _, r := range d.Marketo.Requests() {
+		calls[r.Path]++
+	}
+	if calls["/rest/v1/activities/external.json"] != 2 {
+		t.Errorf("activity calls = %d, want 2 (the 606, then the retry)", calls["/rest/v1/activities/external.json"])
+	}
+	rec := handoffRecord(t, ctx, d, tasks[0].HandoffID)
+	due, _ := strconv.ParseInt(rec["due"], 10, 64)
+	if want := time.UnixMilli(due).UTC().Format(time.RFC3339); tasks[0].Due != want || rec["state"] != "created" {
+		t.Errorf("task due %s, record due %s (state %s)", tasks[0].Due, want, rec["state"])
+	}
+}
+
 // Regression (found by these tests): a CRM event that names the buyer by id and a later one that
 // names the same buyer by email only get different conversation keys
 // (Event.ConversationKey: crm:tenant:id vs crm:tenant:email), so the second

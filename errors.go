@@ -17,6 +17,14 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrUnavailable: a dependency (Redis, a CRM) cannot be reached now.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrPartlyWritten marks a CreateTask error that came after some of the
+	// CRM writes of a multi-call create were done (e.g. Marketo's campaign
+	// request before its activity). The connector recorded those steps, and
+	// calling CreateTask again resumes after the last one known to be done,
+	// so the caller must not read the error (even a rate limit) as "the CRM
+	// wrote nothing". It is found with errors.Is next to the error's class
+	// (RateLimitError, TransientError ...), which still sets the retry.
+	ErrPartlyWritten = errors.New("partly written")
 )
 
 // RateLimitError means the CRM (or our own limiter) refused the call for
@@ -91,3 +99,21 @@ func IsPermanent(err error) bool {
 	var ae *AuthError
 	return errors.As(err, &ae) && !ae.Refreshable
 }
+
+// PartlyWritten marks err as coming after some CRM writes of a multi-call
+// create (see ErrPartlyWritten); errors.As and errors.Is still find err's
+// own class and cause. nil stays nil.
+func PartlyWritten(err error) error {
+	if err == nil {
+		return nil
+	}
+	return partlyWritten{err}
+}
+
+type partlyWritten struct{ err error }
+
+func (e partlyWritten) Error() string {
+	return e.err.Error() + " (after some CRM writes; a retry resumes after them)"
+}
+func (e partlyWritten) Unwrap() error        { return e.err }
+func (e partlyWritten) Is(target error) bool { return target == ErrPartlyWritten }

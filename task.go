@@ -40,7 +40,8 @@ type Why struct {
 	LadderVersion string   `json:"ladder_version"`
 	Score         float64  `json:"score"`
 	// AlsoNeeds names the second reviewers the owner must bring in, one line
-	// each ("security review (team security)"), from Decision.AlsoNeeds.
+	// each ("security review by team security — <rung description>"), from
+	// Decision.AlsoNeeds.
 	AlsoNeeds []string `json:"also_needs,omitempty"`
 }
 

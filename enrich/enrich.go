@@ -179,6 +179,9 @@ func (e *Enricher) Build(ctx context.Context, ev handoff.Event) (handoff.Context
 	if prof != nil {
 		c.Contact, c.Account, c.Deal = prof.Facts, prof.Account, prof.Deal
 	}
+	// Derived fields (the industry class) are filled here, for fresh and
+	// cached profiles alike, not by each connector.
+	c.Normalize()
 	if c.Contact.ID == "" {
 		c.Contact.ID = ev.Contact.ID
 	}
@@ -231,6 +234,14 @@ func agentFacts(a *handoff.AgentTurn) handoff.AgentFacts {
 	f.Sources = a.Sources
 	f.Reply = a.Reply
 	f.Turn = int64(a.Turn)
+	if s := a.Signals; s != nil {
+		f.Intents = slices.Clone(s.Intents)
+		if s.Sentiment != nil {
+			f.Sentiment, f.HasSentiment = *s.Sentiment, true
+		}
+		f.Language = s.Language
+		f.HumanRequest = s.HumanRequest
+	}
 	return f
 }
 

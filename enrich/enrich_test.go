@@ -377,3 +377,56 @@ func BenchmarkBuildWarm(b *testing.B) {
 		b.Fatalf("Profile calls = %d, want 1", f.Calls())
 	}
 }
+
+// The industry class is derived for fresh and cached profiles alike, from
+// whatever spelling the CRM used.
+func TestIndustryClassFromProfile(t *testing.T) {
+	p := ana()
+	p.Account.Industry = "Hospital & Health Care"
+	f := &fakeProfiles{contacts: []handoff.Profile{p}}
+	e, _ := newEnricher(t, f, nil)
+	for i, id := range []string{"t1", "t2"} {
+		c, err := e.Build(context.Background(), agentTurn(id, "conv1", "hello", 0.9))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Account.Industry != "Hospital & Health Care" || c.Account.IndustryClass != handoff.IndustryHealthcare || !c.Account.Regulated {
+			t.Errorf("event %d: account %+v, want industry kept, class healthcare, regulated", i+1, c.Account)
+		}
+	}
+	if f.Calls() != 1 {
+		t.Fatalf("%d Profile calls, want 1 (the second event reads the cache)", f.Calls())
+	}
+}
+
+// What the agent's model reported reaches the ladder as agent.*; a turn
+// without signals leaves them empty (has_sentiment false).
+func TestAgentSignalsReachTheContext(t *testing.T) {
+	e, _ := newEnricher(t, &fakeProfiles{contacts: []handoff.Profile{ana()}}, nil)
+	ev := agentTurn("t1", "conv1", "Was kostet das?", 0.6)
+	sent := -0.4
+	ev.Agent.Signals = &handoff.AgentSignals{Intents: []string{"pricing"}, Sentiment: &sent, Language: "de", HumanRequest: true}
+	c, err := e.Build(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Agent
+	if len(a.Intents) != 1 || a.Intents[0] != "pricing" || a.Sentiment != -0.4 || !a.HasSentiment || a.Language != "de" || !a.HumanRequest {
+		t.Errorf("agent facts %+v", a)
+	}
+	zero := 0.0
+	ev = agentTurn("t2", "conv1", "ok", 0.6)
+	ev.Agent.Signals = &handoff.AgentSignals{Sentiment: &zero}
+	if c, err = e.Build(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Agent.HasSentiment || c.Agent.Sentiment != 0 {
+		t.Errorf("a reported neutral sentiment: %+v", c.Agent)
+	}
+	if c, err = e.Build(context.Background(), agentTurn("t3", "conv1", "ok", 0.6)); err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Agent; a.Intents != nil || a.HasSentiment || a.Language != "" || a.HumanRequest {
+		t.Errorf("no signals reported, agent facts %+v", a)
+	}
+}

@@ -63,7 +63,7 @@ func BuildBundle(handoffID string, d handoff.Decision, c handoff.Context, ev Eve
 		Deal:          c.Deal,
 		Why: handoff.Why{
 			Action: d.Action, Rung: d.Matched(), IsException: d.ExceptionID != "", Reasons: d.Reasons,
-			LadderVersion: d.LadderVersion, Score: d.Score,
+			LadderVersion: d.LadderVersion, Score: d.Score, AlsoNeeds: AlsoNeedsLines(d.AlsoNeeds),
 		},
 	}
 	if b.Goal == "" {
@@ -72,6 +72,59 @@ func BuildBundle(handoffID string, d handoff.Decision, c handoff.Context, ev Eve
 	b.Summary = summary(d, c, ev)
 	b.Missing, b.Completeness = Completeness(b, d.Required)
 	return b
+}
+
+// AlsoNeedsLines words a decision's second reviewers for the rep who owns
+// the handoff, one line each, repeats once: what review, by whom, and why
+// ("security review by team security — Security or compliance questions
+// from a real opportunity"). The review is named after the rung or
+// exception id ("legal" → "legal review"); the reviewer is its route's
+// first target ("team legal", "the account owner", an owner's address).
+func AlsoNeedsLines(rs []handoff.Review) []string {
+	var out []string
+	for _, r := range rs {
+		name := strings.TrimSpace(strings.NewReplacer("-", " ", "_", " ").Replace(r.ID))
+		if name == "" {
+			continue
+		}
+		if !strings.HasSuffix(name, "review") {
+			name += " review"
+		}
+		line := name
+		if who := reviewer(r.Route); who != "" {
+			line += " by " + who
+		}
+		if d := strings.TrimSpace(r.Description); d != "" {
+			line += " — " + d
+		}
+		if !slices.Contains(out, line) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// reviewer names a route's first target for a rep.
+func reviewer(r *handoff.Route) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Team != "":
+		return "team " + r.Team
+	case r.Owner != "":
+		return r.Owner
+	}
+	switch r.To {
+	case "":
+		return ""
+	case "account_owner":
+		return "the account owner"
+	case "contact_owner":
+		return "the contact owner"
+	case "deal_owner":
+		return "the deal owner"
+	}
+	return "the " + strings.ReplaceAll(r.To, "_", " ")
 }
 
 func buyerName(c handoff.Context) string {

@@ -18,12 +18,20 @@ const (
 	stateCreating = "creating" // the CRM write may have happened
 	stateCreated  = "created"
 	stateRefused  = "refused" // the CRM refused the write; nothing was written
+	// statePartial: some writes of a multi-call create are done and the
+	// connector recorded them; the next CreateTask resumes after them (no
+	// look-up first: the task is not complete, so it cannot be found).
+	statePartial = "partial"
 )
 
 // notWritten reports errors that prove the CRM did not write anything: a
 // rate limit (ours or the CRM's 429), a rejected request, a missing or
-// revoked authorization.
+// revoked authorization. An error marked handoff.ErrPartlyWritten never
+// is, whatever its class: some writes were done before it.
 func notWritten(err error) bool {
+	if errors.Is(err, handoff.ErrPartlyWritten) {
+		return false
+	}
 	var rl *handoff.RateLimitError
 	var ae *handoff.AuthError
 	var pe *handoff.PermanentError
@@ -101,6 +109,11 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 		}
 	}
 	spec := p.taskSpec(ctx, pl, owner)
+	if due := rec.time("due"); !due.IsZero() {
+		// Due once per handoff too: a retry sends the CRM the same due time
+		// as the attempt before it, not now + SLA again.
+		spec.Due = due.UTC().Truncate(time.Second)
+	}
 	ctxJSON, _ := json.Marshal(pl.Context)
 	climb, _ := json.Marshal(pl.Decision.Climb)
 	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
@@ -118,7 +131,12 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	}
 	task, err := crm.CreateTask(ctx, spec)
 	if err != nil {
-		if notWritten(err) {
+		switch {
+		case errors.Is(err, handoff.ErrPartlyWritten):
+			if rerr := p.saveRecord(ctx, pl.HandoffID, map[string]any{"state": statePartial}); rerr != nil {
+				p.log.WarnContext(ctx, "record partly written create", "handoff_id", pl.HandoffID, "error", rerr)
+			}
+		case notWritten(err):
 			// The CRM refused before writing: the next attempt need not
 			// look for (or wait for) a task.
 			if rerr := p.saveRecord(ctx, pl.HandoffID, map[string]any{"state": stateRefused}); rerr != nil {

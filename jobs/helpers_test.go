@@ -30,6 +30,7 @@ type fakeCRM struct {
 	tasks     map[string]*handoff.Task
 	notes     map[string][]string
 	specs     []handoff.TaskSpec
+	tried     []handoff.TaskSpec // every CreateTask call's spec, failed ones too
 	calls     map[string]int
 	reassigns []string // "task:owner:priority"
 	nextID    int
@@ -96,6 +97,7 @@ func (f *fakeCRM) CreateTask(_ context.Context, spec handoff.TaskSpec) (handoff.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.count("CreateTask")
+	f.tried = append(f.tried, spec)
 	if len(f.createErrs) > 0 {
 		err := f.createErrs[0]
 		f.createErrs = f.createErrs[1:]
@@ -204,9 +206,28 @@ type ruleDecider struct {
 	sla     time.Duration
 	// pricingAction overrides the pricing rung's action (shadow tests).
 	pricingAction handoff.Action
+	// topics is the ladder's own topic map for Signals (word → topic);
+	// nil means wordSignaler's.
+	topics map[string]string
+	// alsoNeeds are the second reviewers of a pricing decision.
+	alsoNeeds []handoff.Review
 }
 
 func (r ruleDecider) Version() string { return r.version }
+
+func (r ruleDecider) Signals(text string) handoff.Signals {
+	if r.topics == nil {
+		return wordSignaler{}.Signals(text)
+	}
+	s := handoff.Signals{Topics: []string{}}
+	for word, topic := range r.topics {
+		if strings.Contains(strings.ToLower(text), word) && !slices.Contains(s.Topics, topic) {
+			s.Topics = append(s.Topics, topic)
+		}
+	}
+	slices.Sort(s.Topics)
+	return s
+}
 
 func (r ruleDecider) Decide(c handoff.Context) handoff.Decision {
 	d := handoff.Decision{LadderVersion: r.version, Action: handoff.ActionContinue, Signals: c.Signals, Score: 0.2,
@@ -227,6 +248,7 @@ func (r ruleDecider) Decide(c handoff.Context) handoff.Decision {
 		d.Climb = r.climb
 		d.SLA = r.sla
 		d.Score = 0.8
+		d.AlsoNeeds = r.alsoNeeds
 	case slices.Contains(c.Signals.Topics, "stall"):
 		d.Action, d.RungID, d.Route = handoff.ActionAssist, "stall", &handoff.Route{To: "contact_owner", Fallback: &handoff.Route{Team: "sdr", Owners: []string{"sdr1@acme.example"}}}
 	}

@@ -52,6 +52,10 @@ type HandoffStats struct {
 	BySource     map[string]int64 `json:"by_source"`
 	ByChannel    map[string]int64 `json:"by_channel"`
 	ByAction     map[string]int64 `json:"by_action"`
+	// WithAlsoNeeds counts handoffs that named second reviewers; AlsoNeeds
+	// counts them by the reviewing rung or exception id.
+	WithAlsoNeeds int64            `json:"with_also_needs"`
+	AlsoNeeds     map[string]int64 `json:"also_needs"`
 }
 
 // Percentiles summarise samples.
@@ -114,7 +118,8 @@ func (o *Outcomes) Report(ctx context.Context) (Report, error) {
 	}
 	r.Decisions = Counts{Total: n("decisions"), ByAction: by("decisions_action:")}
 	r.Handoffs = HandoffStats{Total: n("handoffs"), TasksCreated: n("tasks_created"), TasksFailed: n("tasks_failed"), ByRung: by("handoffs_rung:"),
-		BySource: by("handoffs_source:"), ByChannel: by("handoffs_channel:"), ByAction: by("handoffs_action:")}
+		BySource: by("handoffs_source:"), ByChannel: by("handoffs_channel:"), ByAction: by("handoffs_action:"),
+		WithAlsoNeeds: n("handoffs_with_also_needs"), AlsoNeeds: by("also_needs:")}
 	r.SLA = SLAStats{Breaches: n("sla_breaches"), BreachedHandoffs: n("sla_breached_handoffs")}
 	if c := n("tasks_created"); c > 0 {
 		r.SLA.BreachRate = float64(r.SLA.BreachedHandoffs) / float64(c)

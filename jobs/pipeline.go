@@ -44,13 +44,21 @@ type Decider interface {
 	Version() string
 }
 
+// ShadowDecider is the shadow ladder (*ladder.Ladder): it computes the text
+// signals with its own topic map before deciding, as `ladder diff` does,
+// so a ladder whose topics changed is compared on its own reading.
+type ShadowDecider interface {
+	Decider
+	Signals(text string) handoff.Signals
+}
+
 // Deps are the pipeline's collaborators; cmd/ wires the concrete ones.
 type Deps struct {
 	Redis    redis.UniversalClient  // required
 	CRMs     map[handoff.Source]CRM // the connectors, by CRM
 	Enricher Enricher               // required
 	Decider  Decider                // required: the active ladder
-	Shadow   Decider                // optional: decisions logged and counted, never acted on
+	Shadow   ShadowDecider          // optional: decisions logged and counted, never acted on
 	Enqueuer Enqueuer               // required: an *asynq.Client
 	Clock    func() time.Time       // default time.Now
 	Logger   *slog.Logger           // default slog.Default()
@@ -68,7 +76,7 @@ type Pipeline struct {
 	crms     map[handoff.Source]CRM
 	enricher Enricher
 	decider  Decider
-	shadow   Decider
+	shadow   ShadowDecider
 	sched    *Scheduler
 	now      func() time.Time
 	log      *slog.Logger

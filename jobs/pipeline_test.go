@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +149,38 @@ func TestCreateTaskRetryAfterFailedWriteCreatesOnce(t *testing.T) {
 	}
 }
 
+// A rate limit after some CRM writes of a create is not "nothing was
+// written": the handoff is recorded as partly written (not refused), the
+// retry calls CreateTask again at once (the connector resumes after its
+// recorded steps) and sends the due time of the first attempt.
+func TestCreateTaskRetryAfterPartialWriteResumesWithTheSameDue(t *testing.T) {
+	h := newHarness(t)
+	// What a connector returns when a multi-call create stopped after some
+	// of its writes (Marketo: the campaign was requested, then the activity
+	// call got 606).
+	h.crm.createErrs = []error{handoff.PartlyWritten(&handoff.RateLimitError{CRM: handoff.SourceHubSpot, Tenant: "62515", RetryAfter: 20 * time.Second, Detail: "606"})}
+	if err := h.deliver(t, agentEvent("t1", "conv-pw", "pricing")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.runPending(t); err == nil {
+		t.Fatal("want the rate limit")
+	}
+	id := h.pending(t, TypeCreateTask)[0].ID
+	if st := h.rdb.HGet(t.Context(), keyHandoff(id), "state").Val(); st != statePartial {
+		t.Fatalf("state after a partial write = %q, want %q", st, statePartial)
+	}
+	h.clock.Advance(25 * time.Second)
+	if err := h.runPending(t); err != nil {
+		t.Fatal(err)
+	}
+	if h.crm.taskCount() != 1 || h.crm.Calls("CreateTask") != 2 || h.crm.Calls("FindTask") != 0 {
+		t.Fatalf("tasks=%d create=%d find=%d", h.crm.taskCount(), h.crm.Calls("CreateTask"), h.crm.Calls("FindTask"))
+	}
+	if a, b := h.crm.tried[0].Due, h.crm.tried[1].Due; !a.Equal(b) {
+		t.Fatalf("due drifted across retries: %s then %s", a, b)
+	}
+}
+
 func TestFollowUpWhileOwnedThenRelease(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -251,6 +285,60 @@ func TestShadowDecisionsCountedNeverActed(t *testing.T) {
 	}
 	if r.ShadowAgreement.Numerator != 2 || r.ShadowAgreement.Denominator != 3 {
 		t.Fatalf("shadow agreement = %+v", r.ShadowAgreement)
+	}
+}
+
+// The shadow ladder reads the buyer's words with its own topic map: where
+// the maps differ, its decision (and the agreement) reflects its topics,
+// not the active ladder's, as `ladder diff -resignal` would show.
+func TestShadowDecidesOnItsOwnSignals(t *testing.T) {
+	h := newHarness(t, func(_ *Config, d *Deps) {
+		// The shadow knows "quote" as pricing and no longer knows "pricing".
+		d.Shadow = ruleDecider{version: "v2-shadow", topics: map[string]string{"quote": "pricing", "contract": "legal"}}
+	})
+	cases := []struct {
+		text           string
+		active, shadow string // matched rung or exception
+		activeTopics   []string
+		shadowTopics   []string
+		agree          bool
+		shadowAction   handoff.Action
+	}{
+		{"Can you send a quote?", "", "pricing", []string{}, []string{"pricing"}, false, handoff.ActionHandoff},
+		{"pricing?", "pricing", "", []string{"pricing"}, []string{}, false, handoff.ActionContinue},
+		{"hello", "", "", []string{}, []string{}, true, handoff.ActionContinue},
+	}
+	for i, c := range cases {
+		ev := agentEvent(fmt.Sprint("own-", i), fmt.Sprint("conv-own-", i), c.text)
+		if err := h.deliver(t, ev); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := h.rdb.Get(context.Background(), "handoff:jobs:decided:"+ev.DedupeKey).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec DecisionRecord
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Rung != c.active || !slices.Equal(rec.Context.Signals.Topics, c.activeTopics) {
+			t.Errorf("%q: active decided %q on topics %v, want %q on %v", c.text, rec.Rung, rec.Context.Signals.Topics, c.active, c.activeTopics)
+		}
+		sr := rec.Shadow
+		if sr == nil || sr.Rung != c.shadow || sr.Action != c.shadowAction || sr.Agree != c.agree || !slices.Equal(sr.Topics, c.shadowTopics) {
+			t.Errorf("%q: shadow %+v, want rung %q action %s agree %v topics %v", c.text, sr, c.shadow, c.shadowAction, c.agree, c.shadowTopics)
+		}
+		// The audit record keeps the active ladder's enrichment snapshot.
+		if rec.Context.Account.Name != "Acme" {
+			t.Errorf("%q: snapshot %+v", c.text, rec.Context.Account)
+		}
+	}
+	r, err := NewOutcomes(h.rdb).Report(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ShadowAgreement.Numerator != 1 || r.ShadowAgreement.Denominator != 3 {
+		t.Fatalf("shadow agreement = %+v, want 1 of 3", r.ShadowAgreement)
 	}
 }
 

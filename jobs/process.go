@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,12 +44,16 @@ type DecisionRecord struct {
 	Context       handoff.Context  `json:"context"`
 }
 
-// ShadowResult is the shadow ladder's decision on the same context.
+// ShadowResult is the shadow ladder's decision on the same enrichment
+// snapshot, with the text signals computed by the shadow ladder itself.
 type ShadowResult struct {
 	LadderVersion string         `json:"ladder_version"`
 	Action        handoff.Action `json:"action"`
 	Rung          string         `json:"rung,omitempty"`
 	Agree         bool           `json:"agree"`
+	// Topics are the shadow ladder's own topics for the buyer's text (they
+	// differ from the context's when the topic maps differ).
+	Topics []string `json:"topics,omitempty"`
 }
 
 // HandoffID is the stable id of the handoff an event causes: a hash of
@@ -172,8 +177,8 @@ func (p *Pipeline) decide(ctx context.Context, ev handoff.Event, crm handoff.Sou
 		Score: d.Score, OwnerState: lease.State, Decision: d, Context: c, Plan: PlanRecord,
 	}
 	if p.shadow != nil {
-		sd := p.shadow.Decide(c)
-		sr := &ShadowResult{LadderVersion: sd.LadderVersion, Action: sd.Action, Rung: sd.Matched()}
+		sd := p.shadow.Decide(p.shadowContext(c))
+		sr := &ShadowResult{LadderVersion: sd.LadderVersion, Action: sd.Action, Rung: sd.Matched(), Topics: sd.Signals.Topics}
 		if sr.LadderVersion == "" {
 			sr.LadderVersion = p.shadow.Version()
 		}
@@ -191,6 +196,20 @@ func (p *Pipeline) decide(ctx context.Context, ev handoff.Event, crm handoff.Sou
 	p.log.InfoContext(ctx, "decision", "event", ev.DedupeKey, "source", ev.Source, "kind", ev.Kind,
 		"action", d.Action, "rung", d.Matched(), "ladder_version", d.LadderVersion, "plan", rec.Plan, "handoff_id", rec.HandoffID)
 	return rec, nil
+}
+
+// shadowContext is c with the text signals the shadow ladder computes from
+// the buyer's words with its own topic map; everything else (the
+// enrichment snapshot, the lease) is what the active ladder saw.
+func (p *Pipeline) shadowContext(c handoff.Context) handoff.Context {
+	if c.Event.Text == "" {
+		return c
+	}
+	c.Signals = p.shadow.Signals(c.Event.Text)
+	if c.Signals.Topics == nil {
+		c.Signals.Topics = []string{}
+	}
+	return c
 }
 
 // act carries out the plan. It is idempotent: a retried event re-runs it.
@@ -298,11 +317,31 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 		pipe := p.rdb.TxPipeline()
 		p.count(ctx, pipe, "handoffs", "handoffs_rung:"+d.Matched(), "handoffs_source:"+string(ev.Source),
 			"handoffs_channel:"+orNone(ev.Channel), "handoffs_action:"+string(d.Action))
+		p.countAlsoNeeds(ctx, pipe, d.AlsoNeeds)
 		if _, err := pipe.Exec(ctx); err != nil {
 			p.log.WarnContext(ctx, "count handoff", "handoff_id", rec.HandoffID, "error", err)
 		}
 	}
 	return nil
+}
+
+// countAlsoNeeds counts a started handoff's second reviewers: once per
+// reviewing rung or exception id, and the handoff once if it names any.
+func (p *Pipeline) countAlsoNeeds(ctx context.Context, pipe redis.Pipeliner, rs []handoff.Review) {
+	var ids []string
+	for _, r := range rs {
+		if r.ID != "" && !slices.Contains(ids, r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	fields := []string{"handoffs_with_also_needs"}
+	for _, id := range ids {
+		fields = append(fields, "also_needs:"+id)
+	}
+	p.count(ctx, pipe, fields...)
 }
 
 var errOwnedMeanwhile = errors.New("a human took the conversation meanwhile")

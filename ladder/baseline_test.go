@@ -49,7 +49,7 @@ func handWritten(l *Ladder, c handoff.Context) handoff.Decision {
 	case (c.Account.Tier == "tier_1" || c.Account.IsTarget) &&
 		(has("exec_meeting") && (c.Contact.Seniority == "c_suite" || c.Contact.Seniority == "vp") ||
 			c.Contact.Seniority == "c_suite" && (c.Signals.HumanRequest || has("pricing") || has("legal") || has("security") ||
-				has("custom_terms") || has("competitor") || has("buying_intent"))):
+				has("custom_terms") || has("competitor"))):
 		return set(handoff.ActionHandoff, "exec-to-exec", true, team("executives", to("account_owner", nil)), time.Hour, handoff.PriorityUrgent)
 	case has("custom_terms") && (c.Account.Known || c.Deal.IsOpen):
 		return set(handoff.ActionHold, "custom-enterprise-terms", true, team("deal_desk", to("account_owner", nil)), 4*time.Hour, handoff.PriorityHigh)

@@ -39,7 +39,10 @@ func tier(t string) func(*handoff.Context) {
 }
 func knownAccount(c *handoff.Context) { c.Account.Known, c.Account.Name = true, "Acme" }
 func industry(i string) func(*handoff.Context) {
-	return func(c *handoff.Context) { c.Account.Industry, c.Account.Known = i, true }
+	return func(c *handoff.Context) {
+		c.Account.Industry, c.Account.Known = i, true
+		c.Normalize() // as the enricher does
+	}
 }
 func lateDeal(c *handoff.Context) {
 	c.Deal = handoff.DealFacts{Name: "Acme 2027", IsOpen: true, Probability: 0.7, Amount: 30000, Known: true}

@@ -74,7 +74,7 @@ func (t *textAnalyzer) detectLanguage(text string, toks []token) string {
 	code := info.Lang.Iso6391()
 	k := langIndex(code)
 	switch {
-	case counts[best] > 0 && (k < 0 || counts[k] == 0):
+	case counts[best] > 0 && (k < 0 || counts[k] == 0 || counts[best] > counts[k] && info.Confidence < 0.9):
 		// The detector picked a language none of whose function words are
 		// there, while another's are: short texts fool trigrams.
 		return languages[best]

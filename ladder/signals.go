@@ -548,7 +548,7 @@ func (t *textAnalyzer) analyze(text string) handoff.Signals {
 				continue
 			}
 		}
-		asked := sc.sentAsk[m.sentence] || m.sentence+1 < len(sc.sentAsk) && sc.sentAsk[m.sentence+1] // "X is blocked. What do you need?"
+		asked := sc.sentAsk[m.sentence]
 		if m.p.weak && !asked {
 			if c := t.negatedBefore(toks, m.start, active); c != "" && m.p.negatable && m.p.topic != "" {
 				// "We don't need a contract yet": negated, and said so.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -37,7 +38,23 @@ type AgentTurnPayload struct {
 	Sources       []string `json:"sources"`
 	ToolFailures  int      `json:"tool_failures"`
 	TranscriptURL string   `json:"transcript_url"`
+	// Signals is the agent's own reading of the buyer's message (optional).
+	Signals *AgentSignalsPayload `json:"signals"`
 }
+
+// AgentSignalsPayload is the optional "signals" object of an agent turn.
+type AgentSignalsPayload struct {
+	Intents      []string `json:"intents"`
+	Sentiment    *float64 `json:"sentiment"`
+	Language     string   `json:"language"`
+	HumanRequest bool     `json:"human_request"`
+}
+
+// Limits of an agent turn's signals.
+const (
+	MaxAgentIntents   = 16
+	maxAgentIntentLen = 64
+)
 
 // Agent serves POST /webhooks/agent.
 func (h *Handlers) Agent(c echo.Context) error {
@@ -138,8 +155,96 @@ func ParseAgentTurn(body []byte, webhookID string, receivedAt time.Time) (handof
 		},
 		Raw: rawJSON(body),
 	}
+	if p.Signals != nil {
+		sig, err := agentSignals(p.Signals)
+		if err != nil {
+			return handoff.Event{}, err
+		}
+		ev.Agent.Signals = sig
+	}
 	if p.BuyerMessage != "" {
 		ev.Message = &handoff.Message{ID: p.ID, Text: p.BuyerMessage, Direction: handoff.Inbound, ThreadID: p.ConversationID}
 	}
 	return ev, nil
+}
+
+// agentSignals validates a turn's "signals": intents are lower-case ids
+// (a letter, then letters, digits, "_" or "-"; at most MaxAgentIntents,
+// repeats dropped), sentiment is within -1..1, language is an ISO 639-1
+// code ("de"; a region, as in "pt-BR", is dropped). An object that says
+// nothing is no signals.
+func agentSignals(p *AgentSignalsPayload) (*handoff.AgentSignals, error) {
+	s := &handoff.AgentSignals{HumanRequest: p.HumanRequest}
+	if len(p.Intents) > MaxAgentIntents {
+		return nil, fmt.Errorf("signals.intents has %d entries; at most %d", len(p.Intents), MaxAgentIntents)
+	}
+	for i, in := range p.Intents {
+		if !validIntent(in) {
+			return nil, fmt.Errorf("signals.intents[%d] %q is not an intent id (lower-case letters, digits, _ or -, starting with a letter, at most %d characters)",
+				i, truncateID(in), maxAgentIntentLen)
+		}
+		if !slices.Contains(s.Intents, in) {
+			s.Intents = append(s.Intents, in)
+		}
+	}
+	if v := p.Sentiment; v != nil {
+		if math.IsNaN(*v) || *v < -1 || *v > 1 {
+			return nil, fmt.Errorf("signals.sentiment %v is outside -1..1", *v)
+		}
+		s.Sentiment = v
+	}
+	if p.Language != "" {
+		lang, ok := languageCode(p.Language)
+		if !ok {
+			return nil, fmt.Errorf("signals.language %q is not an ISO 639-1 language code (like \"en\" or \"pt-BR\")", truncateID(p.Language))
+		}
+		s.Language = lang
+	}
+	if len(s.Intents) == 0 && s.Sentiment == nil && s.Language == "" && !s.HumanRequest {
+		return nil, nil
+	}
+	return s, nil
+}
+
+func validIntent(s string) bool {
+	if s == "" || len(s) > maxAgentIntentLen || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// languageCode returns the lower-case two-letter primary language of a
+// code such as "de", "DE", "pt-BR" or "en_US".
+func languageCode(s string) (string, bool) {
+	primary, region, hasRegion := strings.Cut(strings.ReplaceAll(s, "_", "-"), "-")
+	if len(primary) != 2 || hasRegion && (region == "" || len(region) > 8) {
+		return "", false
+	}
+	primary = strings.ToLower(primary)
+	for i := 0; i < 2; i++ {
+		if primary[i] < 'a' || primary[i] > 'z' {
+			return "", false
+		}
+	}
+	for i := 0; i < len(region); i++ {
+		c := region[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return "", false
+		}
+	}
+	return primary, true
+}
+
+// truncateID keeps an echoed bad value short in an error.
+func truncateID(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
 }

@@ -330,6 +330,7 @@ func TestEndToEndRefusals(t *testing.T) {
 	big := hubspotBatch(100, 1)
 	big = append(big[:len(big)-1], []byte(strings.Repeat(" ", 64<<10)+"]")...)
 	badSF := salesforceMessage(1, "00Dxx0000000999EAA")
+	badSignals := bytes.Replace(fixture(t, "agent/turn_signals.json"), []byte(`"sentiment":-0.2`), []byte(`"sentiment":1.5`), 1)
 
 	cases := []struct {
 		name   string
@@ -353,6 +354,7 @@ func TestEndToEndRefusals(t *testing.T) {
 		{"agent stale", r.base + "/webhooks/agent", fixture(t, "agent/turn.json"), stdSign(agSecret, "t1", fixture(t, "agent/turn.json"), time.Now().Add(-10*time.Minute)), 401, "stale_timestamp"},
 		{"agent signed with the Salesforce secret", r.base + "/webhooks/agent", fixture(t, "agent/turn.json"), stdSign(sfSecret, "t1", fixture(t, "agent/turn.json"), time.Now()), 401, "bad_signature"},
 		{"agent malformed", r.base + "/webhooks/agent", []byte(`{"id":"x"}`), stdSign(agSecret, "t1", []byte(`{"id":"x"}`), time.Now()), 400, "malformed"},
+		{"agent bad signals", r.base + "/webhooks/agent", badSignals, stdSign(agSecret, "t2", badSignals, time.Now()), 400, "malformed"},
 		{"salesforce unknown org", r.base + "/webhooks/salesforce", badSF, nil, 403, "unknown_org"},
 		{"salesforce malformed", r.base + "/webhooks/salesforce", []byte(`<x`), nil, 400, "malformed"},
 		{"salesforce events unknown org", r.base + "/webhooks/salesforce/events",
@@ -382,6 +384,10 @@ func TestEndToEndRefusals(t *testing.T) {
 	}
 	if n := r.queued(t); n != 0 {
 		t.Fatalf("refused requests queued %d tasks", n)
+	}
+	// A bad agent signal is refused with a message naming the field.
+	if res := post(t, r.base+"/webhooks/agent", badSignals, stdSign(agSecret, "t3", badSignals, time.Now())); !strings.Contains(res.body, "signals.sentiment 1.5 is outside -1..1") {
+		t.Errorf("bad signals: %d %s", res.status, res.body)
 	}
 
 	// An unknown HubSpot portal is accepted (multi-portal); the URL with a

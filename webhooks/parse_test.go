@@ -286,6 +286,30 @@ func TestParseErrorsSayWhatIsWrong(t *testing.T) {
 			_, err := ParseAgentTurn([]byte(`{"type":"agent.ping","id":"t"}`), "t", testNow)
 			return err
 		}, `type "agent.ping"`},
+		{"agent signals sentiment", func() error {
+			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":{"sentiment":-1.2}}`), "t", testNow)
+			return err
+		}, "signals.sentiment -1.2 is outside -1..1"},
+		{"agent signals language", func() error {
+			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":{"language":"german"}}`), "t", testNow)
+			return err
+		}, `signals.language "german"`},
+		{"agent signals language digits", func() error {
+			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":{"language":"d1"}}`), "t", testNow)
+			return err
+		}, `signals.language "d1"`},
+		{"agent signals intent case", func() error {
+			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":{"intents":["pricing","Legal Review"]}}`), "t", testNow)
+			return err
+		}, `signals.intents[1] "Legal Review"`},
+		{"agent signals too many intents", func() error {
+			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":{"intents":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}}`), "t", testNow)
+			return err
+		}, "signals.intents has 17 entries; at most 16"},
+		{"agent signals type", func() error {
+			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":{"human_request":"yes"}}`), "t", testNow)
+			return err
+		}, "signals.human_request"},
 		{"agent bad time", func() error {
 			_, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"now","contact":{"email":"a@b"}}`), "t", testNow)
 			return err
@@ -446,5 +470,31 @@ func TestOrgTenantIs18Characters(t *testing.T) {
 	}
 	if got := matchOrg(configured, "00D5e000000ABCDEAK"); got != "" {
 		t.Errorf("an org differing in case matched: %q", got)
+	}
+}
+
+// The agent's signals are carried on the event as given, normalized where
+// the contract allows (a region dropped from the language, repeated
+// intents once); an empty object is no signals.
+func TestAgentSignals(t *testing.T) {
+	parse := func(signals string) *handoff.AgentSignals {
+		t.Helper()
+		ev, err := ParseAgentTurn([]byte(`{"id":"t","conversation_id":"c","occurred_at":"2026-01-01T00:00:00Z","contact":{"email":"a@b"},"signals":`+signals+`}`), "t", testNow)
+		if err != nil {
+			t.Fatalf("%s: %v", signals, err)
+		}
+		return ev.Agent.Signals
+	}
+	s := parse(`{"intents":["pricing","legal_review","pricing"],"sentiment":-0.4,"language":"pt-BR","human_request":true}`)
+	if s == nil || strings.Join(s.Intents, ",") != "pricing,legal_review" || s.Sentiment == nil || *s.Sentiment != -0.4 || s.Language != "pt" || !s.HumanRequest {
+		t.Errorf("signals = %+v", s)
+	}
+	if s := parse(`{"sentiment":0,"language":"DE"}`); s == nil || s.Sentiment == nil || *s.Sentiment != 0 || s.Language != "de" {
+		t.Errorf("a zero sentiment is a reported sentiment: %+v", s)
+	}
+	for _, empty := range []string{`{}`, `null`, `{"intents":[]}`} {
+		if s := parse(empty); s != nil {
+			t.Errorf("%s: signals = %+v, want none", empty, s)
+		}
 	}
 }

@@ -164,7 +164,7 @@ func (d *demoEnv) scenario() []scenarioStep {
 		step("follow-up", "conv-ana-pricing", d.agentDelivery("agent: follow-up while the owner holds it", turn("t-ana-2", "conv-ana-pricing", "ana@globex.example", "chat", 2,
 			"Also, can you include onboarding in that quote?", "A colleague will get back to you on the quote.", 0.8, 0))),
 		step("exec-to-exec", "conv-chris", d.agentDelivery("agent: CEO of a tier-1 account writes", turn("t-chris-1", "conv-chris", "chris@globex.example", "chat", 1,
-			"Let's discuss how this fits our roadmap for next year.", "Happy to help with that.", 0.9, 0))),
+			"Before we commit for next year, I would like our CEO to meet yours.", "Happy to help with that.", 0.9, 0))),
 		step("regulated-industry", "conv-bea", d.agentDelivery("agent: bank asks for SOC 2 and a DPA", turn("t-bea-1", "conv-bea", "bea@firstharbor.example", "email", 1,
 			"Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0))),
 		step("low-confidence", "conv-ian", d.agentDelivery("agent: the agent is unsure of its answer", turn("t-ian-1", "conv-ian", "ian@initech.example", "chat", 1,
@@ -184,7 +184,7 @@ func (d *demoEnv) scenario() []scenarioStep {
 			"Do you support SSO with SAML and do you have a pen test report?", "We support SAML SSO.", 0.9, 0))),
 	)
 	// A conversation whose mood drops over three turns.
-	for i, text := range []string{"This looks great, I love the reports!", "ok, what about the export?", "Hmm, that is a bit disappointing."} {
+	for i, text := range []string{"This looks great, I love the reports!", "ok, what about the export?", "Hmm, not what I expected."} {
 		expect := "continue"
 		if i == 2 {
 			expect = "falling-sentiment"

@@ -83,8 +83,8 @@ func TestE2EDefaultLadderTasks(t *testing.T) {
 			asked: perSeat, reply: "The list price is on our pricing page.",
 			dl: agentDl("ana price", "t-ana", "conv-ana", anaEmail, "chat", 1, perSeat, "The list price is on our pricing page.", 0.9, 0)},
 		{name: "CEO of a tier-1 account: exec-to-exec (executives unknown to the CRM, falls back to the account owner)", rung: "exec-to-exec", exc: true, crm: "hubspot",
-			owner: hubspottest.OwnerAE1, prio: "HIGH", sla: time.Hour, asked: "Let us discuss how this fits our roadmap for next year.", reply: "Happy to help with that.",
-			dl: agentDl("chris", "t-chris", "conv-chris", "chris@globex.example", "chat", 1, "Let us discuss how this fits our roadmap for next year.", "Happy to help with that.", 0.9, 0)},
+			owner: hubspottest.OwnerAE1, prio: "HIGH", sla: time.Hour, asked: "Before we commit for next year, I would like our CEO to meet yours.", reply: "Happy to help with that.",
+			dl: agentDl("chris", "t-chris", "conv-chris", "chris@globex.example", "chat", 1, "Before we commit for next year, I would like our CEO to meet yours.", "Happy to help with that.", 0.9, 0)},
 		{name: "bank asks for SOC 2 and a DPA: regulated-industry hold to legal", rung: "regulated-industry", exc: true, crm: "hubspot",
 			owner: hubspottest.OwnerCounsel, prio: "HIGH", sla: 2 * time.Hour, asked: "Can you send your SOC 2 report and a DPA for our review?", reply: "I will check what we can share.",
 			dl: agentDl("bea", "t-bea", "conv-bea", "bea@firstharbor.example", "email", 1, "Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0)},
@@ -119,8 +119,8 @@ func TestE2EDefaultLadderTasks(t *testing.T) {
 				}
 			}},
 		{name: "mood drops over three turns: falling-sentiment to the account owner", rung: "falling-sentiment", crm: "hubspot",
-			owner: hubspottest.OwnerSDR1, prio: "HIGH", sla: 2 * time.Hour, asked: "Hmm, that is a bit disappointing.", reply: "Could you tell me more?",
-			dl: turns("ian mood", "conv-ian-mood", ianEmail, "email", "This looks great, I love the reports!", "ok, what about the export?", "Hmm, that is a bit disappointing.")},
+			owner: hubspottest.OwnerSDR1, prio: "HIGH", sla: 2 * time.Hour, asked: "Hmm, not what I expected.", reply: "Could you tell me more?",
+			dl: turns("ian mood", "conv-ian-mood", ianEmail, "email", "This looks great, I love the reports!", "ok, what about the export?", "Hmm, not what I expected.")},
 		{name: "four chat turns without progress: stall assist to the contact owner", rung: "stall", crm: "hubspot",
 			owner: hubspottest.OwnerSDR1, prio: "LOW", sla: 8 * time.Hour, asked: "what else?", reply: "Could you tell me more?",
 			dl: turns("ian stall", "conv-ian-stall", ianEmail, "chat", "hello", "and then?", "I see", "what else?")},
@@ -737,6 +737,41 @@ func TestE2EMarketoTaskOwnedWithDemoConfig(t *testing.T) {
 	}
 	if tasks[0].OwnerEmail == "" {
 		t.Fatalf("the Marketo task has no owner (owned by exactly one person, DESIGN §6)")
+	}
+}
+
+// Issue 16: a 606 on the custom-activity call that follows a successful
+// Request Campaign made the retry request the campaign again (two runs of
+// its flow, two CRM tasks, two different handoff_due). Now the campaign
+// request is a recorded step: one run, one task, the retry logs only the
+// activity, and the due time is the first attempt's.
+func TestE2EMarketo606AfterCampaignMakesOneTask(t *testing.T) {
+	t.Parallel()
+	d, ctx := newE2E(t, e2eOptions{})
+	d.Marketo.FailOn("/rest/v1/activities/external.json", 1, "606")
+	mustPost(t, ctx, d, d.marketoDelivery("mkto quote", marketoQuote(runTag())))
+	eventually(t, 60*time.Second, "the handoff activity was never logged", func() bool {
+		return len(d.Marketo.Activities(marketotest.ActivityTypeID)) >= 1
+	})
+	mustDrain(t, ctx, d, 30*time.Second)
+	runs, tasks := d.Marketo.CampaignRuns(), d.Marketo.Tasks()
+	if len(runs) != 1 || len(tasks) != 1 {
+		t.Fatalf("%d campaign runs and %d CRM tasks for one handoff; want 1 and 1", len(runs), len(tasks))
+	}
+	if n := len(d.Marketo.Activities(marketotest.ActivityTypeID)); n != 1 {
+		t.Errorf("%d handoff activities, want 1", n)
+	}
+	calls := map[string]int{}
+	for _, r := range d.Marketo.Requests() {
+		calls[r.Path]++
+	}
+	if calls["/rest/v1/activities/external.json"] != 2 {
+		t.Errorf("activity calls = %d, want 2 (the 606, then the retry)", calls["/rest/v1/activities/external.json"])
+	}
+	rec := handoffRecord(t, ctx, d, tasks[0].HandoffID)
+	due, _ := strconv.ParseInt(rec["due"], 10, 64)
+	if want := time.UnixMilli(due).UTC().Format(time.RFC3339); tasks[0].Due != want || rec["state"] != "created" {
+		t.Errorf("task due %s, record due %s (state %s)", tasks[0].Due, want, rec["state"])
 	}
 }
 

@@ -71,6 +71,7 @@ func printReport(w io.Writer, r jobs.Report) {
 	fmt.Fprintf(tw, "  by rung\t\t%s\n", breakdown(r.Handoffs.ByRung))
 	fmt.Fprintf(tw, "  by source\t\t%s\n", breakdown(r.Handoffs.BySource))
 	fmt.Fprintf(tw, "  by channel\t\t%s\n", breakdown(r.Handoffs.ByChannel))
+	fmt.Fprintf(tw, "  second reviewers\t%d\t%s\n", r.Handoffs.WithAlsoNeeds, breakdown(r.Handoffs.AlsoNeeds))
 	fmt.Fprintf(tw, "Time to human\t%s\t(%d samples)\n", pct(r.TimeToHuman, seconds), r.TimeToHuman.Samples)
 	fmt.Fprintf(tw, "SLA breaches\t%d\t%d handoffs, rate %.1f%%\n", r.SLA.Breaches, r.SLA.BreachedHandoffs, 100*r.SLA.BreachRate)
 	fmt.Fprintf(tw, "Resolution\t%.1f%%\tcompleted %d, released %d, untracked %d\n", 100*r.Resolution.Rate, r.Resolution.Completed, r.Resolution.Released, r.Resolution.Untracked)

@@ -182,7 +182,7 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 		return nil, fmt.Errorf("LADDER_FILE: %w", err)
 	}
 	p := &pipeline{active: active}
-	var shadow jobs.Decider
+	var shadow jobs.ShadowDecider
 	if cfg.Ladder.ShadowFile != "" {
 		if p.shadow, err = ladder.LoadShadow(cfg.Ladder.ShadowFile); err != nil {
 			return nil, fmt.Errorf("SHADOW_LADDER_FILE: %w", err)

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
 
@@ -25,27 +25,17 @@ const refreshSkew = 60 * time.Second
 // stateTTL bounds how long an install may take in the browser.
 const stateTTL = 15 * time.Minute
 
-// tenantSource is the oauth2.TokenSource behind one request.
-type tenantSource struct {
-	ctx         context.Context
-	c           *Client
-	tenant      string
-	used        string // the access token handed out
-	refreshable bool
-}
-
-func (s *tenantSource) Token() (*oauth2.Token, error) {
-	if s.c.isPrivateApp(s.tenant) {
-		s.used = s.c.cfg.PrivateAppToken
-		return &oauth2.Token{AccessToken: s.c.cfg.PrivateAppToken, TokenType: "Bearer"}, nil
+// accessToken is the token for one request, and whether a 401 can be
+// answered by a refresh.
+func (c *Client) accessToken(ctx context.Context, tenant string) (string, bool, error) {
+	if c.isPrivateApp(tenant) {
+		return c.cfg.PrivateAppToken, false, nil
 	}
-	t, err := s.c.token(s.ctx, s.tenant, "")
+	t, err := c.token(ctx, tenant, "")
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
-	s.used = t.AccessToken
-	s.refreshable = t.RefreshToken != ""
-	return &oauth2.Token{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry}, nil
+	return t.AccessToken, t.RefreshToken != "", nil
 }
 
 func (c *Client) isPrivateApp(tenant string) bool {
@@ -73,55 +63,26 @@ func (c *Client) token(ctx context.Context, tenant, rejected string) (*tokenstor
 	if c.fresh(t) && (rejected == "" || t.AccessToken != rejected) {
 		return t, nil
 	}
-	// Goroutines of this process queue on a local mutex first, so only one
-	// of them polls the Redis lock; the others then find the fresh token.
-	local := c.tenantMutex(tenant)
-	local.Lock()
-	defer local.Unlock()
-	if t, err = c.tokens.Get(ctx, crm, tenant); err != nil {
-		return nil, fmt.Errorf("reload token: %w", err)
-	}
-	if !t.NeedsReauth && c.fresh(t) && (rejected == "" || t.AccessToken != rejected) {
-		return t, nil
-	}
-	unlock, err := c.tokens.Lock(ctx, crm, tenant)
-	if err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("take refresh lock: %w", err)}
-	}
-	defer unlock()
-	// Another process may have refreshed while we waited.
-	if t, err = c.tokens.Get(ctx, crm, tenant); err != nil {
-		return nil, fmt.Errorf("reload token: %w", err)
-	}
-	if t.NeedsReauth {
-		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Detail: "re-authorization needed: " + t.Reason}
-	}
-	if c.fresh(t) && (rejected == "" || t.AccessToken != rejected) {
-		return t, nil
-	}
-	if t.RefreshToken == "" {
-		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Detail: "access token expired and no refresh token is stored"}
-	}
-	nt, err := c.refresh(ctx, tenant, t.RefreshToken)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.tokens.Put(ctx, crm, tenant, nt); err != nil {
-		return nil, fmt.Errorf("store refreshed token: %w", err)
-	}
-	c.log.Info("hubspot token refreshed", "tenant", tenant, "expires_in", nt.Expiry.Sub(c.now()).Round(time.Second).String())
-	return nt, nil
-}
-
-func (c *Client) tenantMutex(tenant string) *sync.Mutex {
-	m, _ := c.refreshMu.LoadOrStore(tenant, &sync.Mutex{})
-	return m.(*sync.Mutex)
+	return c.ref.Refresh(ctx, tenant, func(ctx context.Context, t *tokenstore.Token) (*tokenstore.Token, bool, error) {
+		switch {
+		case t == nil:
+			return nil, false, fmt.Errorf("hubspot tenant %s: %w", tenant, handoff.ErrNotInstalled)
+		case t.NeedsReauth:
+			return nil, false, &handoff.AuthError{CRM: crm, Tenant: tenant, Detail: "re-authorization needed: " + t.Reason}
+		case c.fresh(t) && (rejected == "" || t.AccessToken != rejected):
+			return t, false, nil // another worker or process refreshed it
+		case t.RefreshToken == "":
+			return nil, false, &handoff.AuthError{CRM: crm, Tenant: tenant, Detail: "access token expired and no refresh token is stored"}
+		}
+		nt, err := c.refresh(ctx, tenant, t.RefreshToken)
+		return nt, err == nil, err
+	})
 }
 
 // oauthCtx carries the HTTP client x/oauth2 uses for the token endpoint:
 // the base client, accepting camelCase token responses too (tokencase.go).
 func (c *Client) oauthCtx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: tokenCaseTransport{base: c.base.Transport}, Timeout: c.base.Timeout})
+	return context.WithValue(ctx, oauth2.HTTPClient, c.oauthHTTP)
 }
 
 // refresh runs the refresh_token grant through x/oauth2.
@@ -133,7 +94,7 @@ func (c *Client) refresh(ctx context.Context, tenant, refreshToken string) (*tok
 	}
 	nt := fromOAuth(ot)
 	if nt.RefreshToken == "" {
-		nt.RefreshToken = refreshToken // persist whatever comes back, keep the old one otherwise (§4.2)
+		nt.RefreshToken = refreshToken // persist whatever comes back, keep the old one otherwise (docs/crm/hubspot.md)
 	}
 	return nt, nil
 }
@@ -146,14 +107,14 @@ func (c *Client) grantError(ctx context.Context, tenant, what string, err error)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("%s: token endpoint unreachable: %w", what, unwrapURLError(err))}
+		return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("%s: token endpoint unreachable: %w", what, crmhttp.Scrub(err))}
 	}
 	status := 0
 	if re.Response != nil {
 		status = re.Response.StatusCode
 	}
 	// v1 names the failure in "status"; HubSpot's generic error JSON
-	// (§8.4), which newer endpoints may use, in "category" with
+	// (docs/crm/hubspot.md), which newer endpoints may use, in "category" with
 	// status "error".
 	var v1 struct {
 		Status   string `json:"status"`
@@ -169,11 +130,7 @@ func (c *Client) grantError(ctx context.Context, tenant, what string, err error)
 	}
 	switch {
 	case code == "invalid_grant" || code == "BAD_REFRESH_TOKEN":
-		if c.tokens != nil && tenant != "" {
-			if merr := c.tokens.MarkNeedsReauth(context.WithoutCancel(ctx), crm, tenant, "refresh token rejected ("+code+")"); merr != nil {
-				c.log.Error("hubspot: could not mark tenant as needing re-authorization", "tenant", tenant, "err", merr)
-			}
-		}
+		c.ref.MarkNeedsReauth(ctx, tenant, "refresh token rejected ("+code+")")
 		c.log.Warn("hubspot refresh token rejected; the portal must install the app again", "tenant", tenant, "code", code)
 		return &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: what + " rejected: " + code}
 	case status >= 500 || status == http.StatusTooManyRequests:
@@ -200,7 +157,7 @@ func fromOAuth(ot *oauth2.Token) *tokenstore.Token {
 }
 
 // AuthCodeURL starts an install: it stores a one-time state and returns
-// HubSpot's consent URL (§4.1).
+// HubSpot's consent URL (docs/crm/hubspot.md).
 func (c *Client) AuthCodeURL(ctx context.Context) (string, error) {
 	if c.tokens == nil || c.cfg.ClientID == "" {
 		return "", errors.New("hubspot OAuth is not configured (HUBSPOT_CLIENT_ID, HUBSPOT_CLIENT_SECRET)")
@@ -260,7 +217,7 @@ func hubID(v any) string {
 	return ""
 }
 
-// TokenInfo is the access-token metadata of GET /oauth/v1/access-tokens/{token} (§4.2).
+// TokenInfo is the access-token metadata of GET /oauth/v1/access-tokens/{token} (docs/crm/hubspot.md).
 type TokenInfo struct {
 	HubID     int64    `json:"hub_id"`
 	User      string   `json:"user"`

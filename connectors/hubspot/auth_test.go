@@ -75,7 +75,7 @@ func TestInstallAndCallback(t *testing.T) {
 			if err != nil || tok.AccessToken == "" || tok.RefreshToken == "" || tok.Expiry.Before(time.Now().Add(29*time.Minute)) {
 				t.Fatalf("stored token %+v, %v", tok != nil, err)
 			}
-			// The code exchange: form body, all parameters in the body (§4.2).
+			// The code exchange: form body, all parameters in the body (docs/crm/hubspot.md).
 			r := e.lastRequest("POST", "/oauth/v1/token")
 			if ct := r.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
 				t.Fatalf("content type %q", ct)
@@ -387,7 +387,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	}
 }
 
-// §4.2: whether HubSpot rotates refresh tokens is UNCONFIRMED; the client
+// docs/crm/hubspot.md: whether HubSpot rotates refresh tokens is UNCONFIRMED; the client
 // must persist whatever refresh_token comes back. With rotation on, the
 // old refresh token is revoked, so a client that kept it would fail at
 // the next refresh.
@@ -416,7 +416,7 @@ func TestRotatedRefreshTokenIsPersisted(t *testing.T) {
 	}
 }
 
-// §4.2: the 2026-03 token endpoint's field casing is UNCONFIRMED (its
+// docs/crm/hubspot.md: the 2026-03 token endpoint's field casing is UNCONFIRMED (its
 // reference page shows accessToken, expiresIn, hubId). With
 // HUBSPOT_TOKEN_URL moved there, a camelCase answer used to fail the
 // install ("server response missing access_token").

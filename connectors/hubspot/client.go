@@ -13,32 +13,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
-	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
 
 const crm = handoff.SourceHubSpot
 
 // TokenStore is the part of tokenstore.Store the client uses.
-type TokenStore interface {
-	Get(ctx context.Context, crm handoff.Source, tenant string) (*tokenstore.Token, error)
-	Put(ctx context.Context, crm handoff.Source, tenant string, t *tokenstore.Token) error
-	MarkNeedsReauth(ctx context.Context, crm handoff.Source, tenant, reason string) error
-	Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error)
-	NewState(ctx context.Context, crm handoff.Source, data map[string]string, ttl time.Duration) (string, error)
-	TakeState(ctx context.Context, crm handoff.Source, state string) (map[string]string, error)
-}
+type TokenStore = crmhttp.TokenStore
 
 // Limiter is the part of ratelimit.Limiter the client uses.
-type Limiter interface {
-	Allow(ctx context.Context, key string, lim ratelimit.Limit) (time.Duration, error)
-}
+type Limiter = crmhttp.Limiter
 
 // Deps are the client's collaborators.
 type Deps struct {
@@ -59,12 +49,13 @@ type Client struct {
 	limit     ratelimit.Limit
 	search    ratelimit.Limit
 	base      *http.Client
+	sender    *crmhttp.Sender
+	ref       *crmhttp.Refresher
+	oauthHTTP *http.Client // the token endpoint's client (tokencase.go)
 	log       *slog.Logger
 	now       func() time.Time
 	oauth     *oauth2.Config
 	pipelines *pipelineCache
-
-	refreshMu sync.Map // tenant → *sync.Mutex
 
 	mu        sync.Mutex
 	rateInfos map[string]RateLimitInfo
@@ -76,8 +67,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	lim, _ := ParseRate(cfg.RateLimit)
-	slim, _ := ParseRate(cfg.SearchRateLimit)
+	lim, _ := ratelimit.ParseLimit(cfg.RateLimit)
+	slim, _ := ratelimit.ParseLimit(cfg.SearchRateLimit)
 	if deps.Tokens == nil && cfg.PrivateAppToken == "" {
 		return nil, errors.New("hubspot: a token store is required unless HUBSPOT_PRIVATE_APP_TOKEN is set")
 	}
@@ -106,6 +97,9 @@ func New(cfg Config, deps Deps) (*Client, error) {
 		pipelines: newPipelineCache(cfg.PipelineCacheTTL, now),
 		rateInfos: map[string]RateLimitInfo{},
 	}
+	c.sender = crmhttp.NewSender(crm, base, 0, true, 32<<20)
+	c.ref = &crmhttp.Refresher{CRM: crm, Store: deps.Tokens, Log: c.log}
+	c.oauthHTTP = &http.Client{Transport: tokenCaseTransport{base: base.Transport}, Timeout: base.Timeout}
 	return c, nil
 }
 
@@ -133,7 +127,7 @@ func (c *Client) LastRateLimit(tenant string) (RateLimitInfo, bool) {
 
 func (c *Client) recordRateHeaders(tenant string, h http.Header) {
 	if h.Get("X-HubSpot-RateLimit-Max") == "" && h.Get("X-HubSpot-RateLimit-Daily") == "" {
-		return // search responses carry none (§8.2)
+		return // search responses carry none (docs/crm/hubspot.md)
 	}
 	atoi := func(k string) int { n, _ := strconv.Atoi(h.Get(k)); return n }
 	ri := RateLimitInfo{
@@ -162,18 +156,9 @@ type request struct {
 	search bool // counts against the search budget, not the 10-second one
 }
 
-// counter counts API calls for Profile.Calls.
-type counter struct{ n atomic.Int32 }
-
-func (k *counter) add() {
-	if k != nil {
-		k.n.Add(1)
-	}
-}
-
 // do performs one API call for tenant and decodes a 2xx body into out.
 // A 401 leads to one forced token refresh and one retry.
-func (c *Client) do(ctx context.Context, tenant string, r request, out any, calls *counter) error {
+func (c *Client) do(ctx context.Context, tenant string, r request, out any) error {
 	if tenant == "" {
 		return fmt.Errorf("hubspot: empty tenant: %w", handoff.ErrNotInstalled)
 	}
@@ -193,10 +178,9 @@ func (c *Client) do(ctx context.Context, tenant string, r request, out any, call
 		u += "?" + r.query.Encode()
 	}
 	for attempt := 0; ; attempt++ {
-		src := &tenantSource{ctx: ctx, c: c, tenant: tenant}
-		hc := &http.Client{
-			Transport: &oauth2.Transport{Source: src, Base: c.base.Transport},
-			Timeout:   c.base.Timeout,
+		access, refreshable, err := c.accessToken(ctx, tenant)
+		if err != nil {
+			return err
 		}
 		req, err := http.NewRequestWithContext(ctx, r.method, u, bytesReader(payload))
 		if err != nil {
@@ -206,20 +190,14 @@ func (c *Client) do(ctx context.Context, tenant string, r request, out any, call
 		if payload != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}
-		resp, err := hc.Do(req)
+		resp, body, err := c.sender.Send(ctx, req, access)
 		if err != nil {
-			return c.transportError(ctx, err)
+			return err
 		}
-		calls.add()
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-		resp.Body.Close()
 		c.recordRateHeaders(tenant, resp.Header)
-		if rerr != nil {
-			return &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", rerr)}
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && src.refreshable {
-			// §7 of DESIGN: 401 → one token refresh, then retry.
-			if _, err := c.token(ctx, tenant, src.used); err != nil {
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && refreshable {
+			// 401 → one token refresh, then retry (docs/architecture.md).
+			if _, err := c.token(ctx, tenant, access); err != nil {
 				return err
 			}
 			continue
@@ -254,52 +232,14 @@ func (c *Client) allow(ctx context.Context, tenant string, search bool) error {
 			}
 		}
 	}
-	if c.limiter == nil {
-		return nil
-	}
 	key, lim, spec := "hubspot:"+tenant, c.limit, c.cfg.RateLimit
 	if search {
 		key, lim, spec = "hubspot-search:"+tenant, c.search, c.cfg.SearchRateLimit
 	}
-	wait, err := c.limiter.Allow(ctx, key, lim)
-	if err != nil {
-		// The limiter lives in Redis: if Redis is down, jobs retry later.
-		return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("rate limiter: %w", err)}
-	}
-	if wait > 0 {
-		return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: wait, Detail: "client-side limit " + spec}
-	}
-	return nil
+	return crmhttp.Allow(ctx, c.limiter, crm, tenant, key, lim, spec, 0)
 }
 
-// transportError unwraps errors raised by the token source inside the
-// OAuth transport (they are already typed) and maps network failures.
-func (c *Client) transportError(ctx context.Context, err error) error {
-	var (
-		ae *handoff.AuthError
-		re *handoff.RateLimitError
-		te *handoff.TransientError
-		pe *handoff.PermanentError
-	)
-	switch {
-	case errors.As(err, &ae), errors.As(err, &re), errors.As(err, &te), errors.As(err, &pe), errors.Is(err, handoff.ErrNotInstalled):
-		return unwrapURLError(err)
-	case ctx.Err() != nil:
-		return ctx.Err()
-	}
-	return &handoff.TransientError{CRM: crm, Err: unwrapURLError(err)}
-}
-
-// unwrapURLError drops *url.Error, whose text repeats the request URL.
-func unwrapURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
-	}
-	return err
-}
-
-// apiError is HubSpot's error JSON (§8.3, §8.4); every field is optional.
+// apiError is HubSpot's error JSON (docs/crm/hubspot.md); every field is optional.
 type apiError struct {
 	Status        string `json:"status"`
 	Message       string `json:"message"`
@@ -340,19 +280,19 @@ func (e apiError) detail() string {
 }
 
 // Fallback waits when a 429 carries no Retry-After (UNCONFIRMED on REST
-// 429s, §8.3); they follow the policy named in the body.
+// 429s, docs/crm/hubspot.md); they follow the policy named in the body.
 const (
 	retryTenSecondly = 10 * time.Second
 	retrySecondly    = time.Second
 	retryDaily       = time.Hour
-	retryLocked      = 2 * time.Second // 423: wait at least 2 s (§8.4)
+	retryLocked      = 2 * time.Second // 423: wait at least 2 s (docs/crm/hubspot.md)
 )
 
 func (c *Client) statusError(tenant string, resp *http.Response, body []byte, refreshed bool) error {
 	var ae apiError
 	_ = json.Unmarshal(body, &ae)
 	st := resp.StatusCode
-	ra := retryAfter(resp.Header, c.now())
+	ra := crmhttp.RetryAfter(resp.Header, c.now())
 	switch {
 	case st == http.StatusTooManyRequests:
 		if ra == 0 {
@@ -401,19 +341,4 @@ func (c *Client) statusError(tenant string, resp *http.Response, body []byte, re
 		code = http.StatusText(st)
 	}
 	return &handoff.PermanentError{CRM: crm, Status: st, Code: code, Detail: ae.detail()}
-}
-
-// retryAfter reads Retry-After as seconds (or an HTTP date).
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

@@ -9,19 +9,19 @@ import (
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
 )
 
-// Defaults that come from HubSpot's documentation (see /work/shared/crm/hubspot.md).
+// Defaults that come from HubSpot's documentation (see docs/crm/hubspot.md).
 const (
 	DefaultAPIBaseURL = "https://api.hubapi.com"
 	DefaultAuthURL    = "https://app.hubspot.com/oauth/authorize"
 	// DefaultTokenURL is the v1 token endpoint: its response is documented
-	// in snake_case with hub_id (§4.2). The 2026-03 endpoint's field casing
+	// in snake_case with hub_id (docs/crm/hubspot.md). The 2026-03 endpoint's field casing
 	// is UNCONFIRMED, so it is not the default; set HUBSPOT_TOKEN_URL to move.
 	DefaultTokenURL = "https://api.hubapi.com/oauth/v1/token"
-	// DefaultScopes are the scopes §4.3 lists for this service.
+	// DefaultScopes are the scopes docs/crm/hubspot.md lists for this service.
 	DefaultScopes = "oauth crm.objects.contacts.read crm.objects.contacts.write crm.objects.companies.read crm.objects.deals.read crm.objects.owners.read conversations.read"
 )
 
-// Config is the HubSpot connector's configuration (DESIGN §4 names).
+// Config is the HubSpot connector's configuration (variable names as in the README).
 type Config struct {
 	ClientID     string `env:"HUBSPOT_CLIENT_ID"`
 	ClientSecret string `env:"HUBSPOT_CLIENT_SECRET"`
@@ -39,12 +39,12 @@ type Config struct {
 	// HandoffIDProperty names a custom (ideally unique-value) task property
 	// that stores the handoff id. Empty (the default) keeps the id as a
 	// searchable "Handoff ID: <id>" line in hs_task_body only, because
-	// custom task properties must be created in each portal first (§6.3).
+	// custom task properties must be created in each portal first (docs/crm/hubspot.md).
 	HandoffIDProperty string `env:"HUBSPOT_HANDOFF_ID_PROPERTY"`
-	// RateLimit is the per-tenant budget for ordinary calls (§8.1: 110 per
+	// RateLimit is the per-tenant budget for ordinary calls (docs/crm/hubspot.md: 110 per
 	// 10 s per installing account for OAuth apps).
 	RateLimit string `env:"HUBSPOT_RATE_LIMIT, default=110/10s"`
-	// SearchRateLimit is the separate search budget (§5.3: 5 requests/s).
+	// SearchRateLimit is the separate search budget (docs/crm/hubspot.md: 5 requests/s).
 	SearchRateLimit string `env:"HUBSPOT_SEARCH_RATE_LIMIT, default=5/1s"`
 	// PipelineCacheTTL is how long deal pipelines are kept per portal.
 	PipelineCacheTTL time.Duration `env:"HUBSPOT_PIPELINE_CACHE_TTL, default=10m"`
@@ -88,10 +88,10 @@ func (c Config) RedirectURL() string { return c.PublicBaseURL + "/oauth/hubspot/
 
 // Validate names the first bad variable.
 func (c Config) Validate() error {
-	if _, err := ParseRate(c.RateLimit); err != nil {
+	if _, err := ratelimit.ParseLimit(c.RateLimit); err != nil {
 		return fmt.Errorf("HUBSPOT_RATE_LIMIT: %w", err)
 	}
-	if _, err := ParseRate(c.SearchRateLimit); err != nil {
+	if _, err := ratelimit.ParseLimit(c.SearchRateLimit); err != nil {
 		return fmt.Errorf("HUBSPOT_SEARCH_RATE_LIMIT: %w", err)
 	}
 	if (c.PrivateAppToken == "") != (c.PortalID == "") {
@@ -107,10 +107,4 @@ func (c Config) Validate() error {
 		return errors.New("HUBSPOT_TIER_PROPERTY must not be empty")
 	}
 	return nil
-}
-
-// ParseRate parses "110/10s" (N per Go duration) into a limit. "0" or
-// "off" disables the limit.
-func ParseRate(s string) (ratelimit.Limit, error) {
-	return ratelimit.ParseLimit(s)
 }

@@ -1,7 +1,7 @@
 // Package hubspot is Handoff's HubSpot API client: OAuth install and token
 // refresh per portal, the reads the enricher needs, and the task writes of
-// a handoff. Facts and section numbers (§) refer to
-// /work/shared/crm/hubspot.md.
+// a handoff. The HubSpot API facts it relies on, with their public
+// sources, are in docs/crm/hubspot.md.
 //
 // # Tenants and tokens
 //
@@ -27,7 +27,7 @@
 //
 // # Idempotency marker
 //
-// HubSpot has no idempotency key (§6.3). The handoff id is written as a
+// HubSpot has no idempotency key (docs/crm/hubspot.md). The handoff id is written as a
 // "Handoff ID: <id>" line at the end of hs_task_body, and, when
 // HUBSPOT_HANDOFF_ID_PROPERTY names a custom task property created in the
 // portal, in that property. FindTask searches (EQ on the property, else

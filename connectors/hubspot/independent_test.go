@@ -35,7 +35,7 @@ func privateClient(t *testing.T, h http.HandlerFunc) (*hubspot.Client, *atomic.I
 
 const ownerBody = `{"id":"101","email":"dd1@acme.example","type":"PERSON","firstName":"Dana","lastName":"D","userId":9001,"archived":false}`
 
-// §8.2 lists the rate-limit headers; a response carrying only some of them
+// docs/crm/hubspot.md lists the rate-limit headers; a response carrying only some of them
 // (here no X-HubSpot-RateLimit-Remaining) says nothing about what is left.
 // It used to read as "0 remaining", so every later call was refused
 // locally for a whole window.
@@ -59,7 +59,7 @@ func TestPartialRateLimitHeadersDoNotBlock(t *testing.T) {
 	}
 }
 
-// §8.3: some 429s carry category RATE_LIMITS and only a message, without
+// docs/crm/hubspot.md: some 429s carry category RATE_LIMITS and only a message, without
 // policyName. "You have reached your daily limit." must wait like DAILY,
 // not like the 10-second window.
 func TestDailyLimitMessageWithoutPolicyName(t *testing.T) {
@@ -75,7 +75,7 @@ func TestDailyLimitMessageWithoutPolicyName(t *testing.T) {
 	}
 }
 
-// §5.1: property values are strings or null; a null is an empty value.
+// docs/crm/hubspot.md: property values are strings or null; a null is an empty value.
 func TestNullPropertiesAndUnknownFields(t *testing.T) {
 	c, _ := privateClient(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -91,7 +91,7 @@ func TestNullPropertiesAndUnknownFields(t *testing.T) {
 	}
 }
 
-// §5.4: GET /crm/v3/owners documents limit/after/archived; the email filter
+// docs/crm/hubspot.md: GET /crm/v3/owners documents limit/after/archived; the email filter
 // is community-documented only. Against a server that ignores it, the
 // owner on page 2 used to be reported as not found.
 func TestOwnerByEmailFollowsPagingWhenEmailIsIgnored(t *testing.T) {
@@ -131,7 +131,7 @@ func TestOwnerByEmailFollowsPagingWhenEmailIsIgnored(t *testing.T) {
 	}
 }
 
-// §4.2/§8.4: a revoked refresh token is BAD_REFRESH_TOKEN (v1 "status") or
+// docs/crm/hubspot.md: a revoked refresh token is BAD_REFRESH_TOKEN (v1 "status") or
 // invalid_grant; an endpoint answering in HubSpot's generic error JSON
 // carries it in "category" with status "error". That form used to be
 // taken for a configuration error: the portal was not marked for

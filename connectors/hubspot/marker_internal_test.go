@@ -30,28 +30,3 @@ func FuzzHandoffMarkerRoundTrip(f *testing.F) {
 		}
 	})
 }
-
-func FuzzParseRate(f *testing.F) {
-	for _, s := range []string{"110/10s", "5/s", "off", "0", "1/1h", "x/y", "9999999999999/1ns"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		l, err := ParseRate(s)
-		if err == nil && (l.Rate < 0 || l.Period < 0 || (l.Rate > 0) != (l.Period > 0)) {
-			t.Fatalf("ParseRate(%q) = %+v", s, l)
-		}
-	})
-}
-
-func TestRetryAfterHeader(t *testing.T) {
-	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"": 0, "7": 7 * time.Second, "0.5": 500 * time.Millisecond, "-3": 0, "soon": 0,
-		"Mon, 23 Nov 2026 10:00:30 GMT": 30 * time.Second,
-	} {
-		h := map[string][]string{"Retry-After": {v}}
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("Retry-After %q = %s, want %s", v, got, want)
-		}
-	}
-}

@@ -13,20 +13,21 @@ import (
 	"time"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 )
 
-// Paths. The numbered v3 paths work until Sept 2027 (§0); the CRM path
+// Paths. The numbered v3 paths work until Sept 2027 (docs/crm/hubspot.md); the CRM path
 // version lives here only.
 const (
 	crmObjects      = "/crm/v3/objects/"
 	crmPipelines    = "/crm/v3/pipelines/deals"
 	crmOwners       = "/crm/v3/owners"
 	conversations   = "/conversations/v3/conversations/threads/"
-	maxBatch        = 100 // §5.2
+	maxBatch        = 100 // docs/crm/hubspot.md
 	threadPageLimit = 50
 )
 
-// Properties read for each object. Unknown names are ignored by HubSpot (§5.1).
+// Properties read for each object. Unknown names are ignored by HubSpot (docs/crm/hubspot.md).
 var (
 	contactProps = []string{"email", "firstname", "lastname", "jobtitle", "lifecyclestage", "hubspot_owner_id", "company"}
 	companyProps = []string{"name", "domain", "industry", "numberofemployees", "annualrevenue", "hs_is_target_account", "hubspot_owner_id"}
@@ -39,7 +40,7 @@ var (
 )
 
 // primaryCompany is the association type of a contact's primary company;
-// the same id also comes back as contact_to_company_unlabeled (§5.1).
+// the same id also comes back as contact_to_company_unlabeled (docs/crm/hubspot.md).
 const primaryCompany = "contact_to_company"
 
 // Object is HubSpot's SimplePublicObject (with associations when asked).
@@ -95,15 +96,15 @@ type batchReadResponse struct {
 	NumErrors int      `json:"numErrors"`
 }
 
-func (c *Client) getObject(ctx context.Context, tenant, objType, id string, q url.Values, calls *counter) (*Object, error) {
+func (c *Client) getObject(ctx context.Context, tenant, objType, id string, q url.Values) (*Object, error) {
 	var o Object
-	if err := c.do(ctx, tenant, request{method: "GET", path: crmObjects + objType + "/" + url.PathEscape(id), query: q}, &o, calls); err != nil {
+	if err := c.do(ctx, tenant, request{method: "GET", path: crmObjects + objType + "/" + url.PathEscape(id), query: q}, &o); err != nil {
 		return nil, err
 	}
 	return &o, nil
 }
 
-func (c *Client) batchRead(ctx context.Context, tenant, objType string, ids, props []string, calls *counter) ([]Object, error) {
+func (c *Client) batchRead(ctx context.Context, tenant, objType string, ids, props []string) ([]Object, error) {
 	if len(ids) > maxBatch {
 		ids = ids[:maxBatch]
 	}
@@ -112,7 +113,7 @@ func (c *Client) batchRead(ctx context.Context, tenant, objType string, ids, pro
 		body.Inputs = append(body.Inputs, idInput{ID: id})
 	}
 	var out batchReadResponse
-	err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + objType + "/batch/read", query: url.Values{"archived": {"false"}}, body: body}, &out, calls)
+	err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + objType + "/batch/read", query: url.Values{"archived": {"false"}}, body: body}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -128,15 +129,10 @@ func (c *Client) batchRead(ctx context.Context, tenant, objType string, ids, pro
 // when those are missing and the portal's pipelines are not cached, and
 // then costs one extra call per portal per HUBSPOT_PIPELINE_CACHE_TTL.
 func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {
-	var calls counter
-	p, err := c.profile(ctx, tenant, ref, &calls)
-	if p != nil {
-		p.Calls = int(calls.n.Load())
-	}
-	return p, err
+	return crmhttp.CountedProfile(ctx, func(ctx context.Context) (*handoff.Profile, error) { return c.profile(ctx, tenant, ref) })
 }
 
-func (c *Client) profile(ctx context.Context, tenant string, ref handoff.ContactRef, calls *counter) (*handoff.Profile, error) {
+func (c *Client) profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {
 	q := url.Values{
 		"properties":   {strings.Join(contactProps, ",")},
 		"associations": {"companies,deals"},
@@ -150,7 +146,7 @@ func (c *Client) profile(ctx context.Context, tenant string, ref handoff.Contact
 		id = ref.Email
 		q.Set("idProperty", "email")
 	}
-	contact, err := c.getObject(ctx, tenant, "contacts", id, q, calls)
+	contact, err := c.getObject(ctx, tenant, "contacts", id, q)
 	if err != nil {
 		return nil, fmt.Errorf("read hubspot contact %s: %w", redactEmail(id), err)
 	}
@@ -172,12 +168,12 @@ func (c *Client) profile(ctx context.Context, tenant string, ref handoff.Contact
 			company, companyErr = c.getObject(ctx, tenant, "companies", companyIDs[0], url.Values{
 				"properties": {strings.Join(append(slices.Clone(companyProps), c.cfg.TierProperty), ",")},
 				"archived":   {"false"},
-			}, calls)
+			})
 		})
 	}
 	if len(dealIDs) > 0 {
 		wg.Go(func() {
-			deals, dErr = c.batchRead(ctx, tenant, "deals", dealIDs, append(slices.Clone(dealProps), dealCalcProps...), calls)
+			deals, dErr = c.batchRead(ctx, tenant, "deals", dealIDs, append(slices.Clone(dealProps), dealCalcProps...))
 		})
 	}
 	wg.Wait()
@@ -193,7 +189,7 @@ func (c *Client) profile(ctx context.Context, tenant string, ref handoff.Contact
 	if len(deals) > 0 {
 		stages, cached := c.pipelines.get(tenant)
 		if !cached && needsPipelines(deals) {
-			if stages, err = c.loadPipelines(ctx, tenant, calls); err != nil {
+			if stages, err = c.loadPipelines(ctx, tenant); err != nil {
 				return nil, fmt.Errorf("read hubspot deal pipelines: %w", err)
 			}
 		}
@@ -390,15 +386,15 @@ func (pc *pipelineCache) put(tenant string, s map[string]stageInfo) {
 	pc.m[tenant] = pipelineEntry{stages: s, at: pc.now()}
 }
 
-func (c *Client) loadPipelines(ctx context.Context, tenant string, calls *counter) (map[string]stageInfo, error) {
+func (c *Client) loadPipelines(ctx context.Context, tenant string) (map[string]stageInfo, error) {
 	var pr pipelinesResponse
-	if err := c.do(ctx, tenant, request{method: "GET", path: crmPipelines}, &pr, calls); err != nil {
+	if err := c.do(ctx, tenant, request{method: "GET", path: crmPipelines}, &pr); err != nil {
 		return nil, err
 	}
 	m := map[string]stageInfo{}
 	for _, p := range pr.Results {
 		for _, s := range p.Stages {
-			prob, _ := strconv.ParseFloat(s.Metadata.Probability, 64) // strings per §5.4
+			prob, _ := strconv.ParseFloat(s.Metadata.Probability, 64) // strings per docs/crm/hubspot.md
 			m[p.ID+"/"+s.ID] = stageInfo{label: s.Label, probability: prob, closed: s.Metadata.IsClosed == "true"}
 		}
 	}
@@ -409,7 +405,7 @@ func (c *Client) loadPipelines(ctx context.Context, tenant string, calls *counte
 // WarmPipelines loads (or reloads) the tenant's deal pipelines into the
 // in-memory cache, so Profile can fill stage labels without a call.
 func (c *Client) WarmPipelines(ctx context.Context, tenant string) error {
-	if _, err := c.loadPipelines(ctx, tenant, nil); err != nil {
+	if _, err := c.loadPipelines(ctx, tenant); err != nil {
 		return fmt.Errorf("read hubspot deal pipelines: %w", err)
 	}
 	return nil
@@ -417,7 +413,7 @@ func (c *Client) WarmPipelines(ctx context.Context, tenant string) error {
 
 // ContactByEmail resolves a contact id from an email (GET with idProperty=email).
 func (c *Client) ContactByEmail(ctx context.Context, tenant, email string) (handoff.ContactRef, error) {
-	o, err := c.getObject(ctx, tenant, "contacts", email, url.Values{"idProperty": {"email"}, "properties": {"email"}}, nil)
+	o, err := c.getObject(ctx, tenant, "contacts", email, url.Values{"idProperty": {"email"}, "properties": {"email"}})
 	if err != nil {
 		return handoff.ContactRef{}, fmt.Errorf("find hubspot contact %s: %w", redactEmail(email), err)
 	}
@@ -443,7 +439,7 @@ func (o ownerJSON) owner() handoff.Owner {
 // OwnerByEmail finds an active owner by email (GET /crm/v3/owners?email=).
 // The returned ID is the owner id (not the user id) used by hubspot_owner_id.
 //
-// The email filter is community-documented only (§5.4): a server that
+// The email filter is community-documented only (docs/crm/hubspot.md): a server that
 // ignores it returns every owner, page by page, so the pages are followed
 // (paging.next.after, at most maxOwnerPages) until the email is found.
 func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error) {
@@ -457,7 +453,7 @@ func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handof
 				} `json:"next"`
 			} `json:"paging"`
 		}
-		if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners, query: q}, &out, nil); err != nil {
+		if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners, query: q}, &out); err != nil {
 			return handoff.Owner{}, fmt.Errorf("find hubspot owner %s: %w", redactEmail(email), err)
 		}
 		for _, o := range out.Results {
@@ -480,7 +476,7 @@ const maxOwnerPages = 20
 func (c *Client) OwnerByID(ctx context.Context, tenant, id string) (handoff.Owner, error) {
 	var o ownerJSON
 	q := url.Values{"idProperty": {"id"}}
-	if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners + "/" + url.PathEscape(id), query: q}, &o, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "GET", path: crmOwners + "/" + url.PathEscape(id), query: q}, &o); err != nil {
 		return handoff.Owner{}, fmt.Errorf("read hubspot owner %s: %w", id, err)
 	}
 	return o.owner(), nil
@@ -498,7 +494,7 @@ type threadMessage struct {
 }
 
 // truncatedLength is the truncationStatus of a message whose text was cut
-// for length; its full text is at …/original-content (§7). The other
+// for length; its full text is at …/original-content (docs/crm/hubspot.md). The other
 // truncated status, TRUNCATED_TO_MOST_RECENT_REPLY, keeps the sender's
 // newest reply without the quoted history, which is what a handoff needs.
 const truncatedLength = "TRUNCATED"
@@ -512,7 +508,7 @@ func (c *Client) ThreadMessages(ctx context.Context, tenant, threadID string) ([
 		Results []threadMessage `json:"results"`
 	}
 	q := url.Values{"limit": {strconv.Itoa(threadPageLimit)}, "sort": {"-createdAt"}}
-	if err := c.do(ctx, tenant, request{method: "GET", path: conversations + url.PathEscape(threadID) + "/messages", query: q}, &out, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "GET", path: conversations + url.PathEscape(threadID) + "/messages", query: q}, &out); err != nil {
 		return nil, fmt.Errorf("read hubspot thread %s messages: %w", threadID, err)
 	}
 	var msgs []handoff.Message
@@ -550,7 +546,7 @@ func (c *Client) originalText(ctx context.Context, tenant, threadID, messageID s
 		Text string `json:"text"`
 	}
 	path := conversations + url.PathEscape(threadID) + "/messages/" + url.PathEscape(messageID) + "/original-content"
-	if err := c.do(ctx, tenant, request{method: "GET", path: path}, &out, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "GET", path: path}, &out); err != nil {
 		return "", fmt.Errorf("read message %s original content: %w", messageID, err)
 	}
 	return out.Text, nil
@@ -564,7 +560,7 @@ func (c *Client) ThreadContact(ctx context.Context, tenant, threadID string) (st
 	var out struct {
 		AssociatedContactID json.Number `json:"associatedContactId"`
 	}
-	if err := c.do(ctx, tenant, request{method: "GET", path: conversations + url.PathEscape(threadID)}, &out, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "GET", path: conversations + url.PathEscape(threadID)}, &out); err != nil {
 		return "", fmt.Errorf("read hubspot thread %s: %w", threadID, err)
 	}
 	return out.AssociatedContactID.String(), nil

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/bundletext"
 )
 
-// Association type ids, HUBSPOT_DEFINED, task → object (§6.1). 204 is in
+// Association type ids, HUBSPOT_DEFINED, task → object (docs/crm/hubspot.md). 204 is in
 // the official tasks guide; 192 and 216 are community-corroborated.
 const (
 	AssocTaskToContact = 204
@@ -21,7 +22,7 @@ const (
 	AssocTaskToDeal    = 216
 )
 
-// Task property names (§6.1).
+// Task property names (docs/crm/hubspot.md).
 const (
 	propTimestamp = "hs_timestamp"
 	propSubject   = "hs_task_subject"
@@ -152,147 +153,27 @@ func subject(spec handoff.TaskSpec) string {
 	return s
 }
 
-// htmlWriter builds the task body with escaping by default.
-type htmlWriter struct{ b strings.Builder }
-
-func esc(s string) string { return html.EscapeString(s) }
-
-func (w *htmlWriter) raw(s string) { w.b.WriteString(s) }
-
-func (w *htmlWriter) heading(s string) { w.raw("<h3>" + esc(s) + "</h3>\n") }
-
-func (w *htmlWriter) para(s string) {
-	if s = strings.TrimSpace(s); s == "" {
-		return
-	}
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = esc(lines[i])
-	}
-	w.raw("<p>" + strings.Join(lines, "<br>") + "</p>\n")
-}
-
-func (w *htmlWriter) field(label, value string) string {
-	return "<strong>" + esc(label) + ":</strong> " + esc(value)
-}
-
-func (w *htmlWriter) list(items []string, escaped bool) {
-	if len(items) == 0 {
-		return
-	}
-	w.raw("<ul>\n")
-	for _, it := range items {
-		if !escaped {
-			it = esc(it)
-		}
-		w.raw("<li>" + it + "</li>\n")
-	}
-	w.raw("</ul>\n")
-}
-
-// link renders an http(s) URL as a link and anything else as text.
-func link(raw string) string {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return esc(raw)
-	}
-	return `<a href="` + esc(u.String()) + `">` + esc(raw) + `</a>`
-}
-
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 0, 64) + "%" }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
+var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
+
 // RenderBody renders a bundle as the hs_task_body HTML, sections in the
 // contract's order, ending with the handoff-id marker line.
 func RenderBody(b handoff.Bundle, handoffID string) string {
-	var w htmlWriter
-	if b.Goal != "" {
-		w.heading("Goal")
-		w.para(b.Goal)
-	}
-	if b.Summary != "" {
-		w.heading("Summary")
-		w.para(b.Summary)
-	}
-	if len(b.Timeline) > 0 {
-		w.heading("What the buyer did")
-		var items []string
-		for _, h := range b.Timeline {
-			s := h.At.UTC().Format("2006-01-02 15:04 UTC") + " · " + string(h.Source) + " · " + string(h.Kind)
-			if h.Channel != "" {
-				s += " (" + h.Channel + ")"
-			}
-			if h.Summary != "" {
-				s += " — " + h.Summary
-			}
-			items = append(items, s)
-		}
-		w.list(items, false)
-	}
-	if b.BuyerAsked != "" {
-		w.heading("What they asked")
-		w.raw("<blockquote>")
-		w.para(b.BuyerAsked)
-		w.raw("</blockquote>\n")
-	}
-	if b.AgentReplied != "" {
-		w.heading("What the agent replied")
-		w.raw("<blockquote>")
-		w.para(b.AgentReplied)
-		w.raw("</blockquote>\n")
-	}
-	w.heading("Why it escalated")
-	kind := "Rung"
-	if b.Why.IsException {
-		kind = "Exception"
-	}
-	why := []string{w.field("Action", string(b.Why.Action)), w.field(kind, b.Why.Rung)}
-	for _, r := range b.Why.Reasons {
-		why = append(why, w.field("Reason", r))
-	}
-	why = append(why, w.field("Ladder version", b.Why.LadderVersion), w.field("Score", strconv.FormatFloat(b.Why.Score, 'f', 2, 64)))
-	w.list(why, true)
-	if b.TranscriptURL != "" {
-		w.heading("Transcript")
-		w.raw("<p>" + link(b.TranscriptURL) + "</p>\n")
-	}
-	if len(b.Sources) > 0 {
-		w.heading("Cited sources")
-		var items []string
-		for _, s := range b.Sources {
-			items = append(items, link(s))
-		}
-		w.list(items, true)
-	}
-	if len(b.Constraints) > 0 {
-		w.heading("Constraints")
-		w.list(b.Constraints, false)
-	}
-	if len(b.NextSteps) > 0 {
-		w.heading("Next steps")
-		w.raw("<ol>\n")
-		for _, s := range b.NextSteps {
-			w.raw("<li>" + esc(s) + "</li>\n")
-		}
-		w.raw("</ol>\n")
-	}
-	w.heading("Account and deal")
-	w.list(snapshot(&w, b), true)
-	if len(b.Missing) > 0 {
-		w.raw("<p><strong>Missing context:</strong> " + esc(strings.Join(b.Missing, ", ")) + " (bundle " + pct(b.Completeness) + " complete)</p>\n")
-	}
-	if handoffID != "" {
-		w.raw("<p>" + esc(HandoffMarker+handoffID) + "</p>\n")
-	}
-	return w.b.String()
+	return bundletext.HTMLOf(b, handoffID, sections, HandoffMarker)
 }
 
-func snapshot(w *htmlWriter, b handoff.Bundle) []string {
-	var out []string
+func timelineLine(h handoff.HistoryItem) string {
+	return bundletext.TimelineLine(h, " · ", " — ", h.Summary)
+}
+
+func snapshot(b handoff.Bundle) []bundletext.Field {
+	var out []bundletext.Field
 	add := func(label, v string) {
 		if v != "" {
-			out = append(out, w.field(label, v))
+			out = append(out, bundletext.Field{Label: label, Value: v})
 		}
 	}
 	c, a, d := b.Contact, b.Account, b.Deal
@@ -396,7 +277,7 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		in.Properties[c.cfg.HandoffIDProperty] = spec.HandoffID
 	}
 	var out Object
-	if err := c.do(ctx, spec.Tenant, request{method: "POST", path: crmObjects + "tasks", body: in}, &out, nil); err != nil {
+	if err := c.do(ctx, spec.Tenant, request{method: "POST", path: crmObjects + "tasks", body: in}, &out); err != nil {
 		return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, err)
 	}
 	if out.Properties == nil {
@@ -435,7 +316,7 @@ func parseTime(s string) time.Time {
 
 // handoffIDFrom reads the id back from the body's marker line.
 func handoffIDFrom(body string) string {
-	marker := esc(HandoffMarker)
+	marker := html.EscapeString(HandoffMarker)
 	i := strings.LastIndex(body, marker)
 	if i < 0 {
 		return ""
@@ -449,7 +330,7 @@ func handoffIDFrom(body string) string {
 
 // GetTask reads a task.
 func (c *Client) GetTask(ctx context.Context, tenant, taskID string) (handoff.Task, error) {
-	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {strings.Join(c.taskProps(), ",")}}, nil)
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {strings.Join(c.taskProps(), ",")}})
 	if err != nil {
 		return handoff.Task{}, fmt.Errorf("read hubspot task %s: %w", taskID, err)
 	}
@@ -478,7 +359,7 @@ type searchRequest struct {
 // FindTask finds the task created for handoffID through the search API:
 // EQ on HUBSPOT_HANDOFF_ID_PROPERTY when set, else CONTAINS_TOKEN on the
 // body, confirmed by an exact marker match. Search is eventually
-// consistent (§5.3): a task created seconds ago may not be found yet, so
+// consistent (docs/crm/hubspot.md): a task created seconds ago may not be found yet, so
 // callers keep their own handoff → task record and use this as a fallback.
 func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handoff.Task, error) {
 	if handoffID == "" {
@@ -502,7 +383,7 @@ func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handof
 		Total   int      `json:"total"`
 		Results []Object `json:"results"`
 	}
-	if err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + "tasks/search", body: req, search: true}, &out, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + "tasks/search", body: req, search: true}, &out); err != nil {
 		return handoff.Task{}, fmt.Errorf("find hubspot task for handoff %s: %w", handoffID, err)
 	}
 	for i := range out.Results {
@@ -519,13 +400,13 @@ func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handof
 // update is not conditional, so callers serialize appends to one task (the
 // pipeline holds a Redis lock per task).
 func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
-	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}}, nil)
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}})
 	if err != nil {
 		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
 	}
 	body := AppendUpdate(o.Properties[propBody], note, c.now())
 	patch := map[string]any{"properties": map[string]string{propBody: body}}
-	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil); err != nil {
 		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
 	}
 	return nil
@@ -534,11 +415,8 @@ func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) 
 // AppendUpdate returns body with an escaped "Update" section added, placed
 // before the handoff-id marker line when there is one.
 func AppendUpdate(body, note string, at time.Time) string {
-	var w htmlWriter
-	w.heading("Update " + at.UTC().Format("2006-01-02 15:04 UTC"))
-	w.para(note)
-	section := w.b.String()
-	marker := "<p>" + esc(HandoffMarker)
+	section := bundletext.HTMLSection("Update "+at.UTC().Format("2006-01-02 15:04 UTC"), note)
+	marker := "<p>" + html.EscapeString(HandoffMarker)
 	if i := strings.LastIndex(body, marker); i >= 0 {
 		return body[:i] + section + body[i:]
 	}
@@ -554,7 +432,7 @@ func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner 
 	if priority != "" {
 		props[propPriority] = Priority(priority)
 	}
-	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: map[string]any{"properties": props}}, nil, nil); err != nil {
+	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: map[string]any{"properties": props}}, nil); err != nil {
 		return fmt.Errorf("reassign hubspot task %s: %w", taskID, err)
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 
 // camelTokenFields maps the camelCase names the 2026-03 token endpoint's
 // reference page shows to the OAuth-standard names x/oauth2 reads. Which
-// casing that endpoint really returns is UNCONFIRMED (§4.2); v1 and v3 use
+// casing that endpoint really returns is UNCONFIRMED (docs/crm/hubspot.md); v1 and v3 use
 // snake_case. Both are accepted, whatever HUBSPOT_TOKEN_URL names.
 var camelTokenFields = map[string]string{
 	"accessToken": "access_token", "refreshToken": "refresh_token", "expiresIn": "expires_in",

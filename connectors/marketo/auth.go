@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
 
@@ -60,34 +61,24 @@ func oauthToken(t *tokenstore.Token) *oauth2.Token {
 // stale one (bad is the token Marketo rejected, or "" when it merely aged).
 // One refresh per instance at a time across all processes.
 func (c *Client) refresh(ctx context.Context, bad string) (*oauth2.Token, error) {
-	lctx, cancel := context.WithTimeout(ctx, lockWait)
-	unlock, err := c.d.Tokens.Lock(lctx, crm, c.s.munchkin)
-	cancel()
-	if err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("take token refresh lock: %w", err)}
-	}
-	defer unlock()
-	t, err := c.d.Tokens.Get(ctx, crm, c.s.munchkin)
-	if err != nil && !errors.Is(err, handoff.ErrNotInstalled) {
-		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("read cached token: %w", err)}
-	}
-	if t != nil && t.AccessToken != bad && c.usable(t) {
-		return oauthToken(t), nil // someone else refreshed it
-	}
-	ot, err := c.fetchToken(ctx)
+	t, err := c.tokens.Refresh(ctx, c.s.munchkin, func(ctx context.Context, cur *tokenstore.Token) (*tokenstore.Token, bool, error) {
+		if cur != nil && cur.AccessToken != bad && c.usable(cur) {
+			return cur, false, nil // someone else refreshed it
+		}
+		ot, err := c.fetchToken(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		nt := &tokenstore.Token{AccessToken: ot.AccessToken, TokenType: "bearer", Expiry: ot.Expiry}
+		if s, ok := ot.Extra("scope").(string); ok {
+			nt.Scope = s
+		}
+		return nt, true, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	nt := &tokenstore.Token{AccessToken: ot.AccessToken, TokenType: "bearer", Expiry: ot.Expiry}
-	if s, ok := ot.Extra("scope").(string); ok {
-		nt.Scope = s
-	}
-	if err := c.d.Tokens.Put(ctx, crm, c.s.munchkin, nt); err != nil {
-		// The token works; other processes will fetch their own.
-		c.log.WarnContext(ctx, "marketo token not cached", "err", err)
-	}
-	c.log.InfoContext(ctx, "marketo token fetched", "munchkin", c.s.munchkin, "expires_in", time.Until(ot.Expiry).Round(time.Second))
-	return &oauth2.Token{AccessToken: ot.AccessToken, TokenType: "Bearer", Expiry: ot.Expiry}, nil
+	return oauthToken(t), nil
 }
 
 // fetchToken asks the identity endpoint for a token with the documented
@@ -96,7 +87,7 @@ func (c *Client) refresh(ctx context.Context, bad string) (*oauth2.Token, error)
 // POST form of the same request, which the docs also allow, decides.
 // The URL carries the secret, so no error or log line ever includes it.
 func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
-	hc := &http.Client{Transport: c.http.Transport, Timeout: c.cfg.HTTPTimeout}
+	hc := c.send.Client()
 	q := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.cfg.ClientID}, "client_secret": {c.cfg.ClientSecret}}
 	sep := "?"
 	if strings.Contains(c.s.identityURL, "?") {
@@ -112,7 +103,7 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("fetch token: %w", scrub(err))}
+		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("fetch token: %w", crmhttp.Scrub(err))}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -141,6 +132,12 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 		return nil, c.identityStatusErr(resp.StatusCode, tr.Error)
 	}
 	if jerr != nil || tr.AccessToken == "" {
+		// Not documented for the identity endpoint, but a REST-style
+		// refusal (606 and friends in an HTTP 200 envelope) is read as one.
+		var env envelope
+		if json.Unmarshal(body, &env) == nil && !env.Success && len(env.Errors) > 0 {
+			return nil, fmt.Errorf("fetch token: %w", c.apiErr(ctx, env.Errors[0], env.RequestID))
+		}
 		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: errors.New("token response has no access_token")}
 	}
 	ot := &oauth2.Token{AccessToken: tr.AccessToken, TokenType: tr.TokenType}
@@ -158,7 +155,7 @@ func (c *Client) identityErr(err error) error {
 		return c.identityStatusErr(re.Response.StatusCode, re.ErrorCode)
 	}
 	// Transport errors: drop the URL (x/oauth2 wraps *url.Error).
-	return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("fetch token: %w", scrub(err))}
+	return &handoff.TransientError{CRM: crm, Err: fmt.Errorf("fetch token: %w", crmhttp.Scrub(err))}
 }
 
 // identityStatusErr maps an HTTP error of the identity endpoint.

@@ -19,28 +19,22 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
-	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
 
 const crm = handoff.SourceMarketo
 
 // TokenStore is the part of connectors/tokenstore the client uses.
-type TokenStore interface {
-	Get(ctx context.Context, crm handoff.Source, tenant string) (*tokenstore.Token, error)
-	Put(ctx context.Context, crm handoff.Source, tenant string, t *tokenstore.Token) error
-	Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error)
-}
+type TokenStore = crmhttp.TokenStore
 
 // Limiter is the part of connectors/ratelimit the client uses.
-type Limiter interface {
-	Allow(ctx context.Context, key string, lim ratelimit.Limit) (time.Duration, error)
-}
+type Limiter = crmhttp.Limiter
 
 // Deps are the client's collaborators.
 type Deps struct {
 	Tokens  TokenStore            // required: the shared, encrypted token cache
-	Redis   redis.UniversalClient // required: concurrency slots, 606 cooldown, task hints
+	Redis   redis.UniversalClient // required: concurrency slots, 606 cooldown, task hints, the steps of a handoff
 	Limiter Limiter               // optional: the shared per-instance rate limiter
 	// HTTPClient is the base client (its Transport is wrapped by
 	// oauth2.Transport); nil = a client with Config.HTTPTimeout.
@@ -54,7 +48,8 @@ type Client struct {
 	cfg    Config
 	s      settings
 	d      Deps
-	http   *http.Client
+	send   *crmhttp.Sender
+	tokens *crmhttp.Refresher
 	cc     *clientcredentials.Config
 	slots  *slots
 	limit  ratelimit.Limit
@@ -80,10 +75,8 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.http = deps.HTTPClient
-	if c.http == nil {
-		c.http = &http.Client{Timeout: cfg.HTTPTimeout}
-	}
+	c.send = crmhttp.NewSender(crm, deps.HTTPClient, cfg.HTTPTimeout, true, 16<<20)
+	c.tokens = &crmhttp.Refresher{CRM: crm, Store: deps.Tokens, Log: c.log, LockWait: lockWait}
 	c.cc = &clientcredentials.Config{
 		ClientID:     cfg.ClientID,
 		ClientSecret: cfg.ClientSecret,
@@ -154,7 +147,6 @@ type request struct {
 	path   string
 	query  url.Values
 	body   any
-	calls  *int // incremented per HTTP call made, if set
 }
 
 // call runs r with the rate limiter, the concurrency cap and the token,
@@ -252,31 +244,15 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok *
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "application/json")
-	// oauth2.Transport sets "Authorization: Bearer <token>"; the token never
-	// goes in the query string.
-	hc := &http.Client{
-		Transport:     &oauth2.Transport{Source: oauth2.StaticTokenSource(tok), Base: c.http.Transport},
-		Timeout:       c.cfg.HTTPTimeout,
-		CheckRedirect: c.http.CheckRedirect,
-		Jar:           c.http.Jar,
-	}
-	if r.calls != nil {
-		*r.calls++
-	}
-	resp, err := hc.Do(req)
+	// The token goes only in "Authorization: Bearer", never in the query.
+	resp, raw, err := c.send.Send(ctx, req, tok.AccessToken)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, &handoff.TransientError{CRM: crm, Err: scrub(err)}
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+		return nil, err
 	}
 	switch {
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		// Marketo documents 502 as a failure to retry (not a request
+		// that ran), and answers its own limits in the envelope.
 		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("HTTP %d", resp.StatusCode)}
 	case resp.StatusCode == http.StatusUnauthorized:
 		return nil, &handoff.AuthError{CRM: crm, Tenant: c.s.munchkin, Refreshable: true, Detail: "HTTP 401 from the REST API"}
@@ -286,7 +262,7 @@ func (c *Client) roundTrip(ctx context.Context, r request, payload []byte, tok *
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode envelope: %w", err)}
+		return nil, crmhttp.MaybeSent(&handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode envelope: %w", err)})
 	}
 	return &env, nil
 }
@@ -305,48 +281,16 @@ func httpDetail(status int) string {
 	return http.StatusText(status)
 }
 
-// scrub drops the URL from transport errors (it may carry query values).
-func scrub(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
-	}
-	return err
-}
-
 // maxLimiterWait: a refusal shorter than this is waited out in place (a
 // multi-call read should not fail for a 200 ms gap); longer ones return a
 // RateLimitError without calling Marketo.
 const maxLimiterWait = time.Second
 
 func (c *Client) allow(ctx context.Context) error {
-	if c.d.Limiter == nil {
-		return nil
-	}
-	waited := time.Duration(0)
-	for {
-		d, err := c.d.Limiter.Allow(ctx, "marketo:"+c.s.munchkin, c.limit)
-		if err != nil {
-			return &handoff.TransientError{CRM: crm, Err: err}
-		}
-		if d == 0 {
-			return nil
-		}
-		if waited+d > maxLimiterWait {
-			return &handoff.RateLimitError{CRM: crm, Tenant: c.s.munchkin, RetryAfter: d, Detail: "client-side limit " + c.cfg.RateLimit}
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
-		waited += d
-	}
+	return crmhttp.Allow(ctx, c.d.Limiter, crm, c.s.munchkin, "marketo:"+c.s.munchkin, c.limit, c.cfg.RateLimit, maxLimiterWait)
 }
 
-// Rate-limit windows (doc §9).
+// Rate-limit windows (docs/crm/marketo.md).
 const (
 	rateWindow        = 20 * time.Second
 	concurrencyPause  = 2 * time.Second

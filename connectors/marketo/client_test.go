@@ -725,7 +725,7 @@ func TestRateLimit606RestOfWindow(t *testing.T) {
 
 // MARKETO_BASE_URL and MARKETO_IDENTITY_URL as Admin → Web Services prints
 // them: the REST "Endpoint" ends in /rest and the "Identity" URL in
-// /identity, with the token at <Identity URL>/oauth/token (doc §7).
+// /identity, with the token at <Identity URL>/oauth/token (docs/crm/marketo.md).
 func TestURLsAsPrintedInAdmin(t *testing.T) {
 	e := newEnv(t)
 	for name, mod := range map[string]func(*marketo.Config){

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Config is the Marketo connector's configuration (DESIGN §4 names, extended).
+// Config is the Marketo connector's configuration (variable names as in the README).
 type Config struct {
 	// BaseURL is the REST endpoint, https://<munchkin>.mktorest.com (the
 	// Admin → Web Services form ending in /rest is accepted too).

@@ -7,7 +7,7 @@ import (
 	"github.com/handoff-dev/handoff/connectors/marketo"
 )
 
-// crmConnector is the interface the pipeline declares (CONNECTORS.md).
+// crmConnector is the interface the pipeline declares (docs/architecture.md).
 type crmConnector interface {
 	Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error)
 	OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error)

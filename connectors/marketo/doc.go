@@ -54,6 +54,13 @@
 //   - activity: only the custom activity below is logged; the pipeline
 //     creates the task in the synced CRM through that CRM's connector.
 //
+// Each write of a handoff (the campaign request, then the activity) is a
+// step recorded in Redis (steps.go): a retry after an error on any later
+// call (606 on the activity, on a token refresh ...) resumes after the last
+// step known to be done and never requests the campaign twice; such an
+// error is marked handoff.PartlyWritten. An answer lost after the campaign
+// request went out counts as "it may have run" (at most once).
+//
 // In both cases a custom activity is logged on the lead
 // (POST /rest/v1/activities/external.json). Create and approve the type
 // first, and set MARKETO_ACTIVITY_TYPE_ID to its id:

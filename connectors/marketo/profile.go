@@ -12,9 +12,10 @@ import (
 	"strings"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 )
 
-// leadFields are the standard lead fields Profile reads (REST names, §8).
+// leadFields are the standard lead fields Profile reads (REST names, docs/crm/marketo.md).
 // sfdcLeadOwnerId is the synced CRM owner; the Marketo "Lead Owner" fields
 // have no REST API name, so an owner email comes from OwnerEmailField.
 var leadFields = []string{"id", "email", "firstName", "lastName", "title", "company", "industry",
@@ -73,18 +74,22 @@ func decodeRecords(raw json.RawMessage) ([]lead, error) {
 // lead, +1 for the named account when the tier lives there and the lead
 // has a company, +2 for opportunity roles and opportunities when not synced.
 func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {
+	return crmhttp.CountedProfile(ctx, func(ctx context.Context) (*handoff.Profile, error) { return c.profile(ctx, tenant, ref) })
+}
+
+func (c *Client) profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error) {
 	if err := c.checkTenant(tenant); err != nil {
 		return nil, err
 	}
 	p := &handoff.Profile{}
-	l, err := c.findLead(ctx, ref, c.profileFields(), &p.Calls)
+	l, err := c.findLead(ctx, ref, c.profileFields())
 	var pe *handoff.PermanentError
 	if errors.As(err, &pe) && pe.Code == "1006" {
 		// A field this instance lacks (a custom owner/tier field, or an
 		// SFDC field on an instance without CRM fields): read the core
 		// fields rather than fail the enrichment.
 		c.log.WarnContext(ctx, "marketo lead field not found; reading core fields only", "detail", pe.Detail)
-		l, err = c.findLead(ctx, ref, coreLeadFields, &p.Calls)
+		l, err = c.findLead(ctx, ref, coreLeadFields)
 	}
 	if err != nil {
 		return nil, err
@@ -112,7 +117,7 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 			p.Account.Tier = handoff.NormalizeTier(l.str(c.s.tier.field))
 		}
 		if c.s.tier.namedAccount {
-			if err := c.namedAccount(ctx, &p.Account, &p.Calls); err != nil {
+			if err := c.namedAccount(ctx, &p.Account); err != nil {
 				if !handoff.IsPermanent(err) {
 					return nil, err
 				}
@@ -123,7 +128,7 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 		}
 	}
 	if !c.cfg.CRMSynced && id != "" {
-		deals, err := c.opportunities(ctx, id, &p.Calls)
+		deals, err := c.opportunities(ctx, id)
 		if err != nil && !handoff.IsPermanent(err) {
 			return nil, err
 		}
@@ -151,13 +156,13 @@ func (c *Client) profileFields() []string {
 
 // findLead gets a lead by id, falling back to email; ErrNotFound if neither
 // matches.
-func (c *Client) findLead(ctx context.Context, ref handoff.ContactRef, fields []string, calls *int) (lead, error) {
+func (c *Client) findLead(ctx context.Context, ref handoff.ContactRef, fields []string) (lead, error) {
 	if ref.ID != "" {
 		if _, err := strconv.ParseInt(ref.ID, 10, 64); err != nil {
 			return nil, fmt.Errorf("read marketo lead %q: lead ids are integers: %w", ref.ID, handoff.ErrNotFound)
 		}
 		env, err := c.call(ctx, request{op: "read marketo lead " + ref.ID, method: "GET",
-			path: "/rest/v1/lead/" + url.PathEscape(ref.ID) + ".json", query: url.Values{"fields": {strings.Join(fields, ",")}}, calls: calls})
+			path: "/rest/v1/lead/" + url.PathEscape(ref.ID) + ".json", query: url.Values{"fields": {strings.Join(fields, ",")}}})
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +182,7 @@ func (c *Client) findLead(ctx context.Context, ref handoff.ContactRef, fields []
 		return nil, fmt.Errorf("find marketo lead: no usable id or email: %w", handoff.ErrNotFound)
 	}
 	env, err := c.call(ctx, request{op: "find marketo lead by email", method: "GET", path: "/rest/v1/leads.json",
-		query: url.Values{"filterType": {"email"}, "filterValues": {email}, "fields": {strings.Join(fields, ",")}}, calls: calls})
+		query: url.Values{"filterType": {"email"}, "filterValues": {email}, "fields": {strings.Join(fields, ",")}}})
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +202,7 @@ func (c *Client) findLead(ctx context.Context, ref handoff.ContactRef, fields []
 // linked to named accounts through the API, so the match is by name, or by
 // the email domain when the name holds a comma, which filterValues cannot
 // carry). A match makes the account a target and gives the tier.
-func (c *Client) namedAccount(ctx context.Context, a *handoff.AccountFacts, calls *int) error {
+func (c *Client) namedAccount(ctx context.Context, a *handoff.AccountFacts) error {
 	filterType, value := "name", a.Name
 	if strings.Contains(value, ",") {
 		filterType, value = "domainName", a.Domain
@@ -207,7 +212,7 @@ func (c *Client) namedAccount(ctx context.Context, a *handoff.AccountFacts, call
 	}
 	fields := []string{"marketoGUID", "name", "domainName", "industry", "numberOfEmployees", "annualRevenue", c.s.tier.field}
 	env, err := c.call(ctx, request{op: "read marketo named account", method: "GET", path: "/rest/v1/namedaccounts.json",
-		query: url.Values{"filterType": {filterType}, "filterValues": {value}, "fields": {strings.Join(fields, ",")}}, calls: calls})
+		query: url.Values{"filterType": {filterType}, "filterValues": {value}, "fields": {strings.Join(fields, ",")}}})
 	if err != nil {
 		return err
 	}
@@ -241,9 +246,9 @@ func (c *Client) namedAccount(ctx context.Context, a *handoff.AccountFacts, call
 // opportunities (only for instances without native CRM sync, where roles
 // exist). The primary deal is the open one with the highest probability,
 // else the latest close date.
-func (c *Client) opportunities(ctx context.Context, leadID string, calls *int) ([]handoff.DealFacts, error) {
+func (c *Client) opportunities(ctx context.Context, leadID string) ([]handoff.DealFacts, error) {
 	env, err := c.call(ctx, request{op: "read marketo opportunity roles", method: "GET", path: "/rest/v1/opportunities/roles.json",
-		query: url.Values{"filterType": {"leadId"}, "filterValues": {leadID}, "fields": {"externalOpportunityId,leadId,role,isPrimary"}}, calls: calls})
+		query: url.Values{"filterType": {"leadId"}, "filterValues": {leadID}, "fields": {"externalOpportunityId,leadId,role,isPrimary"}}})
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +270,7 @@ func (c *Client) opportunities(ctx context.Context, leadID string, calls *int) (
 	}
 	env, err = c.call(ctx, request{op: "read marketo opportunities", method: "GET", path: "/rest/v1/opportunities.json",
 		query: url.Values{"filterType": {"externalOpportunityId"}, "filterValues": {strings.Join(ids, ",")},
-			"fields": {"externalOpportunityId,name,stage,amount,probability,isClosed,isWon,closeDate"}}, calls: calls})
+			"fields": {"externalOpportunityId,name,stage,amount,probability,isClosed,isWon,closeDate"}}})
 	if err != nil {
 		return nil, err
 	}

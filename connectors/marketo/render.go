@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/bundletext"
 )
 
 // Token is one program "My Token" passed to Request Campaign.
@@ -45,7 +45,7 @@ const (
 
 // Value limits. A Text My Token holds up to 524,288 characters, but the
 // values land in the synced CRM's task: Salesforce Task Subject is 255
-// characters and Description 32,000 (DESIGN §6). Lengths are counted in
+// characters and Description 32,000 (docs/architecture.md). Lengths are counted in
 // UTF-16 code units, as Salesforce counts them, and cuts fall on rune
 // boundaries.
 const (
@@ -107,124 +107,47 @@ func sfPriority(p handoff.Priority) string {
 	return "Normal"
 }
 
+// textStyle is the body token's plain text: every value cleaned of token
+// syntax, the whole within MaxBody.
+var textStyle = bundletext.TextStyle{
+	Para:    func(_, s string) string { return s },
+	Item:    func(s string) string { return strings.TrimSpace(clean(s)) },
+	Section: clean,
+	Max:     MaxBody, Mark: truncMark,
+}
+
+var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
+
 // renderBody writes the bundle sections in the contract's order as plain
 // text. The footer (missing context, handoff id) survives truncation.
 func renderBody(spec handoff.TaskSpec) string {
-	b := spec.Bundle
-	var w strings.Builder
-	section := func(title, text string) {
-		text = strings.TrimSpace(clean(text))
-		if text == "" {
-			return
-		}
-		if w.Len() > 0 {
-			w.WriteString("\n")
-		}
-		w.WriteString(title)
-		w.WriteString("\n")
-		w.WriteString(text)
-		w.WriteString("\n")
-	}
-	list := func(items []string, numbered bool) string {
-		var l strings.Builder
-		n := 0
-		for _, it := range items {
-			it = strings.TrimSpace(it)
-			if it == "" {
-				continue
-			}
-			n++
-			if numbered {
-				l.WriteString(strconv.Itoa(n) + ". ")
-			} else {
-				l.WriteString("- ")
-			}
-			l.WriteString(it)
-			l.WriteString("\n")
-		}
-		return l.String()
-	}
-
-	section("GOAL", b.Goal)
-	section("SUMMARY", b.Summary)
-	var tl []string
-	for _, h := range b.Timeline {
-		line := h.At.UTC().Format("2006-01-02 15:04 UTC") + " " + string(h.Kind)
-		if h.Channel != "" {
-			line += " (" + h.Channel + ")"
-		}
-		if h.Source != "" {
-			line += " via " + string(h.Source)
-		}
-		if h.Summary != "" {
-			line += ": " + h.Summary
-		}
-		tl = append(tl, line)
-	}
-	section("WHAT THE BUYER DID", list(tl, false))
-	section("WHAT THEY ASKED", b.BuyerAsked)
-	section("WHAT THE AGENT REPLIED", b.AgentReplied)
-	section("WHY IT ESCALATED", why(b.Why))
-	section("TRANSCRIPT", b.TranscriptURL)
-	section("CITED SOURCES", list(b.Sources, false))
-	section("CONSTRAINTS", list(b.Constraints, false))
-	section("NEXT STEPS", list(b.NextSteps, true))
-	section("ACCOUNT AND DEAL", snapshot(b))
-
-	var foot strings.Builder
-	if len(b.Missing) > 0 {
-		fmt.Fprintf(&foot, "\nMissing context: %s (completeness %d%%)\n", strings.Join(b.Missing, ", "), int(b.Completeness*100+0.5))
-	}
-	if spec.HandoffID != "" {
-		fmt.Fprintf(&foot, "\nHandoff ID: %s\n", clean(spec.HandoffID))
-	}
-	body, tail := w.String(), foot.String()
-	if u16len(body)+u16len(tail) > MaxBody {
-		body = clip(body, MaxBody-u16len(tail)-u16len(truncMark)) + truncMark
-	}
-	return body + tail
+	return bundletext.TextOf(spec.Bundle, spec.HandoffID, sections, textStyle)
 }
 
-func why(y handoff.Why) string {
-	var w strings.Builder
-	if y.Action != "" {
-		fmt.Fprintf(&w, "Action: %s\n", y.Action)
+func timelineLine(h handoff.HistoryItem) string {
+	line := h.At.UTC().Format("2006-01-02 15:04 UTC") + " " + string(h.Kind)
+	if h.Channel != "" {
+		line += " (" + h.Channel + ")"
 	}
-	if y.Rung != "" {
-		if y.IsException {
-			fmt.Fprintf(&w, "Exception: %s\n", y.Rung)
-		} else {
-			fmt.Fprintf(&w, "Rung: %s\n", y.Rung)
-		}
+	if h.Source != "" {
+		line += " via " + string(h.Source)
 	}
-	if len(y.Reasons) > 0 {
-		w.WriteString("Reasons:\n")
-		for _, r := range y.Reasons {
-			fmt.Fprintf(&w, "- %s\n", r)
-		}
+	if h.Summary != "" {
+		line += ": " + h.Summary
 	}
-	if y.LadderVersion != "" {
-		fmt.Fprintf(&w, "Ladder version: %s\n", y.LadderVersion)
-	}
-	if w.Len() > 0 {
-		fmt.Fprintf(&w, "Score: %.2f\n", y.Score)
-	}
-	return w.String()
+	return line
 }
 
-func snapshot(b handoff.Bundle) string {
-	var w strings.Builder
+func snapshot(b handoff.Bundle) []bundletext.Field {
+	var out []bundletext.Field
+	add := func(label, v string) { out = append(out, bundletext.Field{Label: label, Value: v}) }
 	c := b.Contact
 	if c.Name != "" || c.Email != "" {
 		parts := nonEmpty(c.Title)
 		if c.Name != "" && c.Email != "" {
 			parts = append(parts, c.Email)
 		}
-		fmt.Fprintf(&w, "Contact: %s", first(c.Name, c.Email))
-		if len(parts) > 0 {
-			fmt.Fprintf(&w, " (%s)", strings.Join(parts, ", "))
-		}
-		w.WriteString("\n")
+		add("Contact", first(c.Name, c.Email)+paren(parts))
 	}
 	a := b.Account
 	if a.Name != "" {
@@ -239,13 +162,9 @@ func snapshot(b handoff.Bundle) string {
 		if a.IsTarget {
 			parts = append(parts, "named account")
 		}
-		fmt.Fprintf(&w, "Account: %s", a.Name)
-		if len(parts) > 0 {
-			fmt.Fprintf(&w, " (%s)", strings.Join(parts, ", "))
-		}
-		w.WriteString("\n")
+		add("Account", a.Name+paren(parts))
 		if a.OwnerEmail != "" {
-			fmt.Fprintf(&w, "Account owner: %s\n", a.OwnerEmail)
+			add("Account owner", a.OwnerEmail)
 		}
 	}
 	d := b.Deal
@@ -261,9 +180,17 @@ func snapshot(b handoff.Bundle) string {
 		if !d.IsOpen {
 			parts = append(parts, "closed")
 		}
-		fmt.Fprintf(&w, "Deal: %s (%s)\n", first(d.Name, d.ID), strings.Join(parts, ", "))
+		add("Deal", first(d.Name, d.ID)+paren(parts))
 	}
-	return w.String()
+	return out
+}
+
+// paren is " (a, b)", or "" for no parts.
+func paren(parts []string) string {
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func money(v float64) string {
@@ -319,34 +246,5 @@ func clean(s string) string {
 	return s
 }
 
-// u16len is the length in UTF-16 code units.
-func u16len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += runeLen16(r)
-	}
-	return n
-}
-
 // clip cuts s to at most max UTF-16 code units, on a rune boundary.
-func clip(s string, limit int) string {
-	if limit <= 0 {
-		return ""
-	}
-	n := 0
-	for i, r := range s {
-		l := runeLen16(r)
-		if n+l > limit {
-			return s[:i]
-		}
-		n += l
-	}
-	return s
-}
-
-func runeLen16(r rune) int {
-	if l := utf16.RuneLen(r); l > 0 {
-		return l
-	}
-	return 1
-}
+func clip(s string, limit int) string { return bundletext.Truncate(s, max(limit, 0), "") }

@@ -42,10 +42,12 @@ const (
 // CreateTask requests the configured campaign for the lead with the
 // rendered tokens (its flow creates the task in the synced CRM), then logs
 // the handoff custom activity carrying spec.HandoffID as its primary
-// attribute, which is what FindTask looks up. The campaign goes first: if
-// the activity then fails, a retry may request the campaign again (the
-// campaign's qualification rules can stop a second run), but no handoff is
-// marked done without its campaign request.
+// attribute, which is what FindTask looks up. Each write is a recorded
+// step (steps.go): a retry after an error on any later call (606 on the
+// activity or on a token refresh, a lost answer) resumes after the
+// campaign request instead of requesting it again, with the lead and
+// activity time of the first attempt; such an error is marked
+// handoff.PartlyWritten.
 //
 // The returned Task.ID is a marker "<leadId>:<unix seconds>:<handoffId>";
 // State is TaskUnknown: Marketo cannot read the CRM task back.
@@ -56,28 +58,31 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 	if strings.TrimSpace(spec.HandoffID) == "" {
 		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Code: "handoff_id", Detail: "create marketo handoff: TaskSpec.HandoffID is empty"}
 	}
-	leadID := spec.Contact.ID
-	if leadID == "" {
-		l, err := c.findLead(ctx, spec.Contact, []string{"id"}, nil)
-		if err != nil {
-			return handoff.Task{}, fmt.Errorf("create marketo handoff %s: %w", spec.HandoffID, err)
-		}
-		leadID = l.str("id")
+	fail := func(err error) (handoff.Task, error) {
+		return handoff.Task{}, fmt.Errorf("create marketo handoff %s: %w", spec.HandoffID, err)
 	}
-	lid, err := strconv.ParseInt(leadID, 10, 64)
+	st, err := c.loadSteps(ctx, "create", spec.HandoffID)
 	if err != nil {
-		return handoff.Task{}, fmt.Errorf("create marketo handoff %s: lead id %q is not an integer: %w", spec.HandoffID, leadID, handoff.ErrNotFound)
+		return fail(err)
+	}
+	lid, at, resumed := st.place()
+	if !resumed {
+		if lid, err = c.leadID(ctx, spec.Contact); err != nil {
+			return fail(err)
+		}
+		at = c.now().UTC().Truncate(time.Second)
+		if err := st.set(ctx, stepLead, strconv.FormatInt(lid, 10), stepAt, strconv.FormatInt(at.Unix(), 10)); err != nil {
+			return fail(err)
+		}
 	}
 	tokens := RenderTask(spec)
-	at := c.now().UTC().Truncate(time.Second)
 	c.saveHint(ctx, spec.HandoffID, lid, at)
 
 	note := "activity only (MARKETO_TASK_TARGET=activity): the task is created in the synced CRM"
 	if id := c.s.target.CampaignID; id != 0 {
-		if err := c.trigger(ctx, id, lid, tokens); err != nil {
-			return handoff.Task{}, fmt.Errorf("create marketo handoff %s: %w", spec.HandoffID, err)
+		if note, err = c.requestCampaignOnce(ctx, st, id, lid, tokens); err != nil {
+			return fail(err)
 		}
-		note = fmt.Sprintf("requested campaign %d", id)
 	}
 	attrs := []attribute{
 		{AttrKind, KindCreated},
@@ -88,12 +93,33 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		{AttrNote, note},
 	}
 	if err := c.logActivity(ctx, lid, at, spec.HandoffID, attrs); err != nil {
-		return handoff.Task{}, fmt.Errorf("create marketo handoff %s: %w", spec.HandoffID, err)
+		if st.campaignRequested() {
+			err = handoff.PartlyWritten(err)
+		}
+		return fail(err)
 	}
 	return handoff.Task{
 		ID: marker(lid, at, spec.HandoffID), HandoffID: spec.HandoffID, OwnerID: tokens.Get("handoff_owner_email"),
 		State: handoff.TaskUnknown, Priority: spec.Priority, Subject: tokens.Get("handoff_subject"), Due: spec.Due,
 	}, nil
+}
+
+// leadID is the contact's Marketo lead id, looked up by email when the
+// reference has none.
+func (c *Client) leadID(ctx context.Context, ref handoff.ContactRef) (int64, error) {
+	leadID := ref.ID
+	if leadID == "" {
+		l, err := c.findLead(ctx, ref, []string{"id"})
+		if err != nil {
+			return 0, err
+		}
+		leadID = l.str("id")
+	}
+	lid, err := strconv.ParseInt(leadID, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("lead id %q is not an integer: %w", leadID, handoff.ErrNotFound)
+	}
+	return lid, nil
 }
 
 // FindTask finds the handoff's "created" activity. It reads the lead and
@@ -158,7 +184,11 @@ func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) 
 // ReassignTask re-requests the campaign with the new owner (a CRM task
 // cannot be reassigned through Marketo, so the flow creates one for the new
 // owner, with the original subject and due time) and logs a "reassign"
-// activity, which GetTask/FindTask then report as the owner.
+// activity, which GetTask/FindTask then report as the owner. The campaign
+// request is a recorded step per handoff, owner and priority, so a retry of
+// the same reassignment never requests it twice; a priority change for the
+// same owner only logs the activity (a second campaign run would be a
+// second task for the same person).
 func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner handoff.Owner, priority handoff.Priority) error {
 	if err := c.checkTenant(tenant); err != nil {
 		return err
@@ -172,27 +202,33 @@ func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner 
 		return &handoff.PermanentError{CRM: crm, Code: "owner", Detail: fmt.Sprintf("reassign marketo handoff %s: the owner has no email", taskID)}
 	}
 	op := "reassign marketo handoff " + taskID
-	if id := c.s.target.CampaignID; id != 0 {
+	st, err := c.loadSteps(ctx, "reassign:"+strings.ToLower(email)+":"+string(priority), hid)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if id := c.s.target.CampaignID; id != 0 && !st.campaignRequested() {
 		cur, err := c.GetTask(ctx, tenant, taskID)
 		if err != nil {
 			return fmt.Errorf("%s: %w", op, err)
 		}
-		due := ""
-		if !cur.Due.IsZero() {
-			due = cur.Due.UTC().Format(time.RFC3339)
-		}
-		body := fmt.Sprintf("This handoff was reassigned from %s to %s (priority %s). The full context is in the earlier task %q on this person.\n\nHandoff ID: %s\n",
-			first(cur.OwnerID, "(unknown)"), email, priority, cur.Subject, hid)
-		tokens := TaskTokens{
-			{TokenSubject, clip(clean("[Reassigned] "+first(cur.Subject, "Handoff "+hid)), MaxSubject)},
-			{TokenBody, clean(body)},
-			{TokenOwnerEmail, clean(email)},
-			{TokenDue, due},
-			{TokenPriority, sfPriority(priority)},
-			{TokenID, clean(hid)},
-		}
-		if err := c.trigger(ctx, id, lid, tokens); err != nil {
-			return fmt.Errorf("%s: %w", op, err)
+		if !strings.EqualFold(cur.OwnerID, email) {
+			due := ""
+			if !cur.Due.IsZero() {
+				due = cur.Due.UTC().Format(time.RFC3339)
+			}
+			body := fmt.Sprintf("This handoff was reassigned from %s to %s (priority %s). The full context is in the earlier task %q on this person.\n\nHandoff ID: %s\n",
+				first(cur.OwnerID, "(unknown)"), email, priority, cur.Subject, hid)
+			tokens := TaskTokens{
+				{TokenSubject, clip(clean("[Reassigned] "+first(cur.Subject, "Handoff "+hid)), MaxSubject)},
+				{TokenBody, clean(body)},
+				{TokenOwnerEmail, clean(email)},
+				{TokenDue, due},
+				{TokenPriority, sfPriority(priority)},
+				{TokenID, clean(hid)},
+			}
+			if _, err := c.requestCampaignOnce(ctx, st, id, lid, tokens); err != nil {
+				return fmt.Errorf("%s: %w", op, err)
+			}
 		}
 	}
 	attrs := []attribute{{AttrKind, KindReassign}, {AttrOwner, email}, {AttrPriority, string(priority)}}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +263,171 @@ func TestRequestShapesMatchFixtures(t *testing.T) {
 	}
 	if q := ident.Query; q.Get("grant_type") != "client_credentials" || q.Get("client_id") != marketotest.ClientID || q.Get("client_secret") == "" {
 		t.Errorf("identity query = %v", q)
+	}
+}
+
+// A handoff is two Marketo writes (the campaign request, then the
+// activity). A 606 on any call of the create — the token, the lead
+// look-up, the campaign request, the activity, a token refresh between the
+// two writes — delays it, and the retries together request the campaign
+// exactly once: one run of its flow, one CRM task, with the tokens (due
+// included) and activity time of the first attempt.
+func TestCreateTask606OnAnyCallRequestsTheCampaignOnce(t *testing.T) {
+	trigger := fmt.Sprintf("/rest/v1/campaigns/%d/trigger.json", marketotest.CampaignID)
+	cases := []struct {
+		name   string
+		byMail bool
+		warm   bool // a token is cached before the failure is armed
+		fail   map[string]string
+	}{
+		{name: "token", fail: map[string]string{"/identity/oauth/token": "606"}},
+		{name: "lead look-up", byMail: true, warm: true, fail: map[string]string{"/rest/v1/leads.json": "606"}},
+		{name: "campaign request", warm: true, fail: map[string]string{trigger: "606"}},
+		{name: "activity", warm: true, fail: map[string]string{"/rest/v1/activities/external.json": "606"}},
+		{name: "token refresh between the writes", warm: true,
+			fail: map[string]string{"/rest/v1/activities/external.json": "602", "/identity/oauth/token": "606"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			c := e.client(t)
+			ctx := t.Context()
+			spec := taskSpec("hnd_606_" + strings.ReplaceAll(tc.name, " ", "_"))
+			if tc.byMail {
+				spec.Contact.ID = ""
+			}
+			if tc.warm {
+				if _, err := c.Profile(ctx, marketotest.Munchkin, ref(marketotest.LeadStudent)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for path, code := range tc.fail {
+				e.fake.FailOn(path, 1, code)
+			}
+			var (
+				task handoff.Task
+				err  error
+				errs []error
+			)
+			for range 4 {
+				if task, err = c.CreateTask(ctx, spec); err == nil {
+					break
+				}
+				errs = append(errs, err)
+				// The rest of Marketo's 20 s window passes.
+				e.rdb.Del(ctx, "handoff:marketo:"+marketotest.Munchkin+":cooldown")
+			}
+			if err != nil {
+				t.Fatalf("CreateTask never succeeded: %v", errs)
+			}
+			if len(errs) != 1 {
+				t.Fatalf("errors before success = %v, want the one injected 606", errs)
+			}
+			var rl *handoff.RateLimitError
+			if !errors.As(errs[0], &rl) {
+				t.Errorf("first error = %v, want a RateLimitError", errs[0])
+			}
+			afterWrite := tc.name == "activity" || tc.name == "token refresh between the writes"
+			if got := errors.Is(errs[0], handoff.ErrPartlyWritten); got != afterWrite {
+				t.Errorf("ErrPartlyWritten = %v, want %v (%v)", got, afterWrite, errs[0])
+			}
+			runs := e.fake.CampaignRuns()
+			if len(runs) != 1 || len(e.fake.Tasks()) != 1 {
+				t.Fatalf("%d campaign runs, %d CRM tasks; want 1 and 1", len(runs), len(e.fake.Tasks()))
+			}
+			if runs[0].Tokens[marketo.TokenDue] != spec.Due.Format(time.RFC3339) {
+				t.Errorf("handoff_due = %q, want %s", runs[0].Tokens[marketo.TokenDue], spec.Due.Format(time.RFC3339))
+			}
+			acts := e.fake.Activities(marketotest.ActivityTypeID)
+			if len(acts) != 1 {
+				t.Fatalf("%d handoff activities, want 1", len(acts))
+			}
+			found, err := c.FindTask(ctx, marketotest.Munchkin, spec.HandoffID)
+			if err != nil || found.ID != task.ID {
+				t.Errorf("FindTask = %+v, %v; created %s", found, err, task.ID)
+			}
+		})
+	}
+}
+
+// An answer lost after the campaign request went out (the connection drops
+// with the request sent) may mean the flow ran: the retry does not request
+// it again, and the activity says so.
+func TestCreateTaskLostCampaignAnswerIsNotRequestedAgain(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	drop := &dropOnce{path: fmt.Sprintf("/rest/v1/campaigns/%d/trigger.json", marketotest.CampaignID)}
+	c, err := marketo.New(e.cfg, marketo.Deps{Tokens: e.store, Redis: e.rdb, HTTPClient: &http.Client{Transport: drop}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := taskSpec("hnd_lost_answer")
+	_, err = c.CreateTask(ctx, spec)
+	if !errors.Is(err, handoff.ErrPartlyWritten) {
+		t.Fatalf("first attempt: %v, want a partly written error", err)
+	}
+	if _, err := c.CreateTask(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.CampaignRuns()); n != 1 {
+		t.Fatalf("%d campaign runs, want 1", n)
+	}
+	acts := e.fake.Activities(marketotest.ActivityTypeID)
+	if len(acts) != 1 || !strings.Contains(fmt.Sprint(acts[0].Attributes["note"]), "answer to the request was lost") {
+		t.Fatalf("activities = %+v", acts)
+	}
+}
+
+// dropOnce lets the first request to path reach the server, then drops its
+// answer.
+type dropOnce struct {
+	path    string
+	dropped bool
+}
+
+func (d *dropOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.URL.Path == d.path && !d.dropped {
+		d.dropped = true
+		resp.Body.Close()
+		return nil, errors.New("connection reset by peer")
+	}
+	return resp, err
+}
+
+// The reassignment's campaign request is a recorded step too: a 606 on its
+// activity, then the SLA check's retry, runs the flow once; raising the
+// priority for the same owner runs it not at all (it would be a second task
+// for the same person).
+func TestReassign606AfterCampaignRequestsItOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.client(t)
+	ctx := t.Context()
+	task, err := c.CreateTask(ctx, taskSpec("hnd_reassign_606"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := handoff.Owner{ID: "mgr1@acme.example", Email: "mgr1@acme.example"}
+	e.fake.FailOn("/rest/v1/activities/external.json", 1, "606")
+	if err := c.ReassignTask(ctx, marketotest.Munchkin, task.ID, mgr, handoff.PriorityUrgent); err == nil {
+		t.Fatal("want the 606")
+	}
+	e.rdb.Del(ctx, "handoff:marketo:"+marketotest.Munchkin+":cooldown")
+	if err := c.ReassignTask(ctx, marketotest.Munchkin, task.ID, mgr, handoff.PriorityUrgent); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.CampaignRuns()); n != 2 {
+		t.Fatalf("%d campaign runs after create + reassign, want 2", n)
+	}
+	got, err := c.GetTask(ctx, marketotest.Munchkin, task.ID)
+	if err != nil || got.OwnerID != mgr.Email || got.Priority != handoff.PriorityUrgent {
+		t.Fatalf("after reassign GetTask = %+v, %v", got, err)
+	}
+	// Raise priority, same owner: only the activity.
+	if err := c.ReassignTask(ctx, marketotest.Munchkin, task.ID, mgr, handoff.PriorityHigh); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.fake.CampaignRuns()); n != 2 {
+		t.Fatalf("%d campaign runs after a priority change, want still 2", n)
 	}
 }

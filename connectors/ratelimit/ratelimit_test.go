@@ -50,15 +50,29 @@ func TestParseLimit(t *testing.T) {
 	good := map[string]Limit{
 		"110/10s": {Rate: 110, Period: 10 * time.Second}, "5/s": {Rate: 5, Period: time.Second},
 		" 100 / 20s ": {Rate: 100, Period: 20 * time.Second}, "": {}, "0": {}, "off": {},
+		"190/10s": {Rate: 190, Period: 10 * time.Second}, "25/1s": {Rate: 25, Period: time.Second},
+		"1000/m": {Rate: 1000, Period: time.Minute},
 	}
 	for in, want := range good {
 		if got, err := ParseLimit(in); err != nil || got != want {
 			t.Errorf("ParseLimit(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"110", "x/10s", "-1/10s", "5/-1s", "5/soon", "0/10s"} {
+	for _, bad := range []string{"110", "x/10s", "-1/10s", "5/-1s", "5/soon", "0/10s", "10/abc", "x/y"} {
 		if _, err := ParseLimit(bad); err == nil {
 			t.Errorf("ParseLimit(%q) accepted", bad)
 		}
 	}
+}
+
+func FuzzParseLimit(f *testing.F) {
+	for _, s := range []string{"110/10s", "5/s", "off", "0", "1/1h", "x/y", "9999999999999/1ns"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		l, err := ParseLimit(s)
+		if err == nil && (l.Rate < 0 || l.Period < 0 || (l.Rate > 0) != (l.Period > 0)) {
+			t.Fatalf("ParseLimit(%q) = %+v", s, l)
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2/jwt"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
 
@@ -75,12 +76,16 @@ func (c *Client) Callback(ctx context.Context, q url.Values) (string, error) {
 
 // Connect authorizes the configured org (SALESFORCE_JWT_* or
 // SALESFORCE_REFRESH_TOKEN) without a browser, stores its token and
-// returns its org id. Call it at start-up; when SALESFORCE_ORG_ID is set the
-// first API call would do the same lazily.
+// returns its org id: SALESFORCE_ORG_ID, or, when it is unset, the org of
+// the token response's identity URL. The first API call for an org with no
+// stored token does the same, so calling it at start-up is optional.
 func (c *Client) Connect(ctx context.Context) (string, error) {
 	if !c.hasConfiguredOrg() {
 		return "", errors.New("salesforce connect: neither SALESFORCE_JWT_USERNAME nor SALESFORCE_REFRESH_TOKEN is set")
 	}
+	// One grant at a time: concurrent first uses learn the org once.
+	c.learnMu.Lock()
+	defer c.learnMu.Unlock()
 	if org := c.configuredOrg(); org != "" {
 		if _, err := c.refresh(ctx, org, ""); err != nil {
 			return "", fmt.Errorf("salesforce connect: %w", err)
@@ -125,13 +130,21 @@ func (c *Client) isConfiguredOrg(tenant string) bool {
 }
 
 func (c *Client) oauthCtx(ctx context.Context) context.Context {
-	return context.WithValue(ctx, oauth2.HTTPClient, c.http)
+	return context.WithValue(ctx, oauth2.HTTPClient, c.sender.Client())
 }
 
 // token returns a usable token for tenant, refreshing first when it is
 // known to expire within a minute.
 func (c *Client) token(ctx context.Context, tenant string) (*tokenstore.Token, error) {
 	t, err := c.tokens.Get(ctx, crm, tenant)
+	if errors.Is(err, handoff.ErrNotInstalled) && c.hasConfiguredOrg() && c.configuredOrg() == "" {
+		// SALESFORCE_ORG_ID is unset: learn the configured org from its
+		// token, then see whether tenant is that org.
+		if _, cerr := c.Connect(ctx); cerr != nil {
+			return nil, fmt.Errorf("learn the org of the configured Salesforce credentials: %w", cerr)
+		}
+		t, err = c.tokens.Get(ctx, crm, tenant)
+	}
 	if errors.Is(err, handoff.ErrNotInstalled) && c.isConfiguredOrg(tenant) {
 		return c.refresh(ctx, tenant, "")
 	}
@@ -151,29 +164,32 @@ func (c *Client) token(ctx context.Context, tenant string) (*tokenstore.Token, e
 // takes the org's lock, re-reads the stored token and only asks
 // Salesforce when the stored access token is still the stale one.
 func (c *Client) refresh(ctx context.Context, tenant, stale string) (*tokenstore.Token, error) {
-	unlock, err := c.tokens.Lock(ctx, crm, tenant)
+	st, err := c.ref.Refresh(ctx, tenant, func(ctx context.Context, cur *tokenstore.Token) (*tokenstore.Token, bool, error) {
+		return c.renew(ctx, tenant, stale, cur)
+	})
 	if err != nil {
-		return nil, &handoff.TransientError{CRM: crm, Err: fmt.Errorf("refresh token: %w", err)}
-	}
-	defer unlock()
-	cur, err := c.tokens.Get(ctx, crm, tenant)
-	switch {
-	case errors.Is(err, handoff.ErrNotInstalled):
-		cur = nil
-	case err != nil:
 		return nil, fmt.Errorf("refresh token: %w", err)
+	}
+	return st, nil
+}
+
+// renew decides, under the org's lock, from the stored token cur (nil: none).
+func (c *Client) renew(ctx context.Context, tenant, stale string, cur *tokenstore.Token) (*tokenstore.Token, bool, error) {
+	switch {
+	case cur == nil:
 	case cur.NeedsReauth && stale == "" && c.isConfiguredOrg(tenant):
 		// Connect for the configured org: its configuration may have been
 		// fixed since the grant was refused, so try the grant again.
 		cur = nil
 	case cur.NeedsReauth:
-		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "re-authorization needed: " + cur.Reason}
+		return nil, false, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "re-authorization needed: " + cur.Reason}
 	case cur.AccessToken != "" && cur.AccessToken != stale &&
 		(cur.Expiry.IsZero() || cur.Expiry.Sub(c.now()) >= time.Minute):
-		return cur, nil // another worker or process refreshed it
+		return cur, false, nil // another worker or process refreshed it
 	}
 
 	var tok *oauth2.Token
+	var err error
 	switch {
 	case cur != nil && cur.RefreshToken != "":
 		tok, err = c.oauthC.TokenSource(c.oauthCtx(ctx), &oauth2.Token{RefreshToken: cur.RefreshToken, Expiry: time.Unix(1, 0)}).Token()
@@ -184,35 +200,27 @@ func (c *Client) refresh(ctx context.Context, tenant, stale string) (*tokenstore
 		// not grant the refresh_token scope).
 		const reason = "no refresh token stored; re-authorize the app with the refresh_token scope"
 		if cur != nil {
-			if merr := c.tokens.MarkNeedsReauth(ctx, crm, tenant, reason); merr != nil {
-				c.log.ErrorContext(ctx, "salesforce: could not mark tenant for re-authorization", "tenant", tenant, "err", merr)
-			}
+			c.ref.MarkNeedsReauth(ctx, tenant, reason)
 		}
-		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: reason}
+		return nil, false, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: reason}
 	}
 	if err != nil {
 		err = c.grantError(tenant, err)
 		var ae *handoff.AuthError
 		if errors.As(err, &ae) && !ae.Refreshable && cur != nil {
-			if merr := c.tokens.MarkNeedsReauth(ctx, crm, tenant, ae.Detail); merr != nil {
-				c.log.ErrorContext(ctx, "salesforce: could not mark tenant for re-authorization", "tenant", tenant, "err", merr)
-			}
+			c.ref.MarkNeedsReauth(ctx, tenant, ae.Detail)
 		}
 		c.log.WarnContext(ctx, "salesforce token refresh failed", "tenant", tenant, "err", err)
-		return nil, fmt.Errorf("refresh token: %w", err)
+		return nil, false, err
 	}
 	st, org, err := c.stored(tok, cur)
 	if err != nil {
-		return nil, fmt.Errorf("refresh token: %w", err)
+		return nil, false, err
 	}
 	if org != "" && (len(org) < 15 || len(tenant) < 15 || org[:15] != tenant[:15]) {
-		return nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "token belongs to another org (" + org + ")"}
+		return nil, false, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "token belongs to another org (" + org + ")"}
 	}
-	if err := c.tokens.Put(ctx, crm, tenant, st); err != nil {
-		return nil, fmt.Errorf("refresh token: %w", err)
-	}
-	c.log.InfoContext(ctx, "salesforce token refreshed", "tenant", tenant)
-	return st, nil
+	return st, true, nil
 }
 
 // configuredGrant runs the JWT bearer flow, or else the refresh-token flow
@@ -251,7 +259,7 @@ func (c *Client) grantError(tenant string, err error) error {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
-		return &handoff.TransientError{CRM: crm, Err: scrubURLError(err)}
+		return &handoff.TransientError{CRM: crm, Err: crmhttp.Scrub(err)}
 	}
 	code, desc := re.ErrorCode, re.ErrorDescription
 	if code == "" { // x/oauth2/jwt does not parse the body

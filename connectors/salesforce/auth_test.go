@@ -307,6 +307,39 @@ func TestConfiguredRefreshToken(t *testing.T) {
 	e.assertNoSecrets(rt)
 }
 
+// Without SALESFORCE_ORG_ID the configured org is learned from the token
+// response's identity URL on first use (15- or 18-character tenant), once
+// for concurrent first uses; another org stays not installed.
+func TestConfiguredRefreshTokenLearnsTheOrg(t *testing.T) {
+	e := newEnv(t, nil)
+	rt := e.fake.IssueRefreshToken(salesforcetest.UserAdmin)
+	e.cfg.RefreshToken = rt
+	c := e.newClient()
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for _, tenant := range []string{salesforcetest.OrgID, salesforcetest.OrgID[:15], salesforcetest.OrgID, salesforcetest.OrgID[:15]} {
+		go func() {
+			_, err := c.OwnerByEmail(ctx, tenant, "counsel@acme.example")
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.fake.TokenRequests("refresh_token"); n != 1 {
+		t.Errorf("%d refresh-token grants, want 1", n)
+	}
+	if _, err := e.store.Get(ctx, sf, salesforcetest.OrgID); err != nil {
+		t.Fatalf("token not stored under the learned org: %v", err)
+	}
+	if _, err := c.OwnerByEmail(ctx, "00D000000000000AAA", "dd1@acme.example"); !errors.Is(err, handoff.ErrNotInstalled) {
+		t.Fatalf("another org: %v", err)
+	}
+	e.assertNoSecrets(rt)
+}
+
 func TestNotInstalled(t *testing.T) {
 	e := newEnv(t, nil)
 	_, err := e.client.OwnerByEmail(context.Background(), "00D000000000000AAA", "dd1@acme.example")

@@ -28,6 +28,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
 )
@@ -38,19 +39,10 @@ const crm = handoff.SourceSalesforce
 const maxBody = 16 << 20
 
 // TokenStore is the part of *tokenstore.Store the client uses.
-type TokenStore interface {
-	Get(ctx context.Context, crm handoff.Source, tenant string) (*tokenstore.Token, error)
-	Put(ctx context.Context, crm handoff.Source, tenant string, t *tokenstore.Token) error
-	MarkNeedsReauth(ctx context.Context, crm handoff.Source, tenant, reason string) error
-	Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error)
-	NewState(ctx context.Context, crm handoff.Source, data map[string]string, ttl time.Duration) (string, error)
-	TakeState(ctx context.Context, crm handoff.Source, state string) (map[string]string, error)
-}
+type TokenStore = crmhttp.TokenStore
 
 // Limiter is the part of *ratelimit.Limiter the client uses.
-type Limiter interface {
-	Allow(ctx context.Context, key string, lim ratelimit.Limit) (time.Duration, error)
-}
+type Limiter = crmhttp.Limiter
 
 // Deps are the client's collaborators.
 type Deps struct {
@@ -70,16 +62,18 @@ type Client struct {
 	tokens TokenStore
 	lim    Limiter
 	limit  ratelimit.Limit
-	http   *http.Client
+	sender *crmhttp.Sender
+	ref    *crmhttp.Refresher
 	log    *slog.Logger
 	now    func() time.Time
 	jwtKey []byte
 
-	mu     sync.Mutex
-	orgID  string               // the configured org (SALESFORCE_ORG_ID or learned by Connect)
-	usage  map[string]LimitInfo // last Sforce-Limit-Info per org
-	calls  atomic.Int64
-	oauthC *oauth2.Config
+	learnMu sync.Mutex // one Connect at a time
+	mu      sync.Mutex
+	orgID   string               // the configured org (SALESFORCE_ORG_ID or learned by Connect)
+	usage   map[string]LimitInfo // last Sforce-Limit-Info per org
+	calls   atomic.Int64
+	oauthC  *oauth2.Config
 }
 
 // New builds a client. cfg is usually loaded with go-envconfig.
@@ -95,25 +89,27 @@ func New(cfg Config, deps Deps) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	lim, _ := ParseRate(cfg.RateLimit)
+	lim, _ := ratelimit.ParseLimit(cfg.RateLimit)
 	c := &Client{
 		cfg:    cfg,
 		tokens: deps.Tokens,
 		lim:    deps.Limiter,
 		limit:  lim,
-		http:   deps.HTTPClient,
 		log:    deps.Logger,
 		now:    deps.Now,
 		jwtKey: key,
 		orgID:  ID18(cfg.OrgID),
 		usage:  map[string]LimitInfo{},
 	}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 30 * time.Second}
+	base := deps.HTTPClient
+	if base == nil {
+		base = &http.Client{Timeout: 30 * time.Second}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
+	c.sender = crmhttp.NewSender(crm, base, 0, false, maxBody)
+	c.ref = &crmhttp.Refresher{CRM: crm, Store: deps.Tokens, Log: c.log}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -133,7 +129,7 @@ func New(cfg Config, deps Deps) (*Client, error) {
 
 // Calls is the number of REST API requests this client has sent (token
 // requests excluded).
-func (c *Client) Calls() int64 { return c.calls.Load() }
+func (c *Client) Calls() int64 { return c.sender.Calls() }
 
 // LimitInfo is the org's daily API allocation as last reported in the
 // Sforce-Limit-Info header (api-usage=Used/Max).
@@ -159,12 +155,15 @@ func (c *Client) LimitInfo(tenant string) (LimitInfo, bool) {
 	return l, ok
 }
 
-// ParseLimitInfo reads the api-usage part of a Sforce-Limit-Info header,
-// e.g. "api-usage=18/5000" or "api-usage=18/5000, per-app-api-usage=17/250(appName=x)".
+// ParseLimitInfo reads the api-usage part of a Sforce-Limit-Info header in
+// every form Salesforce documents: "api-usage=10018/100000; api-bursts=1/750",
+// "api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)", or
+// api-usage alone. Parts are separated by ";" (or "," as some clients
+// print them); a separator inside parentheses (an app name) splits nothing.
 func ParseLimitInfo(h string) (used, max int, ok bool) {
-	for part := range strings.SplitSeq(h, ",") {
-		k, v, found := strings.Cut(strings.TrimSpace(part), "=")
-		if !found || k != "api-usage" {
+	for _, part := range splitLimitInfo(h) {
+		k, v, found := strings.Cut(part, "=")
+		if !found || strings.TrimSpace(k) != "api-usage" {
 			continue
 		}
 		u, m, found := strings.Cut(v, "/")
@@ -179,6 +178,25 @@ func ParseLimitInfo(h string) (used, max int, ok bool) {
 		return ui, mi, true
 	}
 	return 0, 0, false
+}
+
+// splitLimitInfo splits a Sforce-Limit-Info value at ";" and "," outside
+// parentheses.
+func splitLimitInfo(h string) []string {
+	var parts []string
+	depth, start := 0, 0
+	for i, r := range h {
+		switch {
+		case r == '(':
+			depth++
+		case r == ')' && depth > 0:
+			depth--
+		case (r == ';' || r == ',') && depth == 0:
+			parts = append(parts, h[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, h[start:])
 }
 
 // APIError is one entry of Salesforce's JSON error array.
@@ -253,36 +271,16 @@ func (c *Client) classify(tenant string, resp *http.Response, body []byte) error
 }
 
 func (c *Client) retryAfter(resp *http.Response) time.Duration {
-	if v := resp.Header.Get("Retry-After"); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			if d := t.Sub(c.now()); d > 0 {
-				return d
-			}
-		}
+	if d := crmhttp.RetryAfter(resp.Header, c.now()); d > 0 {
+		return d
 	}
 	return c.cfg.LimitRetry
 }
 
-type counterKey struct{}
-
-// withCounter makes every API request sent with ctx increment *n.
-func withCounter(ctx context.Context, n *int) context.Context {
-	return context.WithValue(ctx, counterKey{}, n)
-}
-
 // preflight applies our own pacing and the api-usage backoff.
 func (c *Client) preflight(ctx context.Context, tenant string) error {
-	if c.lim != nil && c.limit.Rate > 0 {
-		d, err := c.lim.Allow(ctx, "salesforce:"+tenant, c.limit)
-		if err != nil {
-			return &handoff.TransientError{CRM: crm, Err: err}
-		}
-		if d > 0 {
-			return &handoff.RateLimitError{CRM: crm, Tenant: tenant, RetryAfter: d, Detail: "SALESFORCE_RATE_LIMIT " + c.cfg.RateLimit}
-		}
+	if err := crmhttp.Allow(ctx, c.lim, crm, tenant, "salesforce:"+tenant, c.limit, c.cfg.RateLimit, 0); err != nil {
+		return err
 	}
 	if c.cfg.APIUsageBackoff > 0 {
 		if l, ok := c.LimitInfo(tenant); ok && l.Fraction() >= c.cfg.APIUsageBackoff {
@@ -376,34 +374,10 @@ func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token,
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	base := c.http.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	hc := &http.Client{
-		Timeout: c.http.Timeout,
-		Transport: &oauth2.Transport{
-			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: tok.AccessToken, TokenType: "Bearer"}),
-			Base:   base,
-		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-	c.calls.Add(1)
-	if n, ok := ctx.Value(counterKey{}).(*int); ok && n != nil {
-		*n++
-	}
 	start := c.now()
-	resp, err := hc.Do(req)
+	resp, b, err := c.sender.Send(ctx, req, tok.AccessToken)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
-		}
-		return nil, nil, &handoff.TransientError{CRM: crm, Err: scrubURLError(err)}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return nil, nil, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("read response: %w", err)}
+		return nil, nil, err
 	}
 	if used, max, ok := ParseLimitInfo(resp.Header.Get("Sforce-Limit-Info")); ok {
 		c.mu.Lock()
@@ -414,14 +388,4 @@ func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token,
 	c.log.DebugContext(ctx, "salesforce api call", "tenant", tenant, "method", method, "path", path,
 		"status", resp.StatusCode, "duration", c.now().Sub(start), "limit_info", resp.Header.Get("Sforce-Limit-Info"))
 	return resp, b, nil
-}
-
-// scrubURLError drops the URL (which can hold a SOQL query with emails)
-// from a transport error.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s request: %w", ue.Op, ue.Err)
-	}
-	return err
 }

@@ -18,7 +18,7 @@ import (
 // is unset (the version the shared Salesforce notes use in their examples).
 const DefaultAPIVersion = "v62.0"
 
-// Config is the Salesforce connector configuration (DESIGN §4 names).
+// Config is the Salesforce connector configuration (variable names as in the README).
 type Config struct {
 	ClientID     string `env:"SALESFORCE_CLIENT_ID"`
 	ClientSecret string `env:"SALESFORCE_CLIENT_SECRET"`
@@ -142,7 +142,7 @@ func (c *Config) validate() error {
 	if c.APIUsageBackoff < 0 || c.APIUsageBackoff > 1 {
 		return fmt.Errorf("SALESFORCE_API_USAGE_BACKOFF %v: want a fraction between 0 and 1", c.APIUsageBackoff)
 	}
-	if _, err := ParseRate(c.RateLimit); err != nil {
+	if _, err := ratelimit.ParseLimit(c.RateLimit); err != nil {
 		return fmt.Errorf("SALESFORCE_RATE_LIMIT: %w", err)
 	}
 	if c.JWTUsername != "" && c.JWTPrivateKey == "" && c.JWTPrivateKeyFile == "" {
@@ -174,10 +174,4 @@ func (c *Config) jwtKey() ([]byte, error) {
 		}
 	}
 	return key, nil
-}
-
-// ParseRate parses "N/duration" ("25/1s", "100/10s", "1000/1m"; a bare
-// unit means one of it: "25/s"). "" and "0" mean no limit.
-func ParseRate(s string) (ratelimit.Limit, error) {
-	return ratelimit.ParseLimit(s)
 }

@@ -53,22 +53,6 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
-func TestParseRate(t *testing.T) {
-	for in, want := range map[string][2]any{
-		"25/1s": {25, time.Second}, "100/10s": {100, 10 * time.Second}, "1000/m": {1000, time.Minute}, "": {0, time.Duration(0)},
-	} {
-		l, err := salesforce.ParseRate(in)
-		if err != nil || l.Rate != want[0].(int) || l.Period != want[1].(time.Duration) {
-			t.Errorf("%q: %+v %v", in, l, err)
-		}
-	}
-	for _, bad := range []string{"x/1s", "10", "10/-1s", "10/abc"} {
-		if _, err := salesforce.ParseRate(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestJWTAudienceDefaults(t *testing.T) {
 	for login, want := range map[string]string{
 		"https://login.salesforce.com":                "https://login.salesforce.com",

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/crmhttp"
 )
 
 // queryResult is the documented shape of GET /query.
@@ -138,14 +139,11 @@ func (c *Client) Profile(ctx context.Context, tenant string, ref handoff.Contact
 	if ref.IsZero() {
 		return nil, fmt.Errorf("salesforce profile: empty contact reference: %w", handoff.ErrNotFound)
 	}
-	calls := 0
-	ctx = withCounter(ctx, &calls)
-	p, err := c.profile(ctx, tenant, ref)
+	p, err := crmhttp.CountedProfile(ctx, func(ctx context.Context) (*handoff.Profile, error) { return c.profile(ctx, tenant, ref) })
 	if err != nil {
 		return nil, fmt.Errorf("salesforce profile (tenant %s): %w", tenant, err)
 	}
-	p.Calls = calls
-	c.log.DebugContext(ctx, "salesforce profile read", "tenant", tenant, "type", p.Contact.Type, "calls", calls)
+	c.log.DebugContext(ctx, "salesforce profile read", "tenant", tenant, "type", p.Contact.Type, "calls", p.Calls)
 	return p, nil
 }
 

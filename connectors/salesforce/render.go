@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf16"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/bundletext"
 )
 
 // Field limits of the Task object (sfFieldRef Task). Salesforce counts
@@ -104,112 +104,52 @@ func renderSubject(spec handoff.TaskSpec) string {
 	return TruncateUTF16(s, SubjectMax, "…")
 }
 
-func renderDescription(b handoff.Bundle, handoffID string) string {
-	var w strings.Builder
-	section := func(title, body string) {
-		body = strings.TrimSpace(body)
-		if body == "" {
-			return
+// textStyle is the Description's plain text: one-line list items, each
+// section bounded so the bundle stays under headerMax.
+var textStyle = bundletext.TextStyle{
+	InlineGoal: true,
+	Para: func(title, s string) string {
+		switch title {
+		case bundletext.Goal:
+			return TruncateUTF16(oneLine(s), 500, "…")
+		case bundletext.Summary:
+			return TruncateUTF16(plain(s), 3000, "…")
+		case bundletext.Asked, bundletext.Replied:
+			return TruncateUTF16(plain(s), 4000, "…")
 		}
-		w.WriteString(title)
-		w.WriteString("\n")
-		w.WriteString(body)
-		w.WriteString("\n\n")
-	}
-	list := func(items []string, max, each int, numbered bool) string {
-		var l strings.Builder
-		n := 0
-		for _, it := range items {
-			it = oneLine(it)
-			if it == "" {
-				continue
-			}
-			if n == max {
-				fmt.Fprintf(&l, "(+%d more)\n", len(items)-max)
-				break
-			}
-			n++
-			if numbered {
-				fmt.Fprintf(&l, "%d. ", n)
-			} else {
-				l.WriteString("- ")
-			}
-			l.WriteString(TruncateUTF16(it, each, "…"))
-			l.WriteString("\n")
-		}
-		return l.String()
-	}
-
-	if g := oneLine(b.Goal); g != "" {
-		w.WriteString("GOAL: " + TruncateUTF16(g, 500, "…") + "\n\n")
-	}
-	section("SUMMARY", TruncateUTF16(plain(b.Summary), 3000, "…"))
-
-	var tl []string
-	for _, h := range b.Timeline {
-		line := h.At.UTC().Format("2006-01-02 15:04 UTC") + " " + string(h.Source) + " " + string(h.Kind)
-		if h.Channel != "" {
-			line += " (" + h.Channel + ")"
-		}
-		if s := oneLine(h.Summary); s != "" {
-			line += ": " + s
-		}
-		tl = append(tl, line)
-	}
-	section("WHAT THE BUYER DID", list(tl, 20, 300, false))
-	section("WHAT THEY ASKED", TruncateUTF16(plain(b.BuyerAsked), 4000, "…"))
-	section("WHAT THE AGENT REPLIED", TruncateUTF16(plain(b.AgentReplied), 4000, "…"))
-
-	var why strings.Builder
-	if b.Why.Action != "" {
-		why.WriteString("Action: " + string(b.Why.Action) + "\n")
-	}
-	if b.Why.Rung != "" {
-		if b.Why.IsException {
-			why.WriteString("Exception: " + oneLine(b.Why.Rung) + "\n")
-		} else {
-			why.WriteString("Rung: " + oneLine(b.Why.Rung) + "\n")
-		}
-	}
-	if r := list(b.Why.Reasons, 20, 300, false); r != "" {
-		why.WriteString("Reasons:\n" + r)
-	}
-	if b.Why.LadderVersion != "" {
-		why.WriteString("Ladder version: " + oneLine(b.Why.LadderVersion) + "\n")
-	}
-	why.WriteString("Score: " + strconv.FormatFloat(b.Why.Score, 'f', 2, 64) + "\n")
-	section("WHY IT ESCALATED", why.String())
-
-	section("TRANSCRIPT", oneLine(b.TranscriptURL))
-	section("CITED SOURCES", list(b.Sources, 20, 500, false))
-	section("CONSTRAINTS", list(b.Constraints, 20, 500, false))
-	section("NEXT STEPS", list(b.NextSteps, 10, 500, true))
-	section("ACCOUNT AND DEAL", snapshot(b))
-
-	var tail strings.Builder
-	if len(b.Missing) > 0 {
-		fmt.Fprintf(&tail, "Missing context: %s (completeness %d%%)\n\n",
-			TruncateUTF16(oneLine(strings.Join(b.Missing, ", ")), 1000, "…"), int(b.Completeness*100+0.5))
-	}
-	if handoffID != "" {
-		tail.WriteString("Handoff ID: " + oneLine(handoffID) + "\n")
-	}
-	body := TruncateUTF16(w.String(), headerMax-utf16Len(tail.String()), "\n…[truncated]\n\n")
-	return strings.TrimRight(body+tail.String(), "\n")
+		return oneLine(s)
+	},
+	Item: oneLine,
+	Limits: map[string]bundletext.Limit{
+		bundletext.Timeline: {Items: 20, Each: 300}, bundletext.Reasons: {Items: 20, Each: 300},
+		bundletext.Sources: {Items: 20, Each: 500}, bundletext.Constraints: {Items: 20, Each: 500},
+		bundletext.NextSteps: {Items: 10, Each: 500}, "Missing": {Each: 1000},
+	},
+	Max: headerMax, Mark: "\n…[truncated]\n\n", Trim: true,
 }
 
-func snapshot(b handoff.Bundle) string {
-	var s strings.Builder
+var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
+
+func renderDescription(b handoff.Bundle, handoffID string) string {
+	return bundletext.TextOf(b, handoffID, sections, textStyle)
+}
+
+func timelineLine(h handoff.HistoryItem) string {
+	return bundletext.TimelineLine(h, " ", ": ", oneLine(h.Summary))
+}
+
+func snapshot(b handoff.Bundle) []bundletext.Field {
+	var s []bundletext.Field
 	c := b.Contact
 	if c.Name != "" || c.Email != "" {
-		line := "Contact: " + oneLine(c.Name)
+		line := oneLine(c.Name)
 		if c.Title != "" {
 			line += ", " + oneLine(c.Title)
 		}
 		if c.Email != "" {
 			line += " <" + oneLine(c.Email) + ">"
 		}
-		s.WriteString(strings.TrimSpace(line) + "\n")
+		s = append(s, bundletext.Field{Label: "Contact", Value: line})
 	}
 	a := b.Account
 	if a.Name != "" {
@@ -226,14 +166,14 @@ func snapshot(b handoff.Bundle) string {
 		if a.Revenue > 0 {
 			parts = append(parts, "annual revenue "+money(a.Revenue))
 		}
-		line := "Account: " + oneLine(a.Name)
+		line := oneLine(a.Name)
 		if len(parts) > 0 {
 			line += " (" + strings.Join(parts, ", ") + ")"
 		}
 		if a.OwnerEmail != "" {
 			line += ", owner " + oneLine(a.OwnerEmail)
 		}
-		s.WriteString(line + "\n")
+		s = append(s, bundletext.Field{Label: "Account", Value: line})
 	}
 	d := b.Deal
 	if d.Known || d.Name != "" || d.Stage != "" {
@@ -241,7 +181,7 @@ func snapshot(b handoff.Bundle) string {
 		if stage == "" {
 			stage = d.Stage
 		}
-		line := "Deal: " + oneLine(d.Name)
+		line := oneLine(d.Name)
 		var parts []string
 		if stage != "" {
 			parts = append(parts, "stage "+oneLine(stage))
@@ -261,9 +201,9 @@ func snapshot(b handoff.Bundle) string {
 		default:
 			parts = append(parts, "closed")
 		}
-		s.WriteString(strings.TrimSpace(line) + " (" + strings.Join(parts, ", ") + ")\n")
+		s = append(s, bundletext.Field{Label: "Deal", Value: strings.TrimSpace(line + " (" + strings.Join(parts, ", ") + ")")})
 	}
-	return s.String()
+	return s
 }
 
 func money(v float64) string {
@@ -310,31 +250,8 @@ func oneLine(s string) string {
 	}, s)), " ")
 }
 
-func utf16Len(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r) // ranging over a string never yields an invalid rune
-	}
-	return n
-}
-
 // TruncateUTF16 shortens s to at most max UTF-16 code units, cutting on a
 // rune boundary and ending with suffix when it had to cut.
 func TruncateUTF16(s string, max int, suffix string) string {
-	if utf16Len(s) <= max {
-		return s
-	}
-	room := max - utf16Len(suffix)
-	if room < 0 {
-		room, suffix = max, ""
-	}
-	n := 0
-	for i, r := range s {
-		l := utf16.RuneLen(r)
-		if n+l > room {
-			return s[:i] + suffix
-		}
-		n += l
-	}
-	return s
+	return bundletext.Truncate(s, max, suffix)
 }

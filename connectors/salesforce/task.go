@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/internal/bundletext"
 )
 
 // upsertResult is the documented body of a 201/200 sObject upsert.
@@ -260,15 +261,15 @@ func AppendUpdate(desc string, at time.Time, note string) string {
 			updates = append(updates, updateMarker+u)
 		}
 	}
-	room := DescriptionMax - utf16Len(header)
+	room := DescriptionMax - bundletext.Len16(header)
 	if room <= 0 {
 		return TruncateUTF16(header, DescriptionMax, "")
 	}
 	entry = TruncateUTF16(entry, room, "…")
-	used := utf16Len(entry)
+	used := bundletext.Len16(entry)
 	kept := 0
 	for i := len(updates) - 1; i >= 0; i-- { // newest first
-		l := utf16Len(updates[i])
+		l := bundletext.Len16(updates[i])
 		if used+l > room {
 			break
 		}

@@ -224,6 +224,35 @@ func TestLimitInfoAndUsageBackoff(t *testing.T) {
 	}
 }
 
+// SALESFORCE_API_USAGE_BACKOFF pauses calls whatever form the header
+// takes: api-usage alone, with api-bursts (the current documentation) or
+// with per-app-api-usage (older versions), parts joined by ";".
+func TestUsageBackoffWithEveryDocumentedHeaderForm(t *testing.T) {
+	for _, extra := range []string{"", "; api-bursts=1/750", "; per-app-api-usage=17/250(appName=sample-app)"} {
+		t.Run("api-usage"+extra, func(t *testing.T) {
+			e := newEnv(t, func(c *salesforce.Config) { c.APIUsageBackoff = 0.99 }, salesforcetest.WithLimitInfoExtra(extra))
+			tenant := e.install()
+			ctx := context.Background()
+			e.fake.SetAPIUsage(99000, 100000)
+			if _, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example"); err != nil {
+				t.Fatal(err) // learns 99001/100000
+			}
+			if li, ok := e.client.LimitInfo(tenant); !ok || li.Used != 99001 || li.Max != 100000 {
+				t.Fatalf("limit info %+v %v", li, ok)
+			}
+			before := e.fake.APICalls()
+			_, err := e.client.OwnerByEmail(ctx, tenant, "dd1@acme.example")
+			var rl *handoff.RateLimitError
+			if !errors.As(err, &rl) || !strings.Contains(rl.Detail, "99001/100000") {
+				t.Fatalf("usage backoff at 99%%: %v", err)
+			}
+			if e.fake.APICalls() != before {
+				t.Fatal("the backoff must not call Salesforce")
+			}
+		})
+	}
+}
+
 func TestParseLimitInfo(t *testing.T) {
 	cases := []struct {
 		in        string
@@ -235,6 +264,13 @@ func TestParseLimitInfo(t *testing.T) {
 		{"per-app-api-usage=17/250(appName=x), api-usage=3/15000", 3, 15000, true},
 		{"", 0, 0, false},
 		{"api-usage=abc", 0, 0, false},
+		// The forms Salesforce documents: parts separated by ";".
+		{"api-usage=10018/100000; api-bursts=1/750", 10018, 100000, true},
+		{"api-usage=25/5000; per-app-api-usage=17/250(appName=sample-app)", 25, 5000, true},
+		{"api-usage=25/5000;per-app-api-usage=17/250(appName=a;b,c)", 25, 5000, true},
+		{"per-app-api-usage=17/250(appName=x); api-usage=3/15000", 3, 15000, true},
+		{" api-usage = 7 / 100 ;", 7, 100, true},
+		{"api-usage=3/15000(extra)", 0, 0, false},
 	}
 	for _, c := range cases {
 		u, m, ok := salesforce.ParseLimitInfo(c.in)

@@ -1,9 +1,11 @@
-// Package laddercli implements `handoff ladder ...`: lint, explain, test
-// and diff for escalation ladders. Run takes the arguments after "ladder".
+// Package laddercli implements `handoff ladder ...`: lint, explain, test,
+// diff and eval for escalation ladders. Run takes the arguments after "ladder".
 //
 // Exit codes: Run returns nil for success, and an *ExitError for failure:
 // Code 1 when the check failed (lint errors, failing test cases, an
-// unreadable file), Code 2 for a usage error. The caller prints nothing more
+// unreadable file), Code 2 for a usage error. eval differs: Code 1 means a
+// target was not met, Code 2 also covers unreadable or invalid labelled
+// files and ladders that do not load. The caller prints nothing more
 // for an ExitError (Run has already written the details) and exits with
 // its Code.
 package laddercli
@@ -44,6 +46,7 @@ Commands:
   explain FILE EVENTS...       show the decision for recorded events, with the full trace
   test [FILE] CASES.yaml       run a case file against a ladder; exit 1 if a case fails
   diff OLD NEW EVENTS...       replay events through two ladders and show what changes
+  eval FILE LABELLED...        measure a ladder on labelled conversations; exit 1 below targets
 
 FILE may be "builtin:default" for the embedded default ladder.
 Run "handoff ladder <command> --help" for details.
@@ -65,6 +68,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runTest(ctx, rest, stdout, stderr)
 	case "diff":
 		return runDiff(ctx, rest, stdout, stderr)
+	case "eval":
+		return runEval(ctx, rest, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

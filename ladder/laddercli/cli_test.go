@@ -294,3 +294,40 @@ func TestUnreportedConfidenceIsOneAsLive(t *testing.T) {
 		}
 	}
 }
+
+// Case contexts get the fields the enricher derives live (the industry
+// class from account.industry), and may set them explicitly; ladder
+// conditions read the agent-reported signals (agent.intents, ...).
+func TestCaseContextsAreNormalized(t *testing.T) {
+	out, errOut, err := run(t, "test", "-v", "testdata/context.cases.yaml")
+	if err != nil {
+		t.Fatalf("ladder test: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "12 passed, 0 failed") {
+		t.Errorf("output: %s", out)
+	}
+}
+
+// Explained and diffed events get them too.
+func TestEventContextsAreNormalized(t *testing.T) {
+	evs, err := ParseEvents("e.json", []byte(`{"account": {"industry": "BANKING"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := evs[0].Context.Account; a.IndustryClass != handoff.IndustryBanking || !a.Regulated {
+		t.Errorf("account %+v, want class banking, regulated", a)
+	}
+}
+
+// A recorded {"context", "event"} pair whose context lacks the agent's
+// signals takes them from the event's agent turn.
+func TestEventAgentSignals(t *testing.T) {
+	evs, err := ParseEvents("e.json", []byte(`{"context": {"event": {"text": "hi"}}, "event": {"source": "agent", "agent": {"signals": {"intents": ["pricing"], "sentiment": -0.3, "language": "de", "human_request": true}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := evs[0].Context.Agent
+	if len(a.Intents) != 1 || a.Intents[0] != "pricing" || !a.HasSentiment || a.Sentiment != -0.3 || a.Language != "de" || !a.HumanRequest {
+		t.Errorf("agent facts %+v", a)
+	}
+}

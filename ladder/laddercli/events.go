@@ -154,7 +154,9 @@ func blankContext() handoff.Context {
 }
 
 // decodeContext decodes a handoff.Context strictly, so that a typo in a
-// hand-written event ("acount") is an error rather than an empty field.
+// hand-written event ("acount") is an error rather than an empty field,
+// and fills the derived fields the enricher fills live (the industry
+// class of a context recorded before it existed, or written by hand).
 func decodeContext(raw json.RawMessage) (handoff.Context, error) {
 	c := blankContext()
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -162,6 +164,7 @@ func decodeContext(raw json.RawMessage) (handoff.Context, error) {
 	if err := dec.Decode(&c); err != nil {
 		return c, fmt.Errorf("parse context: %w", err)
 	}
+	c.Normalize()
 	return c, nil
 }
 
@@ -190,6 +193,19 @@ func fillEventFacts(c *handoff.Context, e *handoff.Event) {
 	}
 	if e.Agent != nil && !c.Agent.HasConfidence && e.Agent.Confidence != nil {
 		c.Agent.Confidence, c.Agent.HasConfidence = *e.Agent.Confidence, true
+	}
+	if e.Agent != nil && e.Agent.Signals != nil {
+		s, a := e.Agent.Signals, &c.Agent
+		if a.Intents == nil {
+			a.Intents = s.Intents
+		}
+		if !a.HasSentiment && s.Sentiment != nil {
+			a.Sentiment, a.HasSentiment = *s.Sentiment, true
+		}
+		if a.Language == "" {
+			a.Language = s.Language
+		}
+		a.HumanRequest = a.HumanRequest || s.HumanRequest
 	}
 	if c.Conversation.ID == "" {
 		c.Conversation.ID = e.ConversationID

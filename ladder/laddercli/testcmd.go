@@ -220,6 +220,7 @@ func caseContext(tc TestCase) (handoff.Context, error) {
 	if tc.Text != "" {
 		c.Event.Text = tc.Text
 	}
+	c.Normalize()
 	return c, nil
 }
 

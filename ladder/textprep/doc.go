@@ -21,8 +21,8 @@
 //   - signatures: the "-- " delimiter, mobile footers ("Sent from my iPhone",
 //     "Von meinem iPhone gesendet", …), a sign-off ("Best,", "Kind regards",
 //     "Saludos", "Mit freundlichen Grüßen", "Cordialement", "Atenciosamente",
-//     "Cordiali saluti", …) followed by at most six short name, title, company,
-//     phone or address lines, and a trailing name-plus-contact block;
+//     "Cordiali saluti", …) followed by a name and short title, company, phone
+//     or address lines, and a trailing name-plus-contact block;
 //   - disclaimers: "CONFIDENTIALITY NOTICE" and the usual "This email and any
 //     attachments are confidential … intended recipient …" paragraphs in the
 //     six languages, and "consider the environment before printing" lines.

@@ -6,7 +6,7 @@ package textprep
 
 // replyStarters open a reply header that mail clients may wrap over two or
 // three lines ("On Mon, 3 Mar 2026 at 10:00, Ana Ruiz <" / "ana@x.com> wrote:").
-var replyStarters = []string{"on ", "el ", "am ", "le ", "em ", "il ", "il giorno "}
+var replyStarters = []string{"on ", "el ", "en ", "am ", "le ", "em ", "no dia ", "il ", "il giorno "}
 
 // replyVerbs are the "wrote" of a reply header. A header line ends with ':'.
 var replyVerbs = []string{
@@ -63,7 +63,8 @@ var signOffs = []signOff{
 	{"regards", false}, {"yours sincerely", false}, {"sincerely", false},
 	{"yours truly", false}, {"respectfully", false}, {"cheers", false}, {"best", false},
 	{"br", false}, {"thanks and regards", false}, {"thanks & regards", false},
-	{"many thanks", true}, {"thanks in advance", true}, {"thanks again", true},
+	{"thank you so much", true}, {"thank you very much", true}, {"thanks so much", true},
+	{"thanks a lot", true}, {"many thanks", true}, {"thanks in advance", true}, {"thanks again", true},
 	{"thank you", true}, {"thanks", true}, {"thx", true},
 	// Spanish
 	{"un cordial saludo", false}, {"saludos cordiales", false}, {"un saludo", false},
@@ -110,13 +111,18 @@ var disclaimerHeads = []string{
 	"aviso de confidencialidad", "aviso legal", "cláusula de confidencialidad", "clausula de confidencialidad",
 	"vertraulichkeitshinweis", "haftungsausschluss", "rechtlicher hinweis",
 	"avis de confidentialité", "avis de confidentialite", "avertissement de confidentialité",
-	"aviso de confidencialidade", "aviso legal:",
+	"aviso de confidencialidade",
 	"avviso di riservatezza", "informativa sulla riservatezza", "nota di riservatezza",
-	"please consider the environment", "think before you print",
+}
+
+// printFooters are the "think before you print" lines, a disclaimer on
+// their own.
+var printFooters = []string{
+	"please consider the environment", "think before you print", "save paper",
 	"por favor, considere el medio ambiente", "antes de imprimir",
-	"bitte denken sie an die umwelt", "bitte prüfen sie, ob",
-	"pensez à l'environnement", "merci de penser à l'environnement",
-	"antes de imprimir, pense", "prima di stampare",
+	"bitte denken sie an die umwelt", "denken sie an die umwelt",
+	"pensez à l'environnement", "merci de penser à l'environnement", "avant d'imprimer",
+	"antes de imprimir, pense", "prima di stampare", "pensa all'ambiente",
 }
 
 // disclaimerLeads start a sentence that is a disclaimer when its paragraph
@@ -172,9 +178,16 @@ var bannerLeads = []string{
 }
 
 var bannerWords = []string{
-	"outside", "external", "externo", "externa", "fuera de", "außerhalb", "ausserhalb",
-	"extern", "extérieur", "exterieur", "externe", "fora d", "esterno", "esterna", "all'esterno",
-	"do not click", "unless you recognize", "learn why this is important",
+	"from outside", "outside of the organization", "outside your organization",
+	"outside the organization", "outside of your organization", "external sender",
+	"external email", "external e-mail", "do not click", "unless you recognize",
+	"learn why this is important", "fuera de la organización", "fuera de su organización",
+	"fuera de nuestra organización", "remitente externo", "correo externo",
+	"außerhalb", "ausserhalb", "externen absender", "externe e-mail", "externer absender",
+	"de l'extérieur", "à l'extérieur", "extérieur à", "externe à", "expéditeur externe",
+	"e-mail externe", "courriel externe", "fora da organização", "fora de sua organização",
+	"fora da sua organização", "remetente externo", "e-mail externo",
+	"all'esterno", "esterno all", "mittente esterno", "email esterna", "e-mail esterna",
 }
 
 // titleWords make a short line look like a job title or a company line.
@@ -193,3 +206,8 @@ var titleWords = []string{
 
 // psLeads keep a postscript under a signature as content.
 var psLeads = []string{"p.s", "ps:", "ps.", "ps ", "pd:", "p.d.", "n.b."}
+
+// forwardSubjects prefix the subject of a forwarded message.
+var forwardSubjects = []string{"fw:", "fwd:", "wg:", "tr:", "rv:", "enc:", "i:", "fw :", "tr :"}
+
+var subjectKeys = []string{"subject", "asunto", "betreff", "objet", "sujet", "assunto", "oggetto"}

@@ -9,11 +9,13 @@ import (
 // Allocation-free, case-insensitive matching helpers. Phrases are lower case.
 
 func hasPrefixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
-}
-
-func hasSuffixFold(s, p string) bool {
-	return len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p)
+	if len(s) < len(p) {
+		return false
+	}
+	if len(p) > 0 && p[0] < utf8.RuneSelf && lowerASCII(s[0]) != p[0] {
+		return false // the common case, without a call
+	}
+	return strings.EqualFold(s[:len(p)], p)
 }
 
 func containsFold(s, p string) bool {
@@ -81,6 +83,21 @@ func words(s string) int {
 	return n
 }
 
+// letterWords counts words with a letter in them: "T +1 555 010 0199" is
+// one word long.
+func letterWords(s string) int {
+	n := 0
+	for w := range strings.FieldsSeq(s) {
+		for _, c := range w {
+			if unicode.IsLetter(c) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 func digits(s string) int {
 	n := 0
 	for i := 0; i < len(s); i++ {
@@ -89,15 +106,6 @@ func digits(s string) int {
 		}
 	}
 	return n
-}
-
-func hasDigit(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if '0' <= s[i] && s[i] <= '9' {
-			return true
-		}
-	}
-	return false
 }
 
 // isRule reports a line made only of '-', '_', '=', '*' or '~' (at least 2).
@@ -136,8 +144,12 @@ func isQuoteLine(t string) bool {
 // capitalised words (particles such as "de", "van", "von" allowed after the
 // first), optionally led by a dash.
 func nameLike(s string) bool {
+	s = strings.Trim(s, "*_") // *Ana Ruiz* from HTML bold
 	s = strings.TrimLeft(s, "-–— \t")
-	s = strings.TrimRight(s, " ,.\t")
+	if i := strings.Index(s, " ("); i > 0 && strings.HasSuffix(s, ")") {
+		s = s[:i] // "Ana Ruiz (she/her)"
+	}
+	s = strings.TrimRight(s, " ,.*_\t")
 	if len(s) == 0 || len(s) > 40 {
 		return false
 	}
@@ -190,24 +202,44 @@ func contactLike(s string) bool {
 // sigLine reports a short line that can sit in a signature block: no
 // question, not a sentence, not a long line.
 func sigLine(s string) bool {
-	if len(s) > 80 || words(s) > 8 {
+	if len(s) > 80 || letterWords(s) > 8 {
 		return false
 	}
 	last := s[len(s)-1]
-	contact := strings.Contains(s, "@") || hasDigit(s) || containsFold(s, "www.") || containsFold(s, "http")
+	contact := strings.Contains(s, "@") || digits(s) >= 5 || containsFold(s, "www.") || containsFold(s, "http")
 	switch last {
-	case '?':
-		return false
+	case '?', ':':
+		return false // a question, or a line introducing a list
 	case '.', '!':
 		// "Globex Inc." and "Globex S.L." end with a dot; sentences do too.
 		i := strings.LastIndexAny(s, " \t")
-		if len(s)-i-1 > 5 && !contact {
+		w := s[i+1 : len(s)-1]
+		if len(w) > 4 && !strings.Contains(w, ".") && !contact {
 			return false
 		}
 	}
+	if contact {
+		return true
+	}
 	r, _ := utf8.DecodeRuneInString(s)
-	if unicode.IsLower(r) && !contact {
+	if unicode.IsLower(r) {
 		return false
 	}
-	return true
+	// "Head of Procurement" has one lower-case word in three; "We want to
+	// buy 50 seats" has four in six.
+	n, lower := 0, 0
+	for w := range strings.FieldsSeq(s) {
+		n++
+		if r, _ := utf8.DecodeRuneInString(w); unicode.IsLower(r) {
+			lower++
+		}
+	}
+	return n < 4 || lower*2 <= n
+}
+
+// strongContact reports a phone number, an e-mail or web address, or a job
+// title or company-form word: evidence that a name block is a signature.
+func strongContact(s string) bool {
+	return digits(s) >= 7 || strings.Contains(s, "@") || containsFold(s, "www.") ||
+		containsFold(s, "http") || anyContainsFold(s, titleWords)
 }

@@ -60,12 +60,26 @@ func (p *prep) result() Prepared {
 			i++
 			continue
 		}
+		// A group runs over lines of one kind, and over blank lines
+		// between two such lines ("On … wrote:", blank, "> …").
 		j, last, n := i, -1, 0
-		for ; j < len(ls) && ls[j].kind == l.kind; j++ {
-			if ls[j].t != "" {
-				last = j
-				n++
+		for j < len(ls) {
+			if ls[j].kind == l.kind {
+				if ls[j].t != "" {
+					last = j
+					n++
+				}
+				j++
+				continue
 			}
+			m := j
+			for m < len(ls) && ls[m].kind == 0 && ls[m].t == "" && ls[m].skip == 0 {
+				m++
+			}
+			if m == j || m == len(ls) || ls[m].kind != l.kind {
+				break
+			}
+			j = m
 		}
 		if n > 0 {
 			start := ls[i].start

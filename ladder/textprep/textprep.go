@@ -94,9 +94,16 @@ const maxDepth = 3
 // safe on any input (chat turns, CRM notes, whole emails) and never fails:
 // with no markers, New is the trimmed text.
 func Prepare(text string) Prepared {
-	var lbuf [64]line
-	var sbuf [64]int
-	p := prep{text: text, lines: splitLines(text, lbuf[:0]), seq: sbuf[:0]}
+	if strings.IndexByte(text, '\n') < 0 {
+		// One line (most chat turns): only a "> " quote or a leading
+		// "[External]" tag can be cut, and a one-line message has no
+		// signature.
+		if t := trimSpace(text); t == "" || (t[0] != '>' && t[0] != '[') {
+			return Prepared{New: t}
+		}
+	}
+	lines := make([]line, 0, strings.Count(text, "\n")+1)
+	p := prep{text: text, lines: splitLines(text, lines)}
 	p.section(0, len(p.lines), 0)
 	return p.result()
 }
@@ -146,6 +153,9 @@ func (p *prep) section(lo, hi, depth int) {
 	}
 	bodyEnd := hi
 	hasContent := false
+	// quoting: a reply header with "> " lines under it was seen, so any
+	// line starting with '>' is quoted (some clients write ">text").
+	quoting := false
 scan:
 	for i := lo; i < hi; {
 		l := &p.lines[i]
@@ -153,7 +163,7 @@ scan:
 			i++
 			continue
 		}
-		if isQuoteLine(l.t) {
+		if isQuoteLine(l.t) || (quoting && l.t[0] == '>') {
 			l.kind = KindQuote
 			i++
 			continue
@@ -171,10 +181,11 @@ scan:
 			i++
 			continue
 		case bReply:
-			if j := p.nextNonBlank(end, hi); j < hi && isQuoteLine(p.lines[j].t) {
+			if j := p.nextNonBlank(end, hi); j < hi && p.lines[j].t[0] == '>' {
 				// Inline or bottom-quoted reply: the header and the "> "
 				// lines are quoted, the lines between them are the buyer's.
 				p.mark(i, end, KindQuote)
+				quoting = true
 				i = end
 				continue
 			}
@@ -195,7 +206,7 @@ scan:
 			}
 			if hasContent {
 				k := KindQuote
-				if b == bForward {
+				if b == bForward || (b == bHeaders && p.subjectForwards(i, end)) {
 					k = KindForward
 					p.forwarded = true
 				}
@@ -215,7 +226,7 @@ scan:
 			break scan
 		}
 	}
-	p.tail(lo, bodyEnd)
+	p.tail(lo, bodyEnd, bodyEnd < hi)
 }
 
 // boundaryAt reports whether a quoted thread or forwarded message starts at
@@ -223,8 +234,9 @@ scan:
 func (p *prep) boundaryAt(i, hi int) (boundary, int) {
 	t := p.lines[i].t
 	if len(t) <= 80 {
-		d := trimDecor(t)
-		if d != t || len(d) <= 60 {
+		// Marker lines are decorated: "-----Original Message-----",
+		// "Begin forwarded message:".
+		if d := trimDecor(t); d != t {
 			if phraseLine(d, forwardPhrases) {
 				return bForward, i + 1
 			}
@@ -242,7 +254,9 @@ func (p *prep) boundaryAt(i, hi int) (boundary, int) {
 			}
 			n++
 		}
-		if n > 0 {
+		// Mail clients write at least two more keys (Sent/Date, To,
+		// Subject); "From: Ana / To: Bob" in prose has one.
+		if n >= 2 {
 			return bHeaders, j
 		}
 	}
@@ -348,15 +362,39 @@ func isReplyHeader(first, mid, last string) bool {
 	if end == "" {
 		end = first
 	}
-	if !anyContainsFold(end, replyVerbs) && !(mid != "" && anyContainsFold(mid, replyVerbs)) {
+	if !hasReplyVerb(end) && !(mid != "" && hasReplyVerb(mid)) {
 		return false
 	}
 	at := strings.Contains(first, "@") || strings.Contains(mid, "@") || strings.Contains(last, "@")
 	if at {
 		return true
 	}
-	return anyPrefixFold(first, replyStarters) && (hasDigit(first) || hasDigit(mid) || hasDigit(last))
+	// Without an address, a date or a time must be there: "On 03/03/2026
+	// 10:00, Ana Ruiz wrote:", not "On Monday we wrote:".
+	return anyPrefixFold(first, replyStarters) && (hasDateOrTime(first) || hasDateOrTime(mid) || hasDateOrTime(last))
 }
+
+// hasDateOrTime reports a four-digit year (19xx, 20xx) or an hh:mm time.
+func hasDateOrTime(s string) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if '0' <= c && c <= '9' {
+			run++
+			continue
+		}
+		if run == 4 && (s[i-4] == '1' && s[i-3] == '9' || s[i-4] == '2' && s[i-3] == '0') {
+			return true
+		}
+		if c == ':' && run >= 1 && run <= 2 && i+2 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) {
+			return true
+		}
+		run = 0
+	}
+	return run == 4 && (s[len(s)-4] == '1' && s[len(s)-3] == '9' || s[len(s)-4] == '2' && s[len(s)-3] == '0')
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // banner cuts a mail gateway's banner at the top and returns the first line
 // after it.
@@ -386,7 +424,7 @@ func (p *prep) banner(lo, hi int) int {
 		}
 		j, hit := i, false
 		for ; j < hi && j < i+6 && p.lines[j].t != ""; j++ {
-			if anyContainsFold(p.lines[j].t, bannerWords) {
+			if anyContainsFold(bounded(p.lines[j].t), bannerWords) {
 				hit = true
 			}
 		}
@@ -416,15 +454,18 @@ func isMobileFooter(t string) bool {
 }
 
 // tail finds the disclaimer and the signature at the end of the buyer's
-// words in lines[lo:hi], looking only at lines still unclassified.
-func (p *prep) tail(lo, hi int) {
+// words in lines[lo:hi], looking only at lines still unclassified. followed
+// says a quoted or forwarded message comes after them.
+func (p *prep) tail(lo, hi int, followed bool) {
+	if p.seq == nil {
+		p.seq = make([]int, 0, len(p.lines))
+	}
 	seq := p.seq[:0]
 	for i := lo; i < hi; i++ {
 		if p.lines[i].kind == 0 {
 			seq = append(seq, i)
 		}
 	}
-	p.seq = seq
 	t := func(k int) string { return p.lines[seq[k]].t }
 	// breakBefore: position k starts a paragraph.
 	breakBefore := func(k int) bool {
@@ -454,12 +495,21 @@ func (p *prep) tail(lo, hi int) {
 		if breakBefore(k) {
 			para++
 		}
-		if p.isDisclaimerAt(seq, k, para > 0) {
+		if para > 0 && p.isDisclaimerAt(seq, k) {
 			start := k
 			if start > first+1 && isRule(t(start-1)) {
 				start--
 			}
-			markSeq(start, len(seq)-1, KindDisclaimer)
+			// To the end of the buyer's words, but not across a cut
+			// (inline replies go on below a quoted block).
+			e := start
+			for e+1 < len(seq) && seq[e+1] == seq[e]+1 {
+				e++
+			}
+			for e > start && t(e) == "" {
+				e--
+			}
+			markSeq(start, e, KindDisclaimer)
 			limit = start
 			break
 		}
@@ -474,18 +524,28 @@ func (p *prep) tail(lo, hi int) {
 	for last >= 0 && t(last) == "" {
 		last--
 	}
-	// Mobile footers.
-	for last > first && isMobileFooter(t(last)) {
+	// Mobile footers; one alone above a forward or a quote goes too.
+	for last >= first && (last > first || followed) && isMobileFooter(t(last)) {
 		markSeq(last, last, KindSignature)
 		last = prev(last)
 	}
 	if last <= first {
 		return
 	}
-	// "-- " delimiter.
+	// "-- " delimiter, with signature lines under it ("Option A\n--\n
+	// Option B is cheaper, right?" is a separator, not a signature).
 	for k := first + 1; k <= last; k++ {
-		if s := t(k); s == "--" || s == "—" || s == "-- --" {
-			if last-k <= 15 {
+		if s := t(k); s == "--" || s == "—" {
+			n := 0
+			for f := k + 1; f <= last && n <= 8; f++ {
+				if u := t(f); u != "" {
+					n++
+					if !sigLine(u) && !isMobileFooter(u) {
+						n = 9
+					}
+				}
+			}
+			if n <= 8 {
 				markSeq(k, last, KindSignature)
 				return
 			}
@@ -494,7 +554,7 @@ func (p *prep) tail(lo, hi int) {
 	}
 	// Sign-off followed by name, title, company and contact lines.
 	seen := 0
-	for k := last; k > first && seen < 9; k-- {
+	for k := last; k > first && seen < 13; k-- {
 		s := t(k)
 		if s == "" {
 			continue
@@ -505,7 +565,7 @@ func (p *prep) tail(lo, hi int) {
 			continue
 		}
 		end, n, valid := last, 0, true
-		firstFollower := true
+		firstFollower, named := true, name
 		for f := k + 1; f <= last; f++ {
 			u := t(f)
 			if u == "" {
@@ -516,7 +576,13 @@ func (p *prep) tail(lo, hi int) {
 				break
 			}
 			n++
-			if n > 6 || !sigLine(u) || (firstFollower && gratitude && !name && !nameLike(u)) {
+			// The line under a sign-off is a name (or a title or contact
+			// line); "Cheers\nWe want 50 seats" is not a signature. Under a
+			// name, up to ten lines may follow (German imprints are long).
+			if firstFollower {
+				named = name || nameLike(u)
+			}
+			if n > maxFollowers(named) || !sigLine(u) || (firstFollower && !named && !(!gratitude && contactLike(u))) {
 				valid = false
 				break
 			}
@@ -530,25 +596,45 @@ func (p *prep) tail(lo, hi int) {
 			return
 		}
 	}
-	// A trailing name-and-contact block with no sign-off.
-	ps := last
-	for ps > first && !breakBefore(ps) {
-		ps--
+	// A trailing name-and-contact block with no sign-off: a name line, then
+	// title, company, phone or address lines, at the very end.
+	ps := -1
+	for k := last; k > first && last-k < 6; k-- {
+		s := t(k)
+		if s == "" || !sigLine(s) {
+			break
+		}
+		if lead := leadingName(s); nameLike(lead) && !anyContainsFold(lead, titleWords) {
+			ps = k
+		}
+		if breakBefore(k) {
+			break
+		}
 	}
-	if ps <= first || last-ps >= 6 {
+	if ps < 0 {
 		return
 	}
-	contact := false
-	for k := ps; k <= last; k++ {
-		s := t(k)
-		if !sigLine(s) {
+	if b := prev(ps); b >= 0 {
+		// "Next steps:" introduces a list, and a name inside a paragraph
+		// follows the end of a sentence.
+		pl := t(b)
+		switch pl[len(pl)-1] {
+		case ':':
 			return
-		}
-		if contactLike(s) {
-			contact = true
+		case '.', '?', '!', ')':
+		default:
+			if !breakBefore(ps) {
+				return
+			}
 		}
 	}
-	if contact && nameLike(leadingName(t(ps))) {
+	strong := false
+	for k := ps; k <= last; k++ {
+		if strongContact(t(k)) {
+			strong = true
+		}
+	}
+	if strong && (last > ps || strings.ContainsAny(t(ps), "|·•")) {
 		markSeq(ps, last, KindSignature)
 	}
 }
@@ -566,26 +652,33 @@ func leadingName(s string) string {
 }
 
 // isDisclaimerAt reports a disclaimer starting at position k of seq: a
-// heading such as "CONFIDENTIALITY NOTICE", or (outside the first paragraph)
-// a sentence such as "This email and any attachments …" whose paragraph
-// speaks both of confidentiality and of the recipient.
-func (p *prep) isDisclaimerAt(seq []int, k int, laterParagraph bool) bool {
+// "think before you print" line, or a heading ("CONFIDENTIALITY NOTICE") or
+// sentence ("This email and any attachments …") whose text speaks both of
+// confidentiality and of the recipient. A buyer's own sentence about a
+// confidential contract rarely does both.
+func (p *prep) isDisclaimerAt(seq []int, k int) bool {
 	s := strings.TrimLeft(p.lines[seq[k]].t, "*=-_#[( ")
-	if anyPrefixFold(s, disclaimerHeads) {
+	if len(s) <= 120 && anyPrefixFold(s, printFooters) {
 		return true
 	}
-	if !laterParagraph || !anyPrefixFold(s, disclaimerLeads) {
+	head := anyPrefixFold(s, disclaimerHeads)
+	if !head && !anyPrefixFold(s, disclaimerLeads) {
 		return false
 	}
 	conf, rec := false, false
-	for x := k; x < len(seq) && x < k+15; x++ {
+	for x, n := k, 0; x < len(seq) && n < 15; x++ {
 		if x > k && seq[x] != seq[x-1]+1 {
 			break
 		}
 		u := p.lines[seq[x]].t
 		if u == "" {
-			break
+			if !head {
+				break // a sentence lead speaks for its own paragraph only
+			}
+			continue
 		}
+		n++
+		u = bounded(u)
 		conf = conf || anyContainsFold(u, confidentialWords)
 		rec = rec || anyContainsFold(u, recipientWords)
 		if conf && rec {
@@ -621,4 +714,44 @@ func matchSignOff(t string) (ok, gratitude, name bool) {
 		}
 	}
 	return false, false, false
+}
+
+// subjectForwards reports a header block whose subject starts "FW:",
+// "Fwd:", "WG:", "TR:", "RV:", "ENC:" or "I:": Outlook's forward.
+func (p *prep) subjectForwards(lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		k, v, ok := headerKey(p.lines[i].t)
+		if ok && keyIn(k, subjectKeys) && anyPrefixFold(v, forwardSubjects) {
+			return true
+		}
+	}
+	return false
+}
+
+// bounded limits the text phrase searches look at, so that one huge line
+// costs no more than a normal paragraph.
+func bounded(s string) string {
+	const n = 1000
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// hasReplyVerb reports a "wrote" verb in s, also at its very start (a
+// header wrapped just before "wrote:").
+func hasReplyVerb(s string) bool {
+	for _, v := range replyVerbs {
+		if containsFold(s, v) || (v[0] == ' ' && hasPrefixFold(s, v[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+func maxFollowers(named bool) int {
+	if named {
+		return 10
+	}
+	return 6
 }

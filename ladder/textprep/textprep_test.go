@@ -73,12 +73,28 @@ func checkInvariants(t *testing.T, in string, p Prepared) {
 		}
 		j++
 	}
+	if strings.TrimSpace(p.New) != p.New {
+		t.Fatalf("New is not trimmed: %q", p.New)
+	}
 	end := 0
+	var has [KindBanner + 1]bool
 	for _, c := range p.Cuts {
-		if c.Start < end || c.End < c.Start || c.End > len(in) || c.Lines < 1 {
+		if c.Start < end || c.End <= c.Start || c.End > len(in) || c.Lines < 1 {
 			t.Fatalf("bad cut %+v after %d in %d bytes", c, end, len(in))
 		}
 		end = c.End
+		has[c.Kind] = true
+	}
+	for k, got := range map[Kind]string{KindSignature: p.Signature, KindDisclaimer: p.Disclaimer, KindBanner: p.Banner} {
+		if has[k] != (got != "") {
+			t.Fatalf("%v cut present %v, text %q", k, has[k], got)
+		}
+	}
+	if (has[KindQuote] || has[KindForward] || has[KindHeader]) != (p.Quoted != "") {
+		t.Fatalf("quote cuts and Quoted %q disagree", p.Quoted)
+	}
+	if (p.Summary() == "") != (len(p.Cuts) == 0) {
+		t.Fatalf("Summary %q with %d cuts", p.Summary(), len(p.Cuts))
 	}
 }
 
@@ -312,6 +328,8 @@ func TestPrepareNoFalseCuts(t *testing.T) {
 		same("buyer writes 'wrote:' in prose", "In 2025 our legal team wrote:\nno auto-renewal clauses please."),
 		same("from in prose", "From: our side, the budget is approved.\nTo be honest we need it fast."),
 		same("cheers as content", "Cheers for the quick reply, the demo was great!"),
+		same("dash-dash as a separator between options", "Two options:\nA: 50 seats annual\n--\nB: 80 seats, is that cheaper per seat?"),
+		same("sign-off mid-message, then a list", "Hi Bob,\nThanks,\nAna\n\nOpen Questions:\nPricing\nSSO\nSCIM\nAudit Logs"),
 		same("single line", "  what's the price for 10 seats  "),
 		same("empty", ""),
 		same("spanish chat", "hola, cuanto cuesta el plan enterprise? necesitamos factura"),

@@ -171,7 +171,7 @@ func TestResponsesMatchFixtures(t *testing.T) {
 	}
 	check(t, "tasks-search-response.json", fixture(t, "tasks-search-response.json"), got)
 	if h.Get("X-HubSpot-RateLimit-Max") != "" {
-		t.Error("search responses carry no rate-limit headers (§8.2)")
+		t.Error("search responses carry no rate-limit headers (docs/crm/hubspot.md)")
 	}
 
 	// 429: documented body and headers, Retry-After in seconds.
@@ -321,7 +321,7 @@ func TestSearchFiltersAndLimits(t *testing.T) {
 }
 
 // The fake refuses what HubSpot refuses, so a client deviation shows up:
-// a consent URL without scope (§4.1) and a JSON body sent with another
+// a consent URL without scope (docs/crm/hubspot.md) and a JSON body sent with another
 // media type.
 func TestFakeRefusesMalformedRequests(t *testing.T) {
 	s := hubspottest.New(hubspottest.DefaultSeed())

@@ -51,7 +51,7 @@ func ownerJSON(o Owner) map[string]any {
 	return m
 }
 
-// owners is GET /crm/v3/owners?email=&limit=&after=&archived= (§5.4).
+// owners is GET /crm/v3/owners?email=&limit=&after=&archived= (docs/crm/hubspot.md).
 func (s *Server) owners(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
 	q := r.URL.Query()
 	archived := q.Get("archived") == "true"
@@ -165,7 +165,7 @@ func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
 }
 
-// threadMessages is GET …/threads/{threadId}/messages?limit&after&sort (§7);
+// threadMessages is GET …/threads/{threadId}/messages?limit&after&sort (docs/crm/hubspot.md);
 // the default sort is -createdAt (newest first).
 func (s *Server) threadMessages(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
 	t, ok := s.findThread(r.PathValue("id"))
@@ -199,7 +199,7 @@ func (s *Server) threadMessages(w http.ResponseWriter, r *http.Request, _ string
 }
 
 // originalContent is GET …/threads/{threadId}/messages/{messageId}/original-content
-// (§7): the full text and rich text of a truncated message.
+// (docs/crm/hubspot.md): the full text and rich text of a truncated message.
 func (s *Server) originalContent(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
 	t, ok := s.findThread(r.PathValue("id"))
 	if !ok {

@@ -35,7 +35,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 
 // tokenError writes the refusal in the endpoint's style: v1 answers
 // {"status":"BAD_REFRESH_TOKEN","message":…}; v3/2026-03 the OAuth form
-// {"error":"invalid_grant",…} (§4.2).
+// {"error":"invalid_grant",…} (docs/crm/hubspot.md).
 func tokenError(w http.ResponseWriter, v1 bool, status int, v1Status, oauthCode, message string) {
 	if v1 {
 		writeJSON(w, status, map[string]any{"status": v1Status, "message": message, "correlationId": correlationID()})
@@ -119,7 +119,7 @@ func (s *Server) serveToken(w *statusWriter, r *http.Request, body []byte) {
 		at = "CJ" + randHex(24)
 		s.access[at] = &accessToken{portal: t.portal, expiry: s.now().Add(s.tokenLifetime)}
 		// By default the same refresh token comes back; whether HubSpot
-		// rotates is UNCONFIRMED (§4.2), so RotateRefreshTokens switches
+		// rotates is UNCONFIRMED (docs/crm/hubspot.md), so RotateRefreshTokens switches
 		// to a new one each time, the old one revoked.
 		if s.rotate {
 			t.revoked = true
@@ -150,7 +150,7 @@ func (s *Server) serveToken(w *statusWriter, r *http.Request, body []byte) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// tokenInfo is GET /oauth/v1/access-tokens/{token} (§4.2).
+// tokenInfo is GET /oauth/v1/access-tokens/{token} (docs/crm/hubspot.md).
 func (s *Server) tokenInfo(w http.ResponseWriter, r *http.Request) {
 	s.wait(r)
 	sw := &statusWriter{ResponseWriter: w}

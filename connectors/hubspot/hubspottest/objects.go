@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// Object type names and ids (§1.1: contacts 0-1, companies 0-2, deals 0-3, tasks 0-27).
+// Object type names and ids (docs/crm/hubspot.md: contacts 0-1, companies 0-2, deals 0-3, tasks 0-27).
 var typeAliases = map[string]string{
 	"contacts": "contacts", "contact": "contacts", "0-1": "contacts",
 	"companies": "companies", "company": "companies", "0-2": "companies",
@@ -31,7 +31,7 @@ var schema = map[string][]string{
 
 var readOnly = []string{"createdate", "hs_createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_object_id", "hs_deal_stage_probability", "hs_is_closed", "hs_is_closed_won", "hs_task_completion_date"}
 
-// Default properties returned without ?properties= (§5.1).
+// Default properties returned without ?properties= (docs/crm/hubspot.md).
 var defaults = map[string][]string{
 	"contacts":  {"createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"},
 	"companies": {"createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"},
@@ -49,7 +49,7 @@ var always = map[string][]string{
 // Association type names used in read responses.
 func assocTypeName(from, to string) string { return singular[from] + "_to_" + singular[to] }
 
-// Task association type ids, HUBSPOT_DEFINED (§6.1).
+// Task association type ids, HUBSPOT_DEFINED (docs/crm/hubspot.md).
 var taskAssocTypes = map[int]string{204: "contacts", 192: "companies", 216: "deals", 228: "tickets"}
 
 const isoMillis = "2006-01-02T15:04:05.000Z"
@@ -139,7 +139,7 @@ func (s *Server) render(o *object, props []string, assocTypes []string) map[stri
 	pm := map[string]any{}
 	for _, p := range props {
 		if !s.known(o.typ, p) {
-			continue // unknown names are ignored (§5.1)
+			continue // unknown names are ignored (docs/crm/hubspot.md)
 		}
 		if v, ok := s.value(o, p); ok {
 			pm[p] = v

@@ -79,7 +79,7 @@ type ThreadMessage struct {
 	CreatedAt  time.Time
 	// TruncateAt > 0 makes the messages list return only the first
 	// TruncateAt bytes of Text with truncationStatus TRUNCATED; the full
-	// text comes from …/messages/{id}/original-content (§7).
+	// text comes from …/messages/{id}/original-content (docs/crm/hubspot.md).
 	TruncateAt int
 }
 

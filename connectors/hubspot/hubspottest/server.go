@@ -6,7 +6,7 @@
 // HubSpot's limits, create/update/archive with property validation and
 // task association type ids 204/192/216), deal pipelines, owners, and
 // conversation threads. It follows the shapes, status codes, error bodies
-// and X-HubSpot-RateLimit-* headers of /work/shared/crm/hubspot.md (checked
+// and X-HubSpot-RateLimit-* headers of docs/crm/hubspot.md (checked
 // against fixtures/hubspot/api by this package's tests).
 //
 // Usage:
@@ -244,7 +244,7 @@ func (s *Server) SetRateLimit(max int, interval time.Duration) {
 }
 
 // SetSearchLag hides records created less than d ago from search
-// (search is eventually consistent, §5.3).
+// (search is eventually consistent, docs/crm/hubspot.md).
 func (s *Server) SetSearchLag(d time.Duration) { s.mu.Lock(); s.searchLag = d; s.mu.Unlock() }
 
 // SetTokenLifetime sets expires_in of new access tokens (default 30 min).
@@ -255,13 +255,13 @@ func (s *Server) SetTokenLifetime(d time.Duration) { s.mu.Lock(); s.tokenLifetim
 func (s *Server) OmitHubID(v bool) { s.mu.Lock(); s.omitHubID = v; s.mu.Unlock() }
 
 // RotateRefreshTokens makes each refresh grant return a new refresh token
-// and revoke the one used (rotation is UNCONFIRMED for HubSpot, §4.2; a
+// and revoke the one used (rotation is UNCONFIRMED for HubSpot, docs/crm/hubspot.md; a
 // client must persist whatever refresh_token comes back).
 func (s *Server) RotateRefreshTokens(v bool) { s.mu.Lock(); s.rotate = v; s.mu.Unlock() }
 
 // CamelCaseTokens makes the 2026-03 token endpoint answer in camelCase
 // (accessToken, refreshToken, expiresIn, tokenType, hubId), as its
-// reference page shows; the real casing is UNCONFIRMED (§4.2).
+// reference page shows; the real casing is UNCONFIRMED (docs/crm/hubspot.md).
 func (s *Server) CamelCaseTokens(v bool) { s.mu.Lock(); s.camelTokens = v; s.mu.Unlock() }
 
 // OmitCalculatedDealProperties stops returning hs_deal_stage_probability,
@@ -444,7 +444,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// errBody is HubSpot's generic error JSON (§8.4).
+// errBody is HubSpot's generic error JSON (docs/crm/hubspot.md).
 func errBody(category, message string, ctx map[string][]string) map[string]any {
 	b := map[string]any{"status": "error", "message": message, "correlationId": correlationID()}
 	if category != "" {

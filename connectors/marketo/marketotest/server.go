@@ -82,8 +82,9 @@ type Server struct {
 	tokenLife   time.Duration
 	revoked     map[string]string // token -> "601" | "602"
 
-	failCode   []string // envelope error codes for the next calls
-	failStatus []int    // HTTP statuses for the next calls
+	failCode   []string            // envelope error codes for the next calls
+	failStatus []int               // HTTP statuses for the next calls
+	failOn     map[string][]string // path → envelope error codes for its next calls
 	latency    time.Duration
 
 	rateCalls   int
@@ -135,6 +136,33 @@ func (s *Server) FailNext(n int, code string) {
 	for range n {
 		s.failCode = append(s.failCode, code)
 	}
+}
+
+// FailOn makes the next n calls to path fail with the envelope error code,
+// HTTP 200, whatever other calls come in between: a REST path
+// ("/rest/v1/campaigns/1001/trigger.json", "/rest/v1/activities/external.json",
+// "/rest/v1/leads.json", ...) or the identity endpoint
+// ("/identity/oauth/token"). The identity endpoint answering with the REST
+// envelope is not documented; it stands for "the token call was refused".
+func (s *Server) FailOn(path string, n int, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failOn == nil {
+		s.failOn = map[string][]string{}
+	}
+	for range n {
+		s.failOn[path] = append(s.failOn[path], code)
+	}
+}
+
+// takeFailOn pops the next injected code for path ("" when none). s.mu is held.
+func (s *Server) takeFailOn(path string) string {
+	q := s.failOn[path]
+	if len(q) == 0 {
+		return ""
+	}
+	s.failOn[path] = q[1:]
+	return q[0]
 }
 
 // FailNextHTTP makes the next n REST calls fail with an HTTP status (502...).
@@ -280,6 +308,10 @@ func (s *Server) identity(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.tokenRequests++
 	s.record(r, redactForm(body))
+	if c := s.takeFailOn(r.URL.Path); c != "" {
+		fail(w, c)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "invalid_request", "error_description": "GET or POST"})
 		return
@@ -356,6 +388,10 @@ func (s *Server) rest(w http.ResponseWriter, r *http.Request) {
 		s.failStatus = s.failStatus[1:]
 		w.WriteHeader(st)
 		_, _ = w.Write([]byte(http.StatusText(st)))
+		return
+	}
+	if c := s.takeFailOn(r.URL.Path); c != "" {
+		fail(w, c)
 		return
 	}
 	if len(s.failCode) > 0 {

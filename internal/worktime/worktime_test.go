@@ -347,3 +347,54 @@ func BenchmarkBetween(b *testing.B) {
 		c.Between(a, z)
 	}
 }
+
+// FuzzCalendar: any parsed week and holidays either build a calendar or an
+// error; on a calendar, Add and Between agree and the due time is working
+// time (or the end of an interval).
+func FuzzCalendar(f *testing.F) {
+	f.Add("mon-fri", "09:00-17:30", "sat", "10:00-12:00", "12-25", "US", int64(1764950400), int64(4*3600))
+	f.Add("daily", "00:00-24:00", "sun", "01:00-04:00", "2026-03-08", "", int64(1772949600), int64(7200))
+	f.Add("fri-mon", "22:00-24:00", "tue", "00:00-06:00", "02-29", "DE", int64(1791000000), int64(100000))
+	ny := zone(f, "America/New_York")
+	f.Fuzz(func(t *testing.T, days1, iv1, days2, iv2, hol, country string, start, d int64) {
+		cfg := Config{Zone: ny, Week: map[time.Weekday][]Interval{}, Country: country}
+		for _, e := range [][2]string{{days1, iv1}, {days2, iv2}} {
+			wds, err := ParseDays(e[0])
+			if err != nil {
+				continue
+			}
+			iv, err := ParseInterval(e[1])
+			if err != nil {
+				continue
+			}
+			for _, wd := range wds {
+				cfg.Week[wd] = append(cfg.Week[wd], iv)
+			}
+		}
+		if h, err := ParseHoliday(hol); err == nil {
+			cfg.Holidays = []Holiday{h}
+		}
+		c, err := New(cfg)
+		if err != nil {
+			return
+		}
+		from := time.Unix(start%(200*365*86400), 0) // 1970 to 2170
+		dur := time.Duration(d%(500*3600)) * time.Second
+		if dur <= 0 {
+			return
+		}
+		due := c.Add(from, dur)
+		if due.IsZero() {
+			t.Fatalf("Add(%s, %s) found no working time", from, dur)
+		}
+		if b := c.Between(from, due); b != dur {
+			t.Fatalf("Between(%s, Add = %s) = %s, want %s", from, due, b, dur)
+		}
+		if !c.Working(due.Add(-time.Nanosecond)) {
+			t.Fatalf("Add(%s, %s) = %s: the instant before is not working time", from, dur, due)
+		}
+		if n := c.Next(from); !c.Working(n) || n.Before(from) {
+			t.Fatalf("Next(%s) = %s", from, n)
+		}
+	})
+}

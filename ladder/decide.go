@@ -162,6 +162,7 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 	if d.SLA == 0 {
 		d.SLA = l.defaults.sla
 	}
+	d.SLAClock = l.slaClock(winner, route)
 	d.Priority = winner.priority
 	if d.Priority == "" {
 		d.Priority = l.defaults.priority

@@ -200,8 +200,13 @@ func (l *Ladder) Decide(in handoff.Context) handoff.Decision {
 // winner, one per route that differs from the owner's: the decision keeps
 // one accountable owner and the bundle says who else must look.
 func (l *Ladder) secondReviews(owner *handoff.Route, rs []*rung) []handoff.Review {
+	if len(rs) == 0 {
+		return nil
+	}
 	var out []handoff.Review
-	seen := map[string]bool{routeText(owner): true}
+	sameTarget := func(a, b *handoff.Route) bool {
+		return a != nil && b != nil && a.To == b.To && a.Team == b.Team && a.Owner == b.Owner
+	}
 	for _, r := range rs {
 		if r.action == handoff.ActionContinue {
 			continue
@@ -210,12 +215,13 @@ func (l *Ladder) secondReviews(owner *handoff.Route, rs []*rung) []handoff.Revie
 		if route == nil {
 			route = l.defaults.route
 		}
-		key := routeText(route)
-		if seen[key] {
-			continue
+		dup := sameTarget(route, owner)
+		for i := range out {
+			dup = dup || sameTarget(route, out[i].Route)
 		}
-		seen[key] = true
-		out = append(out, handoff.Review{Kind: r.kind, ID: r.id, Description: r.desc, Route: copyRoute(route)})
+		if !dup {
+			out = append(out, handoff.Review{Kind: r.kind, ID: r.id, Description: r.desc, Route: copyRoute(route)})
+		}
 	}
 	return out
 }

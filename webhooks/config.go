@@ -70,6 +70,14 @@ type Config struct {
 	IngestTimeout time.Duration `env:"WEBHOOK_INGEST_TIMEOUT, default=4s"`
 }
 
+// Validate checks the configuration without building anything (no I/O),
+// so a bad value stops start-up before Redis is opened. The error names
+// the variable.
+func (c Config) Validate() error {
+	_, err := c.settings()
+	return err
+}
+
 // DefaultMarketoTimeZone is the zone Marketo's {{system.dateTime}} token is
 // taken to print in (US Central; UNCONFIRMED, so MARKETO_TIME_ZONE can
 // change it).

@@ -104,9 +104,10 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	if err != nil {
 		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
 	}
+	// Open is lazy: nothing below talks to Redis (or to a CRM) until
+	// CheckServer at the end, so every configuration error the constructors
+	// find stops start-up before any network I/O.
 	a := &app{cfg: cfg, role: role, log: log, redis: conn, registry: prometheus.NewRegistry()}
-	// Say now, not after a restart, if this Redis can lose queued work.
-	conn.CheckServer(ctx, log)
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -170,6 +171,8 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 			a.dashboard = nil
 		}
 	}
+	// Say now, not after a restart, if this Redis can lose queued work.
+	conn.CheckServer(ctx, log)
 	return a, nil
 }
 

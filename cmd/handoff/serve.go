@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynq/x/metrics"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +19,7 @@ import (
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/internal/asynqlog"
 	"github.com/handoff-dev/handoff/internal/httpserver"
+	"github.com/handoff-dev/handoff/internal/queuemetrics"
 	"github.com/handoff-dev/handoff/internal/redisconn"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/webhooks"
@@ -115,7 +115,9 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	// One Redis pool for everything asynq does in this process.
 	a.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
 	a.client = asynq.NewClientFromRedisClient(conn.Client)
-	a.registry.MustRegister(lazyCollector{metrics.NewQueueMetricsCollector(a.inspector)})
+	// asynq's queue metrics, degrading (no memory gauge) on a Redis that
+	// refuses MEMORY USAGE instead of failing every scrape.
+	a.registry.MustRegister(queuemetrics.New(a.inspector, conn.Client, log))
 
 	pl, err := buildPipeline(cfg, conn, a.client, a.registry, log, defaultHTTPClient())
 	if err != nil {
@@ -232,10 +234,3 @@ func (a *app) close() {
 	_ = a.inspector.Close()
 	_ = a.redis.Close()
 }
-
-// lazyCollector registers a collector as "unchecked" (it describes
-// nothing), so registration does not scrape it: asynq's queue collector
-// reads Redis on every collection, and at start-up Redis may be down.
-type lazyCollector struct{ prometheus.Collector }
-
-func (lazyCollector) Describe(chan<- *prometheus.Desc) {}

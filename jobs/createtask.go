@@ -83,6 +83,13 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	if id := rec["task_id"]; id != "" {
 		return p.afterCreate(ctx, pl, rec, handoff.Task{ID: id, OwnerID: rec["owner_id"]})
 	}
+	if leaseWaits(pl.Decision.Action) {
+		// Each attempt renews the entry, so an attempt whose worker dies is
+		// found by SweepLost (also for a task an operator ran again).
+		if err := p.awaiting(ctx, pl.HandoffID); err != nil {
+			return err
+		}
+	}
 	if rec["state"] == stateCreating {
 		task, err := crm.FindTask(ctx, pl.Tenant, pl.HandoffID)
 		switch {
@@ -240,6 +247,9 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 		if err != nil {
 			return err
 		}
+	}
+	if err := p.settled(ctx, pl.HandoffID); err != nil {
+		return err
 	}
 	created := rec.time("created_at")
 	if created.IsZero() {

@@ -75,6 +75,7 @@ type Pipeline struct {
 	decider  Decider
 	shadow   ShadowDecider
 	sched    *Scheduler
+	inspect  taskInspector // create-tasks' state, for SweepLost
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
@@ -103,6 +104,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	orDefault(&cfg.DecisionMemoTTL, d.DecisionMemoTTL)
 	orDefault(&cfg.OutcomeSamples, d.OutcomeSamples)
 	orDefault(&cfg.OwnerCacheTTL, d.OwnerCacheTTL)
+	orDefault(&cfg.LostTaskSweepInterval, d.LostTaskSweepInterval)
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,
 		shadow: deps.Shadow, sched: NewScheduler(deps.Enqueuer, cfg), now: deps.Clock, log: deps.Logger,
@@ -111,7 +113,8 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 		p.now = time.Now
 	}
 	if deps.Redis != nil {
-		p.sched.archived = asynq.NewInspectorFromRedisClient(deps.Redis)
+		insp := asynq.NewInspectorFromRedisClient(deps.Redis)
+		p.sched.archived, p.inspect = insp, insp
 	}
 	if p.log == nil {
 		p.log = slog.Default()

@@ -209,6 +209,9 @@ func (a *app) serve(ctx context.Context, l net.Listener) error {
 		if err := a.worker.Start(a.mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
+		// Handoffs whose create-task asynq archived without the error
+		// handler (a worker killed on the last attempt) are found here.
+		go a.pipeline.jobs.RunSweeps(wctx)
 		go func() {
 			defer close(workerDone)
 			<-wctx.Done()

@@ -252,7 +252,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 	case "reassign":
 		var c handoff.Context
 		_ = json.Unmarshal([]byte(rec["context"]), &c)
-		owner, err := p.resolveOwner(ctx, crm, src, tenant, cs.To, c)
+		owner, _, err := p.resolveOwner(ctx, crm, src, tenant, cs.To, c)
 		if err != nil {
 			return fmt.Errorf("resolve climb target of handoff %s: %w", id, err)
 		}

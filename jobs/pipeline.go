@@ -22,7 +22,9 @@ import (
 	"github.com/handoff-dev/handoff"
 )
 
-// CRM is the connector method set of CONNECTORS.md.
+// CRM is the method set the pipeline needs from a connector (each of
+// connectors/hubspot, salesforce and marketo implements it; see
+// docs/architecture.md for the layout).
 type CRM interface {
 	Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error)
 	OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error)

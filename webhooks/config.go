@@ -46,8 +46,8 @@ type Config struct {
 	MarketoMunchkinID string `env:"MARKETO_MUNCHKIN_ID"`
 	// MarketoTimeZone is the zone of times the Marketo template sends
 	// without one: {{system.dateTime}} prints "2026-11-22 10:00:00", which
-	// Marketo renders in US Central time (UNCONFIRMED, see crm/
-	// salesforce-marketo.md; check one delivery against the lead's activity
+	// Marketo renders in US Central time (UNCONFIRMED, see
+	// docs/crm/marketo.md §1; check one delivery against the lead's activity
 	// log and set UTC here if it is UTC). Times with an offset or a Z are
 	// read as sent.
 	// Empty means DefaultMarketoTimeZone.

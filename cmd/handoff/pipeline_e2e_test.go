@@ -736,7 +736,7 @@ func TestE2EMarketoTaskOwnedWithDemoConfig(t *testing.T) {
 		t.Fatalf("%d Marketo tasks, want 1", len(tasks))
 	}
 	if tasks[0].OwnerEmail == "" {
-		t.Fatalf("the Marketo task has no owner (owned by exactly one person, DESIGN §6)")
+		t.Fatalf("the Marketo task has no owner (owned by exactly one person)")
 	}
 }
 
@@ -779,7 +779,7 @@ func TestE2EMarketo606AfterCampaignMakesOneTask(t *testing.T) {
 // names the same buyer by email only get different conversation keys
 // (Event.ConversationKey: crm:tenant:id vs crm:tenant:email), so the second
 // escalation opens a second task instead of following up on the open one
-// (DESIGN §7, one owner at a time). Fixed: the enricher keys a conversation
+// (one owner at a time, docs/architecture.md). Fixed: the enricher keys a conversation
 // without conversation_id by the contact id the CRM resolved.
 func TestE2ESameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
 	t.Parallel()

@@ -93,18 +93,22 @@ func TestFallbacksInOrderAndNoOwner(t *testing.T) {
 	ctx := context.Background()
 	route := &handoff.Route{To: ToDealOwner, Fallback: &handoff.Route{Owner: "nobody@acme.example",
 		Fallback: &handoff.Route{Team: "legal", Owners: []string{"counsel@acme.example"}}}}
-	o, _, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
+	o, tried, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
 	if err != nil || o.ID != "106" {
 		t.Fatalf("owner = %+v, %v", o, err)
 	}
-	o, _, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{Owner: "777"}, handoff.Context{})
-	if err != nil || o.ID != "777" {
-		t.Fatalf("fixed owner id = %+v, %v", o, err)
+	// What was tried, in order, the owner's step last (recorded as owner_route).
+	if got := strings.Join(tried, ","); got != "deal_owner,owner nobody@acme.example,team legal" {
+		t.Errorf("tried %q", got)
+	}
+	o, tried, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{Owner: "777"}, handoff.Context{})
+	if err != nil || o.ID != "777" || len(tried) != 1 {
+		t.Fatalf("fixed owner id = %+v, %v (tried %v)", o, err, tried)
 	}
 	c := handoff.Context{Contact: handoff.ContactFacts{OwnerID: "55"}}
-	o, _, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner}, c)
-	if err != nil || o.ID != "55" {
-		t.Fatalf("last-resort contact owner = %+v, %v", o, err)
+	o, tried, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner}, c)
+	if err != nil || o.ID != "55" || strings.Join(tried, ",") != "account_owner,contact_owner" {
+		t.Fatalf("last-resort contact owner = %+v, %v (tried %v)", o, err, tried)
 	}
 	_, _, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner, Fallback: &handoff.Route{Team: "empty"}}, handoff.Context{})
 	var pj *PermanentJobError

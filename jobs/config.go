@@ -66,6 +66,12 @@ type Config struct {
 	// the handoff was not needed; see docs/outcomes.md (handoff precision).
 	NegativeDispositions []string `env:"NEGATIVE_DISPOSITIONS, default=not_needed,no_action_needed,not_qualified,wrong_person,spam,duplicate"`
 
+	// LostTaskSweepInterval is how often a worker looks for handoffs whose
+	// create-task asynq archived (or lost) without calling the error
+	// handler, e.g. a worker killed on the task's last attempt: their
+	// conversations would stay "pending" on a task that never comes.
+	LostTaskSweepInterval time.Duration `env:"LOST_TASK_SWEEP_INTERVAL, default=1m"`
+
 	// PublicBaseURL is used in "install the app at ..." error messages.
 	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 }
@@ -77,7 +83,8 @@ func Defaults() Config {
 		EventTimeout: 60 * time.Second, CreateTaskTimeout: 60 * time.Second, SLACheckTimeout: 30 * time.Second,
 		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, DefaultSLA: 4 * time.Hour,
 		MaxSLAChecks: 12, SLAWatchInterval: time.Hour, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
-		NegativeDispositions: []string{"not_needed", "no_action_needed", "not_qualified", "wrong_person", "spam", "duplicate"},
+		LostTaskSweepInterval: time.Minute,
+		NegativeDispositions:  []string{"not_needed", "no_action_needed", "not_qualified", "wrong_person", "spam", "duplicate"},
 	}
 }
 
@@ -253,7 +260,7 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 	if final && t.Type() == TypeCreateTask {
 		var pl CreateTaskPayload
 		if json.Unmarshal(t.Payload(), &pl) == nil {
-			p.abandon(context.WithoutCancel(ctx), pl, err)
+			_ = p.abandon(context.WithoutCancel(ctx), pl.HandoffID, pl.Event.Conversation, err.Error())
 		}
 	}
 }
@@ -262,29 +269,33 @@ func (p *Pipeline) handleError(ctx context.Context, t *asynq.Task, err error) {
 // re-run of the archived task that creates it takes the conversation back.
 const reasonAbandoned = "task creation failed: "
 
-// abandon is called when a create-task is archived: the conversation must
-// not stay "pending" on a task that will never exist, so the agent gets it
-// back (until someone re-runs the archived task).
-func (p *Pipeline) abandon(ctx context.Context, pl CreateTaskPayload, cause error) {
-	if pl.Event.Conversation == "" || pl.HandoffID == "" {
-		return
+// abandon is called when a create-task is archived (by the error handler,
+// or found by SweepLost): the conversation must not stay "pending" on a
+// task that will never exist, so the agent gets it back (until someone
+// re-runs the archived task).
+func (p *Pipeline) abandon(ctx context.Context, handoffID, conv, cause string) error {
+	if handoffID == "" {
+		return nil
 	}
-	_, changed, err := p.transition(ctx, pl.Event.Conversation, reasonAbandoned+cause.Error(), func(cur Lease) (Lease, error) {
-		if cur.HandoffID != pl.HandoffID || cur.TaskID != "" || !cur.HumanOwned() {
-			return cur, errNoChange
+	if conv != "" {
+		_, changed, err := p.transition(ctx, conv, reasonAbandoned+cause, func(cur Lease) (Lease, error) {
+			if cur.HandoffID != handoffID || cur.TaskID != "" || !cur.HumanOwned() {
+				return cur, errNoChange
+			}
+			cur.State = handoff.OwnerReleased
+			return cur, nil
+		})
+		if err != nil {
+			p.log.ErrorContext(ctx, "release conversation of a failed handoff", "handoff_id", handoffID, "error", err)
+			return err
 		}
-		cur.State = handoff.OwnerReleased
-		return cur, nil
-	})
-	if err != nil {
-		p.log.ErrorContext(ctx, "release conversation of a failed handoff", "handoff_id", pl.HandoffID, "error", err)
-		return
+		if changed {
+			pipe := p.rdb.TxPipeline()
+			p.count(ctx, pipe, "tasks_failed")
+			_, _ = pipe.Exec(ctx)
+		}
 	}
-	if changed {
-		pipe := p.rdb.TxPipeline()
-		p.count(ctx, pipe, "tasks_failed")
-		_, _ = pipe.Exec(ctx)
-	}
+	return p.settled(ctx, handoffID)
 }
 
 // classify is the middleware that turns handler errors into the retry

@@ -83,6 +83,13 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	if id := rec["task_id"]; id != "" {
 		return p.afterCreate(ctx, pl, rec, handoff.Task{ID: id, OwnerID: rec["owner_id"]})
 	}
+	if leaseWaits(pl.Decision.Action) {
+		// Each attempt renews the entry, so an attempt whose worker dies is
+		// found by SweepLost (also for a task an operator ran again).
+		if err := p.awaiting(ctx, pl.HandoffID); err != nil {
+			return err
+		}
+	}
 	if rec["state"] == stateCreating {
 		task, err := crm.FindTask(ctx, pl.Tenant, pl.HandoffID)
 		switch {
@@ -102,11 +109,14 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	// The owner is chosen once per handoff, so a retry does not advance the
 	// round robin or land on someone else.
 	owner := handoff.Owner{ID: rec["owner_id"], Email: rec["owner_email"]}
+	ownerRoute := rec["owner_route"]
 	if owner.ID == "" {
-		owner, err = p.resolveOwner(ctx, crm, pl.CRM, pl.Tenant, pl.Decision.Route, pl.Context)
+		var tried []string
+		owner, tried, err = p.resolveOwner(ctx, crm, pl.CRM, pl.Tenant, pl.Decision.Route, pl.Context)
 		if err != nil {
 			return err
 		}
+		ownerRoute = strings.Join(tried, ",")
 	}
 	spec := p.taskSpec(ctx, pl, owner)
 	if due := rec.time("due"); !due.IsZero() {
@@ -118,7 +128,7 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	climb, _ := json.Marshal(pl.Decision.Climb)
 	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
 		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email,
-		"crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
+		"owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
 		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
 		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
 		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
@@ -241,6 +251,9 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 		if err != nil {
 			return err
 		}
+	}
+	if err := p.settled(ctx, pl.HandoffID); err != nil {
+		return err
 	}
 	created := rec.time("created_at")
 	if created.IsZero() {

@@ -21,7 +21,7 @@ import (
 	"github.com/handoff-dev/handoff/internal/testredis"
 )
 
-// fakeCRM is a hand-written CRM double with the CONNECTORS.md method set.
+// fakeCRM is a hand-written CRM double with the jobs.CRM method set.
 type fakeCRM struct {
 	mu        sync.Mutex
 	src       handoff.Source

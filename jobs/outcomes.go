@@ -258,3 +258,34 @@ func (p *Pipeline) Conversation(ctx context.Context, conv string) (Conversation,
 	}
 	return c, nil
 }
+
+// HandoffOwner is who got a handoff's task and how the route got there.
+type HandoffOwner struct {
+	TaskID     string `json:"task_id,omitempty"`
+	OwnerID    string `json:"owner_id,omitempty"`
+	OwnerEmail string `json:"owner_email,omitempty"`
+	// Route lists the targets the owner resolution looked at, in order
+	// ("account_owner", "team deal_desk", ...); the last one is the
+	// owner's. More than one means the route fell back.
+	Route []string `json:"route,omitempty"`
+}
+
+// FellBack reports whether the owner is not the route's first choice.
+func (o HandoffOwner) FellBack() bool { return len(o.Route) > 1 }
+
+// HandoffOwner reads who got handoff id's task (the first owner; an SLA
+// climb may have reassigned it since).
+func (p *Pipeline) HandoffOwner(ctx context.Context, id string) (HandoffOwner, error) {
+	rec, err := p.loadRecord(ctx, id)
+	if err != nil {
+		return HandoffOwner{}, err
+	}
+	o := HandoffOwner{TaskID: rec["task_id"], OwnerID: rec["first_owner_id"], OwnerEmail: rec["owner_email"]}
+	if o.OwnerID == "" {
+		o.OwnerID = rec["owner_id"]
+	}
+	if r := rec["owner_route"]; r != "" {
+		o.Route = strings.Split(r, ",")
+	}
+	return o, nil
+}

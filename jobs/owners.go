@@ -36,26 +36,29 @@ type ownerResolver struct {
 // resolveOwner walks the route and its fallbacks in order; when all of them
 // resolve to nobody it tries the contact, account and deal owners before
 // giving up with an error that says what was tried.
-func (p *Pipeline) resolveOwner(ctx context.Context, crm CRM, src handoff.Source, tenant string, route *handoff.Route, c handoff.Context) (handoff.Owner, error) {
+//
+// tried lists the targets looked at, in order; the last one is the owner's
+// (one entry: the route's first choice; more: a fallback).
+func (p *Pipeline) resolveOwner(ctx context.Context, crm CRM, src handoff.Source, tenant string, route *handoff.Route, c handoff.Context) (owner handoff.Owner, tried []string, err error) {
 	return p.resolveOwnerExcept(ctx, crm, src, tenant, route, c, nil)
 }
 
 // resolveOwnerExcept is resolveOwner skipping the owners with these ids.
-func (p *Pipeline) resolveOwnerExcept(ctx context.Context, crm CRM, src handoff.Source, tenant string, route *handoff.Route, c handoff.Context, skip []string) (handoff.Owner, error) {
+func (p *Pipeline) resolveOwnerExcept(ctx context.Context, crm CRM, src handoff.Source, tenant string, route *handoff.Route, c handoff.Context, skip []string) (owner handoff.Owner, tried []string, err error) {
 	r := &ownerResolver{p: p, crm: crm, src: src, tenant: tenant, c: c, skip: skipSet(skip)}
 	for rt := route; rt != nil; rt = rt.Fallback {
 		o, ok, err := r.target(ctx, *rt)
 		if err != nil || ok {
-			return o, err
+			return o, r.tried, err
 		}
 	}
 	for _, to := range []string{ToContactOwner, ToAccountOwner, ToDealOwner} {
 		o, ok, err := r.target(ctx, handoff.Route{To: to})
 		if err != nil || ok {
-			return o, err
+			return o, r.tried, err
 		}
 	}
-	return handoff.Owner{}, &PermanentJobError{Err: fmt.Errorf("no owner could be resolved in %s tenant %s (tried %s); add a fallback route with a team or owner known to the CRM",
+	return handoff.Owner{}, r.tried, &PermanentJobError{Err: fmt.Errorf("no owner could be resolved in %s tenant %s (tried %s); add a fallback route with a team or owner known to the CRM",
 		src, tenant, strings.Join(r.tried, ", "))}
 }
 

@@ -16,7 +16,7 @@ func TestRoundRobinRotatesAndCachesOwners(t *testing.T) {
 	route := &handoff.Route{Team: "deal_desk", Owners: []string{"dd1@acme.example", "dd2@acme.example"}, Strategy: StrategyRoundRobin}
 	var got []string
 	for range 5 {
-		o, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
+		o, _, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,7 @@ func TestRoundRobinRotatesAndCachesOwners(t *testing.T) {
 		t.Fatalf("OwnerByEmail calls = %d, want 2 (cached)", n)
 	}
 	// The counter is per team and tenant: another tenant starts over.
-	o, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "999", route, handoff.Context{})
+	o, _, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "999", route, handoff.Context{})
 	if err != nil || o.ID != "101" {
 		t.Fatalf("other tenant: %+v %v", o, err)
 	}
@@ -39,7 +39,7 @@ func TestRoundRobinSkipsUnknownMembers(t *testing.T) {
 	h := newHarness(t)
 	route := &handoff.Route{Team: "t", Owners: []string{"gone@acme.example", "dd2@acme.example"}}
 	for range 3 {
-		o, err := h.p.resolveOwner(context.Background(), h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
+		o, _, err := h.p.resolveOwner(context.Background(), h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
 		if err != nil || o.ID != "102" {
 			t.Fatalf("owner = %+v, %v", o, err)
 		}
@@ -93,20 +93,24 @@ func TestFallbacksInOrderAndNoOwner(t *testing.T) {
 	ctx := context.Background()
 	route := &handoff.Route{To: ToDealOwner, Fallback: &handoff.Route{Owner: "nobody@acme.example",
 		Fallback: &handoff.Route{Team: "legal", Owners: []string{"counsel@acme.example"}}}}
-	o, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
+	o, tried, err := h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", route, handoff.Context{})
 	if err != nil || o.ID != "106" {
 		t.Fatalf("owner = %+v, %v", o, err)
 	}
-	o, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{Owner: "777"}, handoff.Context{})
-	if err != nil || o.ID != "777" {
-		t.Fatalf("fixed owner id = %+v, %v", o, err)
+	// What was tried, in order, the owner's step last (recorded as owner_route).
+	if got := strings.Join(tried, ","); got != "deal_owner,owner nobody@acme.example,team legal" {
+		t.Errorf("tried %q", got)
+	}
+	o, tried, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{Owner: "777"}, handoff.Context{})
+	if err != nil || o.ID != "777" || len(tried) != 1 {
+		t.Fatalf("fixed owner id = %+v, %v (tried %v)", o, err, tried)
 	}
 	c := handoff.Context{Contact: handoff.ContactFacts{OwnerID: "55"}}
-	o, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner}, c)
-	if err != nil || o.ID != "55" {
-		t.Fatalf("last-resort contact owner = %+v, %v", o, err)
+	o, tried, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner}, c)
+	if err != nil || o.ID != "55" || strings.Join(tried, ",") != "account_owner,contact_owner" {
+		t.Fatalf("last-resort contact owner = %+v, %v (tried %v)", o, err, tried)
 	}
-	_, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner, Fallback: &handoff.Route{Team: "empty"}}, handoff.Context{})
+	_, _, err = h.p.resolveOwner(ctx, h.crm, handoff.SourceHubSpot, "62515", &handoff.Route{To: ToAccountOwner, Fallback: &handoff.Route{Team: "empty"}}, handoff.Context{})
 	var pj *PermanentJobError
 	if !errors.As(err, &pj) || !strings.Contains(err.Error(), "tried account_owner, team empty") {
 		t.Fatalf("err = %v", err)

@@ -22,7 +22,9 @@ import (
 	"github.com/handoff-dev/handoff"
 )
 
-// CRM is the connector method set of CONNECTORS.md.
+// CRM is the method set the pipeline needs from a connector (each of
+// connectors/hubspot, salesforce and marketo implements it; see
+// docs/architecture.md for the layout).
 type CRM interface {
 	Profile(ctx context.Context, tenant string, ref handoff.ContactRef) (*handoff.Profile, error)
 	OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error)
@@ -78,6 +80,7 @@ type Pipeline struct {
 	decider  Decider
 	shadow   ShadowDecider
 	sched    *Scheduler
+	inspect  taskInspector // create-tasks' state, for SweepLost
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
@@ -108,6 +111,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	orDefault(&cfg.DecisionMemoTTL, d.DecisionMemoTTL)
 	orDefault(&cfg.OutcomeSamples, d.OutcomeSamples)
 	orDefault(&cfg.OwnerCacheTTL, d.OwnerCacheTTL)
+	orDefault(&cfg.LostTaskSweepInterval, d.LostTaskSweepInterval)
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,
 		shadow: deps.Shadow, sched: NewScheduler(deps.Enqueuer, cfg), now: deps.Clock, log: deps.Logger,
@@ -120,7 +124,8 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 		p.calendars, _ = deps.Decider.(Calendars)
 	}
 	if deps.Redis != nil {
-		p.sched.archived = asynq.NewInspectorFromRedisClient(deps.Redis)
+		insp := asynq.NewInspectorFromRedisClient(deps.Redis)
+		p.sched.archived, p.inspect = insp, insp
 	}
 	if p.log == nil {
 		p.log = slog.Default()

@@ -305,6 +305,13 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 	if err := p.rdb.HSetNX(ctx, keyHandoff(rec.HandoffID), "queued_at", p.now().UnixMilli()).Err(); err != nil {
 		return fmt.Errorf("record handoff %s: %w", rec.HandoffID, err)
 	}
+	if leaseWaits(d.Action) {
+		// Watched by SweepLost until the task is recorded, in case asynq
+		// archives the create-task without calling the error handler.
+		if err := p.awaiting(ctx, rec.HandoffID); err != nil {
+			return err
+		}
+	}
 	err = p.sched.CreateTask(ctx, CreateTaskPayload{
 		HandoffID: rec.HandoffID, Tenant: tenant, CRM: crm, Decision: d, Context: rec.Context, Event: rec.Event,
 	})

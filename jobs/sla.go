@@ -250,7 +250,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		var c handoff.Context
 		_ = json.Unmarshal([]byte(rec["context"]), &c)
 		skip := lastOwners(rec, cs.ExcludeLast)
-		owner, err := p.resolveOwnerExcept(ctx, crm, src, tenant, cs.To, c, skip)
+		owner, _, err := p.resolveOwnerExcept(ctx, crm, src, tenant, cs.To, c, skip)
 		if err != nil && len(skip) > 0 && errors.As(err, new(*PermanentJobError)) {
 			// Everyone left had the task already: it stays where it is.
 			p.log.WarnContext(ctx, "SLA climb: nobody to reassign to but the task's earlier owners; not reassigned", "handoff_id", id, "step", step, "error", err)

@@ -103,7 +103,8 @@ func TimeoutOption(d time.Duration) asynq.Option {
 
 // CreateTask enqueues handoff:create-task with TaskID = handoff id.
 //
-// An archived task keeps its id (asynq.md, pitfall 5), so when the event is
+// An archived task keeps its id (asynq deletes it only after 90 days or
+// past 10,000 archived tasks), so when the event is
 // processed again (an operator re-ran it) the enqueue conflicts with the
 // archived create-task and the conversation would wait on a task that never
 // runs. The archived task is run again instead: it is the same handoff.

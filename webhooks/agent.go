@@ -17,7 +17,8 @@ import (
 	"github.com/handoff-dev/handoff"
 )
 
-// AgentTurnPayload is the contract of POST /webhooks/agent (DESIGN §3).
+// AgentTurnPayload is the contract of POST /webhooks/agent (docs/architecture.md,
+// "The two payloads users build against").
 type AgentTurnPayload struct {
 	Type           string `json:"type"`
 	ID             string `json:"id"`

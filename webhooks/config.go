@@ -46,8 +46,8 @@ type Config struct {
 	MarketoMunchkinID string `env:"MARKETO_MUNCHKIN_ID"`
 	// MarketoTimeZone is the zone of times the Marketo template sends
 	// without one: {{system.dateTime}} prints "2026-11-22 10:00:00", which
-	// Marketo renders in US Central time (UNCONFIRMED, see crm/
-	// salesforce-marketo.md; check one delivery against the lead's activity
+	// Marketo renders in US Central time (UNCONFIRMED, see
+	// docs/crm/marketo.md §1; check one delivery against the lead's activity
 	// log and set UTC here if it is UTC). Times with an offset or a Z are
 	// read as sent.
 	// Empty means DefaultMarketoTimeZone.
@@ -68,6 +68,14 @@ type Config struct {
 	// IngestTimeout bounds the enqueue of one request, below HubSpot's 5 s
 	// answer deadline: past it the sender gets 503 and retries.
 	IngestTimeout time.Duration `env:"WEBHOOK_INGEST_TIMEOUT, default=4s"`
+}
+
+// Validate checks the configuration without building anything (no I/O),
+// so a bad value stops start-up before Redis is opened. The error names
+// the variable.
+func (c Config) Validate() error {
+	_, err := c.settings()
+	return err
 }
 
 // DefaultMarketoTimeZone is the zone Marketo's {{system.dateTime}} token is

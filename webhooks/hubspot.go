@@ -42,7 +42,7 @@ func (h *Handlers) HubSpot(c echo.Context) error {
 // webhooks send it alongside v1), else v1/v2 (workflow webhooks and custom
 // workflow actions sign with v2). A timestamp header without a v3
 // signature is not by itself a v3 request: whether HubSpot adds the
-// timestamp to v2-signed requests is UNCONFIRMED (§2.2), so a v1/v2
+// timestamp to v2-signed requests is UNCONFIRMED (docs/crm/hubspot.md §2.2), so a v1/v2
 // signature is checked then; only with no signature at all is the missing
 // v3 signature reported.
 func (h *Handlers) verifyHubSpot(r *http.Request, body []byte) *reqError {
@@ -187,7 +187,7 @@ var hubspotObjectTypes = map[string]string{
 var hubspotKnownObjects = []string{"contact", "company", "deal", "ticket", "product", "line_item", "conversation", "object"}
 
 // errEmptyBatch: the batch is "[]". The handler acknowledges it (there is
-// nothing to store, and a redelivery would not change that, §1.3).
+// nothing to store, and a redelivery would not change that, docs/crm/hubspot.md §1.3).
 var errEmptyBatch = errors.New("empty batch: the JSON array has no events")
 
 // ParseHubSpotBatch parses a webhook batch (a JSON array of at most
@@ -265,7 +265,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 	// A type we do not know may lack what known types carry: accept it
 	// (and count it) rather than fail the whole batch. Association events
 	// name their records in fromObjectId/toObjectId; whether they also
-	// carry objectId is not settled by the doc (§1.1 "add"), so without it
+	// carry objectId is not settled by the doc (docs/crm/hubspot.md §1.1 "add"), so without it
 	// the record is fromObjectId.
 	assocEvent := kind == handoff.KindAssociationChange
 	objectID, err := hsID(e.ObjectID, "objectId", known && !assocEvent)
@@ -310,7 +310,7 @@ func (e *hsEvent) normalize(raw json.RawMessage, receivedAt time.Time) (handoff.
 		kind, _ = hubspotKind(objType, action, e.PropertyName)
 	}
 
-	// §1.1/§7: messageType COMMENT is a rep's internal note on the thread,
+	// docs/crm/hubspot.md §1.1/§7: messageType COMMENT is a rep's internal note on the thread,
 	// not a buyer's message: it is kept (with its thread and message ids)
 	// but not as a chat message.
 	internalNote := kind == handoff.KindChatMessage && strings.EqualFold(e.MessageType, "COMMENT")
@@ -432,7 +432,7 @@ func hubspotKind(objType, action, property string) (handoff.Kind, bool) {
 	return handoff.KindOther, false
 }
 
-// ParseHubSpotWorkflow parses a workflow request. Three shapes (§3):
+// ParseHubSpotWorkflow parses a workflow request. Three shapes (docs/crm/hubspot.md §3):
 //   - "Send a webhook" POST: one JSON object, the enrolled record (classic
 //     contact shape with "vid" and "portal-id", a CRM v3 object with
 //     "id"/"objectId" and "properties", or a body of chosen properties

@@ -12,7 +12,7 @@ import (
 	"github.com/handoff-dev/handoff/webhooks"
 )
 
-// §1.1: association events add associationType, fromObjectId, toObjectId,
+// docs/crm/hubspot.md §1.1: association events add associationType, fromObjectId, toObjectId,
 // associationRemoved and isPrimaryAssociation; the doc does not settle
 // whether they carry objectId too. Without it the whole batch used to be
 // refused (400, so HubSpot redelivered it ten times and then dropped it).
@@ -36,7 +36,7 @@ func TestAssociationEventWithoutObjectID(t *testing.T) {
 	}
 }
 
-// §1.3: answer 2xx for what is deliberately ignored; an empty batch has
+// docs/crm/hubspot.md §1.3: answer 2xx for what is deliberately ignored; an empty batch has
 // nothing to store and a redelivery would not change that. It used to be
 // a 400.
 func TestEmptyBatchIsAcknowledged(t *testing.T) {
@@ -57,7 +57,7 @@ func TestEmptyBatchIsAcknowledged(t *testing.T) {
 	}
 }
 
-// §1.1/§7: conversation.newMessage with messageType COMMENT is an internal
+// docs/crm/hubspot.md §1.1/§7: conversation.newMessage with messageType COMMENT is an internal
 // note, not something the buyer wrote; it used to become a chat message.
 func TestConversationCommentIsNotAChatMessage(t *testing.T) {
 	body := []byte(`[{"eventId":3269195544,"subscriptionId":2371671,"portalId":23428445,"appId":2438486,"occurredAt":1702439388898,"subscriptionType":"conversation.newMessage","attemptNumber":0,"objectId":6065362089,"messageId":"9b38dc6d5b5744a788931a9cf3a7b225","messageType":"MESSAGE","changeFlag":"NEW_MESSAGE"},` +
@@ -78,7 +78,7 @@ func TestConversationCommentIsNotAChatMessage(t *testing.T) {
 	}
 }
 
-// §2.3: HubSpot's decoding table shows upper-case escapes only; whether
+// docs/crm/hubspot.md §2.3: HubSpot's decoding table shows upper-case escapes only; whether
 // lower-case ones (%3a) are decoded too is UNCONFIRMED. Both readings are
 // accepted; a signature over the undecoded upper-case form stays refused
 // (vector B's negative case).

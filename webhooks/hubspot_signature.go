@@ -45,7 +45,7 @@ func HubSpotV3URI(baseURL, requestURI string) string {
 // hubspotV3URIAlternate is the other plausible reading of the decoding
 // table for a URI with lower-case escapes of its characters (%3a): HubSpot
 // shows only upper-case ones, and whether it decodes lower-case ones is
-// UNCONFIRMED (§2.3). It returns "" when the URI has none, i.e. when both
+// UNCONFIRMED (docs/crm/hubspot.md §2.3). It returns "" when the URI has none, i.e. when both
 // readings agree.
 func hubspotV3URIAlternate(baseURL, requestURI string) string {
 	s := baseURL + requestURI

@@ -16,7 +16,7 @@ import (
 	"github.com/handoff-dev/handoff/webhooks"
 )
 
-// v2Header signs like HubSpot's v2 (hubspot.md §2.3): hex(SHA-256(secret +
+// v2Header signs like HubSpot's v2 (docs/crm/hubspot.md §2.3): hex(SHA-256(secret +
 // method + full URL + body)).
 func v2Header(method, fullURL string, body []byte) http.Header {
 	sum := sha256.Sum256([]byte(hsSecret + method + fullURL + string(body)))
@@ -41,7 +41,7 @@ func get(t *testing.T, u string, h http.Header) resp {
 	return resp{res.StatusCode, string(b)}
 }
 
-// §3.1: a workflow "Send a webhook" action may use GET (no body); with
+// docs/crm/hubspot.md §3.1: a workflow "Send a webhook" action may use GET (no body); with
 // "include request signature" it is v2-signed over GET + URL (official
 // vector 3 is such a GET). The route used to answer 405 (and HubSpot does
 // not retry a 4xx), so those enrollments were lost.
@@ -86,7 +86,7 @@ func TestParseWorkflowGETQuery(t *testing.T) {
 	}
 }
 
-// §2.2: whether HubSpot adds X-HubSpot-Request-Timestamp to v2-signed
+// docs/crm/hubspot.md §2.2: whether HubSpot adds X-HubSpot-Request-Timestamp to v2-signed
 // workflow requests is UNCONFIRMED. A v2-signed request that also carries
 // the timestamp (but no v3 signature) used to be refused as "v3 signature
 // missing".
@@ -112,7 +112,7 @@ func TestWorkflowV2WithTimestampHeader(t *testing.T) {
 	}
 }
 
-// §3.2: a custom workflow action POSTs {"callbackId","origin","context",
+// docs/crm/hubspot.md §3.2: a custom workflow action POSTs {"callbackId","origin","context",
 // "object","inputFields"} with a v2 signature. It used to be refused
 // ("no record id"): portal and record live under origin and object.
 func TestParseCustomWorkflowAction(t *testing.T) {
@@ -144,7 +144,7 @@ func TestParseCustomWorkflowAction(t *testing.T) {
 	}
 }
 
-// §3.1: the modern editor can send chosen properties instead of the whole
+// docs/crm/hubspot.md §3.1: the modern editor can send chosen properties instead of the whole
 // record (exact JSON UNCONFIRMED); with the keys at the top level the email
 // used to be dropped.
 func TestParseWorkflowChosenProperties(t *testing.T) {
@@ -157,7 +157,7 @@ func TestParseWorkflowChosenProperties(t *testing.T) {
 	}
 }
 
-// §3.2: HubSpot reads {"outputFields":{...}} from a custom workflow
+// docs/crm/hubspot.md §3.2: HubSpot reads {"outputFields":{...}} from a custom workflow
 // action's response; the ack says SUCCESS so the workflow goes on. A plain
 // workflow webhook's ack carries no outputFields.
 func TestCustomWorkflowActionAnswersOutputFields(t *testing.T) {

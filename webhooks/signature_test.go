@@ -22,7 +22,7 @@ const (
 	vecBodyPy = `{'example_field':'example_value'}`
 )
 
-// The official vectors of crm/hubspot.md §2.4 (docs and SDK tests).
+// The official vectors of docs/crm/hubspot.md §2.4 (docs and SDK tests).
 func TestHubSpotOfficialVectors(t *testing.T) {
 	s := []byte(vecSecret)
 	v1 := []struct{ body, want string }{

@@ -120,7 +120,7 @@ func (h *Handlers) disabled() []disabledSource {
 // Register mounts the five webhook routes on e (HubSpot's for POST and GET).
 func (h *Handlers) Register(e *echo.Echo) {
 	e.POST(PathHubSpot, h.HubSpot)
-	e.GET(PathHubSpot, h.HubSpot) // workflow "Send a webhook" may use GET (hubspot.md §3.1)
+	e.GET(PathHubSpot, h.HubSpot) // workflow "Send a webhook" may use GET (docs/crm/hubspot.md §3.1)
 	e.POST(PathSalesforce, h.Salesforce)
 	e.POST(PathSalesforceEvents, h.SalesforceEvents)
 	e.POST(PathMarketo, h.Marketo)

@@ -14,7 +14,7 @@ import (
 )
 
 // hubspotURIEscapes are the 12 encodings HubSpot decodes in the request
-// URI before signing (crm/hubspot.md §2.3), upper and lower case.
+// URI before signing (docs/crm/hubspot.md §2.3), upper and lower case.
 var hubspotURIDecoder = func() *strings.Replacer {
 	pairs := []string{"%3A", ":", "%2F", "/", "%3F", "?", "%40", "@", "%21", "!", "%24", "$",
 		"%27", "'", "%28", "(", "%29", ")", "%2A", "*", "%2C", ",", "%3B", ";"}

@@ -9,7 +9,7 @@ const (
 	vecBodyPy = `{'example_field':'example_value'}`
 )
 
-// The official vectors of crm/hubspot.md §2.4 (1-8) and the self-made A/B.
+// The official vectors of docs/crm/hubspot.md §2.4 (1-8) and the self-made A/B.
 func TestHubSpotSignatureVectors(t *testing.T) {
 	cases := []struct {
 		name string

@@ -63,6 +63,11 @@ func (c Config) validate() error {
 	if c.Tokens.EncryptionKey == "" && (c.Redis.URL != "" || len(c.Redis.SentinelAddrs) > 0 || len(c.Redis.ClusterAddrs) > 0) && needsTokenKey(c) {
 		return errors.New("TOKEN_ENCRYPTION_KEY: required to store CRM tokens in Redis; generate one with: openssl rand -base64 32")
 	}
+	// Checked here, not when the webhook handlers are built: every
+	// configuration error stops start-up before Redis is opened.
+	if err := c.Webhooks.Validate(); err != nil {
+		return err
+	}
 	if c.Jobs.Concurrency < 1 || c.Jobs.Concurrency > 1000 {
 		return fmt.Errorf("WORKER_CONCURRENCY: must be between 1 and 1000, got %d", c.Jobs.Concurrency)
 	}

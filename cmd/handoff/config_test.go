@@ -3,15 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
-	"github.com/handoff-dev/handoff"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"github.com/handoff-dev/handoff"
 
 	"github.com/sethvargo/go-envconfig"
 )
@@ -169,5 +174,62 @@ func TestSoleCRMTenant(t *testing.T) {
 		if crm != c.crm && ok || tenant != c.tenant || ok != (c.crm != "") {
 			t.Errorf("%s: %q %q %v, want %q %q", c.name, crm, tenant, ok, c.crm, c.tenant)
 		}
+	}
+}
+
+// Every configuration error stops start-up before any I/O: with REDIS_URL
+// pointing at a listener that counts connections, a bad value exits 2,
+// names the variable, and nothing ever dialed the listener. (Bad values
+// found only when the webhook handlers, the connectors or the ladder are
+// built count too.)
+func TestConfigErrorsBeforeAnyIO(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var dials atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			dials.Add(1)
+			c.Close()
+		}
+	}()
+	base := map[string]string{
+		"REDIS_URL":            "redis://" + l.Addr().String() + "/0",
+		"TOKEN_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32)),
+	}
+	marketo := map[string]string{"MARKETO_BASE_URL": "https://123-abc-456.mktorest.com", "MARKETO_CLIENT_ID": "id", "MARKETO_CLIENT_SECRET": "s"}
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"AGENT_DEFAULT_CRM": "pipedrive", "AGENT_DEFAULT_TENANT": "1"}, `AGENT_DEFAULT_CRM "pipedrive": want hubspot, salesforce or marketo`},
+		{map[string]string{"AGENT_DEFAULT_CRM": "hubspot"}, "AGENT_DEFAULT_CRM and AGENT_DEFAULT_TENANT go together"},
+		{map[string]string{"MARKETO_TIME_ZONE": "Central"}, `MARKETO_TIME_ZONE "Central": not a time zone name`},
+		{map[string]string{"SALESFORCE_ORG_IDS": "00Dshort"}, "SALESFORCE_ORG_IDS"},
+		{map[string]string{"LADDER_FILE": filepath.Join(t.TempDir(), "missing.yaml")}, "LADDER_FILE"},
+		{marketo, "MARKETO_TASK_TARGET"}, // the Marketo connector's own check
+	}
+	for _, c := range cases {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range c.env {
+			env[k] = v
+		}
+		err := run(context.Background(), []string{"serve"}, envconfig.MapLookuper(env), io.Discard, io.Discard)
+		var ee *exitError
+		if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(ee.msg, c.want) {
+			t.Errorf("%v: err = %v, want exit 2 naming %q", c.env, err, c.want)
+		}
+	}
+	if n := dials.Load(); n != 0 {
+		t.Fatalf("Redis was dialed %d time(s) before the configuration error stopped start-up", n)
 	}
 }

@@ -35,6 +35,10 @@ With --keep it stays up afterwards so the dashboard (/admin/queues/) and the
 API (/api/decisions, /api/outcomes) can be explored; stop it with Ctrl-C.
 `
 
+// demoOwnerless is the seeded contact with no owner in any CRM: its
+// escalations show a route falling back (the one fallback the demo means).
+const demoOwnerless = "sam.student@university.example"
+
 // scenarioStep is one delivery and what the default ladder should decide.
 type scenarioStep struct {
 	Delivery
@@ -231,7 +235,9 @@ func (d *demoEnv) scenario() []scenarioStep {
 	return steps
 }
 
-// printDecisions prints one line per decision of this run, oldest first.
+// printDecisions prints one line per decision of this run, oldest first,
+// with the person whose task it became; then it says which handoffs fell
+// back along their route.
 func (d *demoEnv) printDecisions(ctx context.Context, w io.Writer, steps []scenarioStep) error {
 	recs, err := jobs.NewOutcomes(d.app.redis.Client).Decisions(ctx, jobs.DecisionFilter{Limit: 500})
 	if err != nil {
@@ -240,24 +246,77 @@ func (d *demoEnv) printDecisions(ctx context.Context, w io.Writer, steps []scena
 	sort.Slice(recs, func(i, j int) bool { return recs[i].ID < recs[j].ID })
 	fmt.Fprintf(w, "\nDecisions (ladder %s):\n", d.app.pipeline.active.Version())
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  event\tcontact\trung\taction\tplan\troute\twhy")
+	fmt.Fprintln(tw, "  event\tcontact\trung\taction\troute\ttask owner")
+	type fallback struct {
+		rung, contact string
+		o             jobs.HandoffOwner
+	}
+	var fallbacks []fallback
+	handoffs := 0
 	for _, r := range recs {
 		who := r.Context.Contact.Email
 		if who == "" {
 			who = r.Context.Contact.ID
 		}
-		why := ""
-		if len(r.Decision.Reasons) > 0 {
-			why = r.Decision.Reasons[0]
-		}
 		rung := r.Rung
 		if rung == "" {
 			rung = "-"
 		}
-		fmt.Fprintf(tw, "  %s/%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Event.Source, r.Event.Kind, who, rung, r.Action, r.Plan,
-			truncate(laddercli.RouteText(r.Decision.Route), 40), truncate(why, 60))
+		owner := "-"
+		switch r.Plan {
+		case jobs.PlanFollowUp:
+			owner = "(note on the open task)"
+		case jobs.PlanHandoff:
+			o, err := d.app.pipeline.jobs.HandoffOwner(ctx, r.HandoffID)
+			if err != nil {
+				return fmt.Errorf("demo: read handoff %s: %w", r.HandoffID, err)
+			}
+			handoffs++
+			owner = d.ownerEmail(o)
+			if o.FellBack() {
+				owner += "  <- fallback: " + o.Route[len(o.Route)-1]
+				fallbacks = append(fallbacks, fallback{rung, who, o})
+			}
+		}
+		fmt.Fprintf(tw, "  %s/%s\t%s\t%s\t%s\t%s\t%s\n", r.Event.Source, r.Event.Kind, who, rung, r.Action,
+			truncate(laddercli.RouteText(r.Decision.Route), 44), owner)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n%d of %d tasks went to the first choice of their route.", handoffs-len(fallbacks), handoffs)
+	for _, f := range fallbacks {
+		why := ""
+		if f.contact == demoOwnerless {
+			why = " (on purpose: this contact has no owner in the CRM)"
+		}
+		skipped := strings.Join(f.o.Route[:len(f.o.Route)-1], ", ")
+		fmt.Fprintf(w, "\nFallback%s: %s for %s found nobody at %s, so %s took it: %s.",
+			why, f.rung, f.contact, strings.ReplaceAll(skipped, "_", " "), f.o.Route[len(f.o.Route)-1], d.ownerEmail(f.o))
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+// ownerEmail names a task owner by email, from the record or the seeds.
+func (d *demoEnv) ownerEmail(o jobs.HandoffOwner) string {
+	if o.OwnerEmail != "" {
+		return o.OwnerEmail
+	}
+	for _, x := range d.hsSeed.Owners {
+		if x.ID == o.OwnerID {
+			return x.Email
+		}
+	}
+	for _, u := range d.sfSeed.Users {
+		if u.ID == o.OwnerID {
+			return u.Email
+		}
+	}
+	if o.OwnerID == "" {
+		return "?"
+	}
+	return o.OwnerID
 }
 
 // printTasks prints the tasks as they landed in each fake CRM.
@@ -266,7 +325,7 @@ func (d *demoEnv) printTasks(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  id\towner\tpriority\tdue\tsubject")
 	owners := map[string]string{}
-	for _, o := range hubspottest.DefaultSeed().Owners {
+	for _, o := range d.hsSeed.Owners {
 		owners[o.ID] = o.Email
 	}
 	for _, id := range d.HubSpot.TaskIDs() {
@@ -289,7 +348,7 @@ func (d *demoEnv) printTasks(w io.Writer) {
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  Id\towner\tPriority\tActivityDate\tSubject")
 	users := map[string]string{}
-	for _, u := range salesforcetest.DefaultSeed().Users {
+	for _, u := range d.sfSeed.Users {
 		users[u.ID] = u.Email
 	}
 	for _, t := range d.Salesforce.Tasks() {

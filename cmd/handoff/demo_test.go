@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -79,6 +80,32 @@ func TestDemoScenarioDecisions(t *testing.T) {
 			t.Errorf("step %q: decided %q (action %s, plan %s), want %q", want[i].Label, got, r.Action, r.Plan, want[i].Expect)
 		}
 	}
+	// Each task went to the first choice of its route (team routes to a
+	// team member, since the demo seeds the ladder's teams as CRM users),
+	// except the one fallback the demo means: the contact with no owner.
+	fallbacks := 0
+	for _, r := range recs {
+		if r.Plan != jobs.PlanHandoff {
+			continue
+		}
+		o, err := d.app.pipeline.jobs.HandoffOwner(ctx, r.HandoffID)
+		if err != nil || o.OwnerID == "" || len(o.Route) == 0 {
+			t.Fatalf("%s: owner %+v, %v", r.Rung, o, err)
+		}
+		if o.FellBack() {
+			fallbacks++
+			if r.Context.Contact.Email != demoOwnerless {
+				t.Errorf("%s for %s fell back along %v to %s", r.Rung, r.Context.Contact.Email, o.Route, d.ownerEmail(o))
+			}
+			continue
+		}
+		if rt := r.Decision.Route; rt != nil && rt.Team != "" && !slices.Contains(rt.Owners, d.ownerEmail(o)) {
+			t.Errorf("%s: routed to team %s %v, but the task went to %s", r.Rung, rt.Team, rt.Owners, d.ownerEmail(o))
+		}
+	}
+	if fallbacks != 1 {
+		t.Errorf("%d fallbacks, want the one deliberate one", fallbacks)
+	}
 	got := map[string]int{"hubspot": len(d.HubSpot.TaskIDs()), "salesforce": len(d.Salesforce.Tasks()), "marketo": len(d.Marketo.Tasks())}
 	for crm, n := range wantTasks {
 		if got[crm] != n {
@@ -98,7 +125,7 @@ func TestDemoCommand(t *testing.T) {
 	if err := run(ctx, []string{"demo"}, envconfig.MapLookuper(nil), &out, io.Discard); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"Decisions (ladder default-", "Tasks in HubSpot", "Tasks in Salesforce", "Marketo (fake instance)", "exec-to-exec", "Done in"} {
+	for _, want := range []string{"Decisions (ladder default-", "Tasks in HubSpot", "Tasks in Salesforce", "Marketo (fake instance)", "tasks went to the first choice of their route", "Fallback (on purpose", "Done in"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

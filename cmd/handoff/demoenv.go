@@ -18,10 +18,12 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/connectors/hubspot/hubspottest"
 	"github.com/handoff-dev/handoff/connectors/marketo/marketotest"
 	"github.com/handoff-dev/handoff/connectors/salesforce/salesforcetest"
 	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/ladder"
 	"github.com/handoff-dev/handoff/webhooks"
 )
 
@@ -40,6 +42,10 @@ type demoEnv struct {
 	cancel     context.CancelFunc
 	served     chan error
 
+	hsSeed hubspottest.Seed
+	sfSeed salesforcetest.Seed
+	mkSeed marketotest.Seed
+
 	hubspotSecret []byte
 	sfKey         []byte
 	agentKey      []byte
@@ -55,6 +61,52 @@ type demoOptions struct {
 	Log      io.Writer         // service log (JSON); nil discards
 	LogLevel string
 	Role     string // serve role of the in-process app: "" = all (http + worker)
+}
+
+// seedTeams adds every owner email of every team to the fakes' users (the
+// ones a seed already has keep their ids): HubSpot owners, Salesforce
+// users, Marketo's sales team.
+func seedTeams(teams map[string]ladder.Team, hs hubspottest.Seed, sf salesforcetest.Seed, mk marketotest.Seed) (hubspottest.Seed, salesforcetest.Seed, marketotest.Seed) {
+	team := map[string]string{} // email -> the first team naming it
+	for _, id := range sortedKeys(teams) {
+		for _, e := range teams[id].Owners {
+			if e = strings.ToLower(strings.TrimSpace(e)); strings.Contains(e, "@") && team[e] == "" {
+				team[e] = id
+			}
+		}
+	}
+	known := func(emails []string) map[string]bool {
+		m := map[string]bool{}
+		for _, e := range emails {
+			m[strings.ToLower(e)] = true
+		}
+		return m
+	}
+	var hsEmails, sfEmails []string
+	for _, o := range hs.Owners {
+		hsEmails = append(hsEmails, o.Email)
+	}
+	for _, u := range sf.Users {
+		sfEmails = append(sfEmails, u.Email)
+	}
+	hsKnown, sfKnown, mkKnown := known(hsEmails), known(sfEmails), known(mk.Owners)
+	for i, e := range sortedKeys(team) {
+		local, _, _ := strings.Cut(e, "@")
+		first := strings.ToUpper(local[:1]) + local[1:]
+		last := strings.ReplaceAll(team[e], "_", " ")
+		if !hsKnown[e] {
+			hs.Owners = append(hs.Owners, hubspottest.Owner{ID: strconv.Itoa(77000001 + i), Email: e, FirstName: first, LastName: last,
+				UserID: int64(9200001 + i), Team: last})
+		}
+		if !sfKnown[e] {
+			sf.Users = append(sf.Users, salesforcetest.User{ID: handoff.SalesforceID18(fmt.Sprintf("0055e00000T%04d", i)),
+				FirstName: first, LastName: last, Email: e, Username: e, Title: last})
+		}
+		if !mkKnown[e] {
+			mk.Owners = append(mk.Owners, e)
+		}
+	}
+	return hs, sf, mk
 }
 
 func randomHex(n int) string {
@@ -80,9 +132,16 @@ func stdSecret() (string, []byte) {
 // service is ready.
 func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 	d := &demoEnv{http: &http.Client{Timeout: 30 * time.Second}}
-	d.HubSpot = hubspottest.New(hubspottest.DefaultSeed())
-	d.Salesforce = salesforcetest.New(salesforcetest.DefaultSeed())
-	d.Marketo = marketotest.New(marketotest.DefaultSeed())
+	// Every member of the ladder's teams is a user of each fake CRM, so a
+	// route to a team lands on the member the decision names.
+	lad, err := ladder.LoadOrDefault(o.Extra["LADDER_FILE"])
+	if err != nil {
+		return nil, fmt.Errorf("LADDER_FILE: %w", err)
+	}
+	d.hsSeed, d.sfSeed, d.mkSeed = seedTeams(lad.Teams(), hubspottest.DefaultSeed(), salesforcetest.DefaultSeed(), marketotest.DefaultSeed())
+	d.HubSpot = hubspottest.New(d.hsSeed)
+	d.Salesforce = salesforcetest.New(d.sfSeed)
+	d.Marketo = marketotest.New(d.mkSeed)
 
 	addr := o.Addr
 	if addr == "" {

@@ -76,17 +76,27 @@ func TestE2EDefaultLadderTasks(t *testing.T) {
 	t.Parallel()
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"MARKETO_OWNER_EMAIL_FIELD": marketotest.OwnerEmailField}})
 	tag := runTag()
+	// The demo seeds the ladder's team members as CRM owners.
+	hsOwner := func(email string) string {
+		for _, o := range d.hsSeed.Owners {
+			if o.Email == email {
+				return o.ID
+			}
+		}
+		t.Fatalf("%s is not a seeded HubSpot owner", email)
+		return ""
+	}
 	cases := []ladderCase{
 		{name: "student asks the price: stays with the agent", rung: "",
 			dl: agentDl("student price", "t-stu", "conv-stu", studentEmail, "chat", 1, perSeat, "Our Team plan is listed on the pricing page.", 0.9, 0)},
 		{name: "tier-1 buyer asks the same words: pricing to the account owner", rung: "pricing", crm: "hubspot", owner: hubspottest.OwnerAE1, prio: "HIGH", sla: 30 * time.Minute,
 			asked: perSeat, reply: "The list price is on our pricing page.",
 			dl: agentDl("ana price", "t-ana", "conv-ana", anaEmail, "chat", 1, perSeat, "The list price is on our pricing page.", 0.9, 0)},
-		{name: "CEO of a tier-1 account: exec-to-exec (executives unknown to the CRM, falls back to the account owner)", rung: "exec-to-exec", exc: true, crm: "hubspot",
-			owner: hubspottest.OwnerAE1, prio: "HIGH", sla: time.Hour, asked: "Before we commit for next year, I would like our CEO to meet yours.", reply: "Happy to help with that.",
+		{name: "CEO of a tier-1 account: exec-to-exec to the executives team", rung: "exec-to-exec", exc: true, crm: "hubspot",
+			owner: hsOwner("cro@acme.example"), prio: "HIGH", sla: time.Hour, asked: "Before we commit for next year, I would like our CEO to meet yours.", reply: "Happy to help with that.",
 			dl: agentDl("chris", "t-chris", "conv-chris", "chris@globex.example", "chat", 1, "Before we commit for next year, I would like our CEO to meet yours.", "Happy to help with that.", 0.9, 0)},
-		{name: "bank asks for SOC 2 and a DPA: regulated-industry hold to legal", rung: "regulated-industry", exc: true, crm: "hubspot",
-			owner: hubspottest.OwnerCounsel, prio: "HIGH", sla: 2 * time.Hour, asked: "Can you send your SOC 2 report and a DPA for our review?", reply: "I will check what we can share.",
+		{name: "bank asks for SOC 2 and a DPA: regulated-industry hold to compliance", rung: "regulated-industry", exc: true, crm: "hubspot",
+			owner: hsOwner("compliance@acme.example"), prio: "HIGH", sla: 2 * time.Hour, asked: "Can you send your SOC 2 report and a DPA for our review?", reply: "I will check what we can share.",
 			dl: agentDl("bea", "t-bea", "conv-bea", "bea@firstharbor.example", "email", 1, "Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0)},
 		{name: "unsure agent: low-confidence assist to the contact owner", rung: "low-confidence", crm: "hubspot",
 			owner: hubspottest.OwnerSDR1, prio: "MEDIUM", sla: 4 * time.Hour, asked: "Does the API support bulk exports to our data warehouse?", reply: "I believe so, but I am not certain.",
@@ -97,17 +107,17 @@ func TestE2EDefaultLadderTasks(t *testing.T) {
 		{name: "upset buyer: negative-sentiment to the account owner", rung: "negative-sentiment", crm: "hubspot",
 			owner: hubspottest.OwnerSDR1, prio: "HIGH", sla: time.Hour, asked: "This is terrible. The export broke again and nobody answers. I am furious.", reply: "I am sorry to hear that.",
 			dl: agentDl("ian angry", "t-ian-angry", "conv-ian-angry", ianEmail, "chat", 1, "This is terrible. The export broke again and nobody answers. I am furious.", "I am sorry to hear that.", 0.8, 0)},
-		{name: "student asks for a person: human-request to the sdr team member with the fewest open", rung: "human-request", crm: "hubspot",
-			owner: hubspottest.OwnerSDR2, prio: "HIGH", sla: 30 * time.Minute, asked: "Can I talk to a human please?", reply: "Let me find someone for you.",
+		{name: "student asks for a person (no owner in the CRM): human-request falls back to the sdr team member with the fewest open (sdr3, none yet)", rung: "human-request", crm: "hubspot",
+			owner: hsOwner("sdr3@acme.example"), prio: "HIGH", sla: 30 * time.Minute, asked: "Can I talk to a human please?", reply: "Let me find someone for you.",
 			dl: agentDl("student human", "t-stu-h", "conv-stu-h", studentEmail, "chat", 1, "Can I talk to a human please?", "Let me find someone for you.", 0.9, 0)},
 		{name: "competitive evaluation: competitor-comparison to the account owner", rung: "competitor-comparison", exc: true, crm: "hubspot",
 			owner: hubspottest.OwnerAE1, prio: "HIGH", sla: 2 * time.Hour, asked: "How do you compare to Initrode? We are thinking to switch from them.", reply: "Here is an overview of our features.",
 			dl: agentDl("ana cmp", "t-ana-cmp", "conv-ana-cmp", anaEmail, "email", 1, "How do you compare to Initrode? We are thinking to switch from them.", "Here is an overview of our features.", 0.9, 0)},
-		{name: "custom terms: custom-enterprise-terms hold (deal desk unknown to the CRM, falls back to the account owner)", rung: "custom-enterprise-terms", exc: true, crm: "hubspot",
-			owner: hubspottest.OwnerAE1, prio: "HIGH", sla: 4 * time.Hour, asked: "We would need net 90 payment terms and an uptime guarantee.", reply: "Let me check.",
+		{name: "custom terms: custom-enterprise-terms hold to the deal desk, round robin (the first member)", rung: "custom-enterprise-terms", exc: true, crm: "hubspot",
+			owner: hsOwner("dealdesk1@acme.example"), prio: "HIGH", sla: 4 * time.Hour, asked: "We would need net 90 payment terms and an uptime guarantee.", reply: "Let me check.",
 			dl: agentDl("ana terms", "t-ana-terms", "conv-ana-terms", anaEmail, "email", 1, "We would need net 90 payment terms and an uptime guarantee.", "Let me check.", 0.9, 0)},
-		{name: "security questions: security-review (security team unknown, falls back to the account owner)", rung: "security-review", crm: "hubspot",
-			owner: hubspottest.OwnerAE1, prio: "MEDIUM", sla: 24 * time.Hour, asked: "Do you support SSO with SAML and do you have a pen test report?", reply: "We support SAML SSO.",
+		{name: "security questions: security-review to the security team, least open (the first member)", rung: "security-review", crm: "hubspot",
+			owner: hsOwner("secreview@acme.example"), prio: "MEDIUM", sla: 24 * time.Hour, asked: "Do you support SSO with SAML and do you have a pen test report?", reply: "We support SAML SSO.",
 			dl: agentDl("ana sso", "t-ana-sso", "conv-ana-sso", anaEmail, "email", 1, "Do you support SSO with SAML and do you have a pen test report?", "We support SAML SSO.", 0.9, 0)},
 		{name: "struggling agent on a strategic account: strategic-account assist to the account owner", rung: "strategic-account", crm: "hubspot",
 			owner: hubspottest.OwnerAE1, prio: "HIGH", sla: 2 * time.Hour, asked: "Can you explain the API limits?", reply: "I am not sure about the exact numbers.",
@@ -736,7 +746,7 @@ func TestE2EMarketoTaskOwnedWithDemoConfig(t *testing.T) {
 		t.Fatalf("%d Marketo tasks, want 1", len(tasks))
 	}
 	if tasks[0].OwnerEmail == "" {
-		t.Fatalf("the Marketo task has no owner (owned by exactly one person, DESIGN §6)")
+		t.Fatalf("the Marketo task has no owner (owned by exactly one person)")
 	}
 }
 
@@ -779,7 +789,7 @@ func TestE2EMarketo606AfterCampaignMakesOneTask(t *testing.T) {
 // names the same buyer by email only get different conversation keys
 // (Event.ConversationKey: crm:tenant:id vs crm:tenant:email), so the second
 // escalation opens a second task instead of following up on the open one
-// (DESIGN §7, one owner at a time). Fixed: the enricher keys a conversation
+// (one owner at a time, docs/architecture.md). Fixed: the enricher keys a conversation
 // without conversation_id by the contact id the CRM resolved.
 func TestE2ESameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
 	t.Parallel()

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
-	"github.com/hibiken/asynq/x/metrics"
 	"github.com/hibiken/asynqmon"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +19,7 @@ import (
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/internal/asynqlog"
 	"github.com/handoff-dev/handoff/internal/httpserver"
+	"github.com/handoff-dev/handoff/internal/queuemetrics"
 	"github.com/handoff-dev/handoff/internal/redisconn"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/webhooks"
@@ -104,9 +104,10 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	if err != nil {
 		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
 	}
+	// Open is lazy: nothing below talks to Redis (or to a CRM) until
+	// CheckServer at the end, so every configuration error the constructors
+	// find stops start-up before any network I/O.
 	a := &app{cfg: cfg, role: role, log: log, redis: conn, registry: prometheus.NewRegistry()}
-	// Say now, not after a restart, if this Redis can lose queued work.
-	conn.CheckServer(ctx, log)
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -114,7 +115,9 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	// One Redis pool for everything asynq does in this process.
 	a.inspector = asynq.NewInspectorFromRedisClient(conn.Client)
 	a.client = asynq.NewClientFromRedisClient(conn.Client)
-	a.registry.MustRegister(lazyCollector{metrics.NewQueueMetricsCollector(a.inspector)})
+	// asynq's queue metrics, degrading (no memory gauge) on a Redis that
+	// refuses MEMORY USAGE instead of failing every scrape.
+	a.registry.MustRegister(queuemetrics.New(a.inspector, conn.Client, log))
 
 	pl, err := buildPipeline(cfg, conn, a.client, a.registry, log, defaultHTTPClient())
 	if err != nil {
@@ -170,6 +173,8 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 			a.dashboard = nil
 		}
 	}
+	// Say now, not after a restart, if this Redis can lose queued work.
+	conn.CheckServer(ctx, log)
 	return a, nil
 }
 
@@ -204,6 +209,9 @@ func (a *app) serve(ctx context.Context, l net.Listener) error {
 		if err := a.worker.Start(a.mux); err != nil {
 			return fmt.Errorf("start worker: %w", err)
 		}
+		// Handoffs whose create-task asynq archived without the error
+		// handler (a worker killed on the last attempt) are found here.
+		go a.pipeline.jobs.RunSweeps(wctx)
 		go func() {
 			defer close(workerDone)
 			<-wctx.Done()
@@ -229,10 +237,3 @@ func (a *app) close() {
 	_ = a.inspector.Close()
 	_ = a.redis.Close()
 }
-
-// lazyCollector registers a collector as "unchecked" (it describes
-// nothing), so registration does not scrape it: asynq's queue collector
-// reads Redis on every collection, and at start-up Redis may be down.
-type lazyCollector struct{ prometheus.Collector }
-
-func (lazyCollector) Describe(chan<- *prometheus.Desc) {}

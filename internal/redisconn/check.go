@@ -19,8 +19,8 @@ type ServerFacts struct {
 }
 
 // Problems lists, in words an operator can act on, what in these facts
-// puts queued work at risk (see ../shared/asynq.md: archiving needs Redis
-// 6.2 or later; any eviction policy but noeviction can drop tasks and
+// puts queued work at risk (docs/architecture.md, reliability rules:
+// asynq's archiving uses ZRANGE ... BYSCORE, Redis 6.2 or later; any eviction policy but noeviction can drop tasks and
 // leases; without AOF or snapshots a restart loses the queue).
 func (f ServerFacts) Problems() []string {
 	var out []string

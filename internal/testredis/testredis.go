@@ -105,6 +105,7 @@ type Server struct {
 	Port int
 	dir  string
 	aof  bool
+	args []string
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 }
@@ -114,6 +115,11 @@ type Option func(*Server)
 
 // WithAOF turns on the append-only file (appendfsync always), so a restart keeps every write.
 func WithAOF() Option { return func(s *Server) { s.aof = true } }
+
+// WithArgs passes more redis-server arguments (configuration directives such
+// as "--rename-command", "MEMORY", ""), e.g. to act like a managed Redis
+// that refuses some commands.
+func WithArgs(args ...string) Option { return func(s *Server) { s.args = append(s.args, args...) } }
 
 // StartServer starts a private redis-server on a free port in a temporary
 // directory; it is stopped when the test ends.
@@ -158,6 +164,7 @@ func (s *Server) start() error {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, s.args...)
 	cmd := exec.Command(bin, args...)
 	// The server dies with the test binary, even if it is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

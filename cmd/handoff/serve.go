@@ -96,6 +96,7 @@ type app struct {
 	mux       *asynq.ServeMux
 	pipeline  *pipeline
 	dashboard *asynqmon.HTTPHandler
+	turns     *jobs.TurnWaiter // HTTP roles: synchronous agent decisions
 	http      *httpserver.Server
 }
 
@@ -154,6 +155,8 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 			conn.Close()
 			return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
 		}
+		a.turns = jobs.NewTurnWaiter(ctx, conn.Client, log)
+		hooks.SetDecisionWaiter(a.turns)
 		hooks.Register(srv.Echo)
 		if g := srv.API(); g != nil {
 			jobs.NewAPI(pl.jobs).Register(g)
@@ -223,6 +226,9 @@ func (a *app) serve(ctx context.Context, l net.Listener) error {
 }
 
 func (a *app) close() {
+	if a.turns != nil {
+		_ = a.turns.Close()
+	}
 	if a.dashboard != nil {
 		_ = a.dashboard.Close()
 	}

@@ -224,6 +224,9 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 			return err
 		}
 	}
+	if err := p.notifyTaskCreated(ctx, pl, rec, task); err != nil {
+		return err
+	}
 	created := rec.time("created_at")
 	if created.IsZero() {
 		created = p.now()

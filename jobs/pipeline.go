@@ -55,6 +55,7 @@ type Deps struct {
 	Clock    func() time.Time       // default time.Now
 	Logger   *slog.Logger           // default slog.Default()
 	Metrics  prometheus.Registerer  // optional
+	Notifier Notifier               // optional: callbacks on decisions, tasks, owner changes, SLA breaches
 }
 
 // Pipeline holds the handlers. Build it with New; it is safe for
@@ -70,6 +71,7 @@ type Pipeline struct {
 	now      func() time.Time
 	log      *slog.Logger
 	m        *metrics
+	notifier Notifier
 }
 
 // New checks the dependencies and registers the metrics.
@@ -98,6 +100,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,
 		shadow: deps.Shadow, sched: NewScheduler(deps.Enqueuer, cfg), now: deps.Clock, log: deps.Logger,
+		notifier: deps.Notifier,
 	}
 	if p.now == nil {
 		p.now = time.Now

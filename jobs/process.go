@@ -144,6 +144,9 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 	default:
 		return fmt.Errorf("read recorded decision of event %s: %w", ek, err)
 	}
+	if err := p.notifyDecided(ctx, ev, rec); err != nil {
+		return err
+	}
 	return p.act(ctx, ev, crm, tenant, rec)
 }
 

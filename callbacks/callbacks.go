@@ -364,8 +364,8 @@ func retryAfter(v string, now time.Time) time.Duration {
 }
 
 // RetryDelayFunc is the retry policy of deliveries, falling back to
-// `other` for every other task type: a Retry-After is honoured (up to
-// 24 h); otherwise RetryBase×2^n up to RetryMaxDelay, plus up to 25%
+// `other` for every other task type: a Retry-After is honoured (plus a
+// second, up to 24 h); otherwise RetryBase×2^n up to RetryMaxDelay, plus up to 25%
 // jitter; a delivery waiting for its predecessor looks again in 1 s.
 func (s *Sender) RetryDelayFunc(other asynq.RetryDelayFunc) asynq.RetryDelayFunc {
 	return func(n int, err error, t *asynq.Task) time.Duration {
@@ -378,7 +378,9 @@ func (s *Sender) RetryDelayFunc(other asynq.RetryDelayFunc) asynq.RetryDelayFunc
 		}
 		var se *StatusError
 		if errors.As(err, &se) && se.RetryAfter > 0 {
-			return min(se.RetryAfter, 24*time.Hour)
+			// asynq schedules retries in whole seconds (rounding down):
+			// one more second keeps the retry from coming early.
+			return min(se.RetryAfter+time.Second, 24*time.Hour)
 		}
 		d := s.cfg.RetryMaxDelay
 		if n < 30 {

@@ -2,14 +2,24 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/handoff-dev/handoff/connectors/hubspot/hubspottest"
 	"github.com/handoff-dev/handoff/jobs"
 )
 
@@ -156,4 +166,341 @@ func TestE2ESynchronousDecision(t *testing.T) {
 		h.Get("Preference-Applied") != "wait=1" || a.Accepted != 1 {
 		t.Fatalf("undecided turn: %d %s", r.Status, r.Body)
 	}
+}
+
+// callbackReceiver is an agent's callback endpoint: it verifies every
+// request with the Standard Webhooks library, answers 500 until
+// recovered, and 410 for conversations whose id starts with "gone-".
+type callbackReceiver struct {
+	t      *testing.T
+	wh     *standardwebhooks.Webhook
+	url    string
+	secret string
+	down   atomic.Bool
+
+	mu       sync.Mutex
+	attempts map[string]int // per webhook-id
+	accepted []callback     // the 2xx answers, in arrival order
+	gone     map[string]int
+	badSig   int
+}
+
+type callback struct {
+	ID   string
+	Type string         `json:"type"`
+	Data map[string]any `json:"data"`
+}
+
+func newCallbackReceiver(t *testing.T) *callbackReceiver {
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(mustRandom(32))
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &callbackReceiver{t: t, wh: wh, secret: secret, attempts: map[string]int{}, gone: map[string]int{}}
+	rc.down.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if err := rc.wh.Verify(body, r.Header); err != nil {
+			rc.badSig++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get("webhook-id")
+		rc.attempts[id]++
+		var cb callback
+		_ = json.Unmarshal(body, &cb)
+		cb.ID = id
+		if conv, _ := cb.Data["conversation"].(string); strings.HasPrefix(conv, "gone-") {
+			rc.gone[id]++
+			w.WriteHeader(http.StatusGone)
+			return
+		}
+		if rc.down.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		rc.accepted = append(rc.accepted, cb)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL + "/agent/callbacks?token=receiver-secret"
+	return rc
+}
+
+func (rc *callbackReceiver) env() map[string]string {
+	return map[string]string{"AGENT_CALLBACK_URL": rc.url, "AGENT_CALLBACK_SECRET": rc.secret,
+		"AGENT_CALLBACK_RETRY_BASE": "200ms", "AGENT_CALLBACK_RETRY_MAX_DELAY": "1s"}
+}
+
+func (rc *callbackReceiver) snapshot() ([]callback, map[string]int, map[string]int, int) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	att, gone := map[string]int{}, map[string]int{}
+	for k, v := range rc.attempts {
+		att[k] = v
+	}
+	for k, v := range rc.gone {
+		gone[k] = v
+	}
+	return append([]callback(nil), rc.accepted...), att, gone, rc.badSig
+}
+
+// ownerChanges returns the accepted conversation.owner_changed callbacks of conv.
+func ownerChanges(cbs []callback, conv string) []callback {
+	var out []callback
+	for _, cb := range cbs {
+		if cb.Type == jobs.NoticeOwnerChanged && cb.Data["conversation"] == conv {
+			out = append(out, cb)
+		}
+	}
+	return out
+}
+
+func byType(cbs []callback, typ string) []callback {
+	var out []callback
+	for _, cb := range cbs {
+		if cb.Type == typ {
+			out = append(out, cb)
+		}
+	}
+	return out
+}
+
+// A receiver that answers 500 for a while gets every event once it
+// recovers: each webhook-id accepted exactly once, owner changes of a
+// conversation in sequence order; a receiver answering 410 gets one try,
+// archived (listed, and replayable); every request verifies with the
+// Standard Webhooks library.
+func TestE2ECallbacksSurviveAnOutage(t *testing.T) {
+	t.Parallel()
+	rc := newCallbackReceiver(t)
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: rc.env()})
+	tag := runTag()
+	beaConv, anaConv, goneConv := "conv-bea-"+tag, "conv-ana-"+tag, "gone-ian-"+tag
+
+	bea := d.agentDelivery("bea", agentTurn("t-bea-"+tag, beaConv, "bea@firstharbor.example", "email", 1,
+		"Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0))
+	r, _, a := postWait(t, ctx, d, bea, "wait=5")
+	if r.Status != http.StatusOK || a.Decision == nil || a.Decision.Action != "hold" {
+		t.Fatalf("bea: %d %s", r.Status, r.Body)
+	}
+	mustPost(t, ctx, d, d.agentDelivery("ana", agentTurn("t-ana-"+tag, anaConv, anaEmail, "chat", 1,
+		"Can I talk to a human please?", "Let me find someone for you.", 0.9, 0)))
+	mustPost(t, ctx, d, d.agentDelivery("student", agentTurn("t-stu-"+tag, "conv-stu-"+tag, studentEmail, "chat", 1,
+		perSeat, "Our Team plan is listed on the pricing page.", 0.9, 0)))
+	mustPost(t, ctx, d, d.agentDelivery("gone", agentTurn("t-gone-"+tag, goneConv, ianEmail, "chat", 1,
+		"Can I talk to a human please?", "Let me find someone for you.", 0.9, 0)))
+	mustDrain(t, ctx, d, 30*time.Second)
+
+	// The conversation goes back to the agent while the receiver is down.
+	conv := ""
+	for _, rec := range decisions(t, ctx, d) {
+		if rec.Event.NativeID == "t-bea-"+tag {
+			conv = rec.Event.Conversation
+		}
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.Base+"/api/conversations/"+url.PathEscape(conv)+"/release", nil)
+	req.Header.Set("Authorization", "Bearer "+d.AdminToken)
+	resp, err := d.http.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("release %s: %v %v", conv, err, resp)
+	}
+	resp.Body.Close()
+
+	time.Sleep(2 * time.Second) // a few failed attempts
+	_, att, _, _ := rc.snapshot()
+	if len(att) == 0 {
+		t.Fatal("nothing was attempted while the receiver was down")
+	}
+	rc.down.Store(false)
+
+	// bea: decided, task_created, owner agent→pending, pending+owner, →released.
+	eventually(t, 60*time.Second, "bea's callbacks after the receiver recovered", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		return len(ownerChanges(cbs, beaConv)) == 3 && len(ownerChanges(cbs, anaConv)) == 2 && len(byType(cbs, jobs.NoticeTaskCreated)) == 2
+	})
+	time.Sleep(1500 * time.Millisecond) // anything more that would arrive
+	cbs, att, gone, bad := rc.snapshot()
+	if bad != 0 {
+		t.Fatalf("%d requests did not verify with the Standard Webhooks library", bad)
+	}
+	seen := map[string]int{}
+	for _, cb := range cbs {
+		seen[cb.ID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("webhook-id %s accepted %d times", id, n)
+		}
+	}
+	retried := 0
+	for _, n := range att {
+		if n > 1 {
+			retried++
+		}
+	}
+	if retried == 0 {
+		t.Error("no delivery was retried, so the outage was not exercised")
+	}
+	for _, c := range []string{beaConv, anaConv} {
+		oc := ownerChanges(cbs, c)
+		for i, cb := range oc {
+			if seq, _ := cb.Data["sequence"].(float64); int(seq) != i+1 {
+				t.Errorf("%s: owner change %d has sequence %v (order %v)", c, i, cb.Data["sequence"], oc)
+			}
+		}
+	}
+	oc := ownerChanges(cbs, beaConv)
+	if oc[0].Data["from"] != "agent" || oc[0].Data["to"] != "pending" || oc[2].Data["to"] != "released" || oc[2].Data["from"] != "pending" {
+		t.Errorf("bea's owner changes: %v", oc)
+	}
+	if o, _ := oc[1].Data["owner"].(map[string]any); o == nil || o["email"] != "counsel@acme.example" || oc[1].Data["task_id"] == "" {
+		t.Errorf("bea's owner change with the task: %v", oc[1].Data)
+	}
+	decided := byType(cbs, jobs.NoticeDecided)
+	var beaDecided map[string]any
+	for _, cb := range decided {
+		if cb.Data["turn_id"] == "t-bea-"+tag {
+			beaDecided = cb.Data
+		}
+		if cb.Data["turn_id"] == "t-stu-"+tag {
+			t.Errorf("a continue decision was announced: %v", cb.Data)
+		}
+	}
+	if beaDecided == nil || beaDecided["action"] != "hold" || beaDecided["handoff_id"] != a.Decision.HandoffID {
+		t.Errorf("bea's handoff.decided: %v (all: %v)", beaDecided, decided)
+	}
+	for _, cb := range byType(cbs, jobs.NoticeTaskCreated) {
+		taskID, _ := cb.Data["task_id"].(string)
+		want := "https://app.hubspot.com/contacts/" + strconv.Itoa(hubspottest.PortalID) + "/record/0-27/" + taskID
+		if taskID == "" || cb.Data["task_url"] != want {
+			t.Errorf("task_created: task_url %v, want %s", cb.Data["task_url"], want)
+		}
+	}
+
+	// 410: one attempt each, archived and listed.
+	if len(gone) == 0 {
+		t.Fatal("the 410 conversation got no callback")
+	}
+	for id, n := range gone {
+		if n != 1 {
+			t.Errorf("410 for %s was retried (%d attempts)", id, n)
+		}
+	}
+	list := func(query string) []map[string]any {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.Base+"/api/callbacks"+query, nil)
+		req.Header.Set("Authorization", "Bearer "+d.AdminToken)
+		resp, err := d.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Callbacks []map[string]any `json:"callbacks"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET /api/callbacks%s: %d %v", query, resp.StatusCode, err)
+		}
+		return out.Callbacks
+	}
+	archived := list("?status=archived")
+	if len(archived) != len(gone) {
+		t.Fatalf("archived callbacks %v, want the %d answered 410", archived, len(gone))
+	}
+	for _, cb := range archived {
+		if gone[cb["webhook_id"].(string)] != 1 || !strings.Contains(cb["last_error"].(string), "410") {
+			t.Errorf("archived callback %v", cb)
+		}
+	}
+	all := list("")
+	completed := 0
+	for _, cb := range all {
+		if cb["status"] == "completed" {
+			completed++
+		}
+	}
+	if completed != len(cbs) {
+		t.Errorf("%d completed callbacks listed, %d accepted", completed, len(cbs))
+	}
+
+	// Replay: an archived one is tried again (410 again), a delivered one
+	// is sent again under the same webhook-id.
+	replay := func(id string) int {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.Base+"/api/callbacks/"+url.PathEscape(id)+"/replay", nil)
+		req.Header.Set("Authorization", "Bearer "+d.AdminToken)
+		resp, err := d.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	goneID := archived[0]["id"].(string)
+	if st := replay(goneID); st != http.StatusAccepted {
+		t.Fatalf("replay archived: %d", st)
+	}
+	eventually(t, 10*time.Second, "the archived callback was not sent again", func() bool {
+		_, _, g, _ := rc.snapshot()
+		return g[goneID] == 2
+	})
+	doneID := oc[2].ID
+	if st := replay(doneID); st != http.StatusAccepted {
+		t.Fatalf("replay delivered: %d", st)
+	}
+	eventually(t, 10*time.Second, "the delivered callback was not sent again", func() bool {
+		_, att, _, _ := rc.snapshot()
+		return att[doneID] >= 2
+	})
+	if st := replay("msg_nope"); st != http.StatusNotFound {
+		t.Errorf("replay unknown: %d", st)
+	}
+}
+
+// An SLA lapse is announced (handoff.sla_breached), and so is the climb
+// that gives the task to someone else (handoff.reassigned and an owner
+// change with the new owner).
+func TestE2ECallbacksSLABreachAndReassign(t *testing.T) {
+	t.Parallel()
+	rc := newCallbackReceiver(t)
+	rc.down.Store(false)
+	file := filepath.Join(t.TempDir(), "ladder.yaml")
+	if err := os.WriteFile(file, []byte(slaLadder), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := rc.env()
+	env["LADDER_FILE"] = file
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: env})
+	tag := runTag()
+	conv := "conv-sla-" + tag
+	mustPost(t, ctx, d, d.agentDelivery("ana price", agentTurn("t-sla-"+tag, conv, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)))
+	eventually(t, 40*time.Second, "handoff.reassigned", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		return len(byType(cbs, jobs.NoticeReassigned)) == 1
+	})
+	cbs, _, _, bad := rc.snapshot()
+	if bad != 0 {
+		t.Fatalf("%d requests did not verify", bad)
+	}
+	br := byType(cbs, jobs.NoticeSLABreached)
+	if len(br) == 0 || br[0].Data["step"] != float64(1) || br[0].Data["task_id"] == "" {
+		t.Fatalf("sla_breached: %v", br)
+	}
+	re := byType(cbs, jobs.NoticeReassigned)[0].Data
+	owner, _ := re["owner"].(map[string]any)
+	prev, _ := re["previous_owner"].(map[string]any)
+	if owner["id"] != hubspottest.OwnerManager1 || prev["id"] != hubspottest.OwnerAE1 {
+		t.Fatalf("reassigned: %v", re)
+	}
+	eventually(t, 10*time.Second, "the owner change to the new owner", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		for _, cb := range ownerChanges(cbs, conv) {
+			if o, _ := cb.Data["owner"].(map[string]any); o != nil && o["id"] == hubspottest.OwnerManager1 {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -142,9 +142,14 @@ type harness struct {
 
 func startSender(t *testing.T, rc *receiver) harness {
 	t.Helper()
+	return startSenderURL(t, rc.srv.URL+"/hooks")
+}
+
+func startSenderURL(t *testing.T, u string) harness {
+	t.Helper()
 	rdb := testredis.New(t).Client(t)
 	client := asynq.NewClientFromRedisClient(rdb)
-	cfg := validConfig(rc.srv.URL + "/hooks")
+	cfg := validConfig(u)
 	cfg.RetryBase, cfg.RetryMaxDelay, cfg.MaxRetry = 100*time.Millisecond, 200*time.Millisecond, 3
 	s, err := New(cfg, Deps{Redis: rdb, Enqueuer: client})
 	if err != nil {

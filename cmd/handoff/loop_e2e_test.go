@@ -177,6 +177,10 @@ type callbackReceiver struct {
 	url    string
 	secret string
 	down   atomic.Bool
+	// hang makes the next request wait until its sender gives up (a
+	// worker stopped mid-delivery); hung is told when it does.
+	hang atomic.Bool
+	hung chan string
 
 	mu       sync.Mutex
 	attempts map[string]int // per webhook-id
@@ -197,10 +201,15 @@ func newCallbackReceiver(t *testing.T) *callbackReceiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := &callbackReceiver{t: t, wh: wh, secret: secret, attempts: map[string]int{}, gone: map[string]int{}}
+	rc := &callbackReceiver{t: t, wh: wh, secret: secret, attempts: map[string]int{}, gone: map[string]int{}, hung: make(chan string, 1)}
 	rc.down.Store(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if rc.hang.CompareAndSwap(true, false) {
+			rc.hung <- r.Header.Get("webhook-id")
+			<-r.Context().Done()
+			return
+		}
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
 		if err := rc.wh.Verify(body, r.Header); err != nil {
@@ -503,4 +512,57 @@ func TestE2ECallbacksSLABreachAndReassign(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A worker stopped in the middle of a delivery loses nothing: the task
+// goes back to the queue and the next process delivers it, once.
+func TestE2ECallbackInFlightAtShutdownIsDelivered(t *testing.T) {
+	t.Parallel()
+	rc := newCallbackReceiver(t)
+	rc.down.Store(false)
+	rc.hang.Store(true)
+	env := rc.env()
+	env["SHUTDOWN_TIMEOUT"] = "2s"
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: env})
+	tag := runTag()
+	conv := "conv-bea-" + tag
+	mustPost(t, ctx, d, d.agentDelivery("bea", agentTurn("t-bea-"+tag, conv, "bea@firstharbor.example", "email", 1,
+		"Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0)))
+	var hungID string
+	select {
+	case hungID = <-rc.hung:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no callback reached the receiver")
+	}
+	d.restartApp(t, ctx) // stops the worker while that delivery is in flight
+	eventually(t, 60*time.Second, "the in-flight callback after the restart", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		for _, cb := range cbs {
+			if cb.ID == hungID {
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, 30*time.Second, "all of bea's callbacks", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		return len(ownerChanges(cbs, conv)) == 2 && len(byType(cbs, jobs.NoticeTaskCreated)) == 1 && len(byType(cbs, jobs.NoticeDecided)) == 1
+	})
+	time.Sleep(time.Second)
+	cbs, _, _, bad := rc.snapshot()
+	seen := map[string]int{}
+	for _, cb := range cbs {
+		seen[cb.ID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("webhook-id %s accepted %d times", id, n)
+		}
+	}
+	if bad != 0 || len(cbs) != 4 {
+		t.Errorf("%d accepted (want 4: decided, task_created, two owner changes), %d bad signatures", len(cbs), bad)
+	}
+	if oc := ownerChanges(cbs, conv); oc[0].Data["sequence"] != float64(1) || oc[1].Data["sequence"] != float64(2) {
+		t.Errorf("owner changes out of order: %v", oc)
+	}
 }

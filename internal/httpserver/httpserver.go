@@ -58,7 +58,7 @@ func (c Config) Validate() error {
 	if c.AgentToken != "" && len(c.AgentToken) < 16 {
 		return errors.New("AGENT_API_TOKEN: too short; use at least 16 random characters (e.g. openssl rand -hex 24)")
 	}
-	if c.AgentToken != "" && c.AgentToken == c.AdminToken {
+	if c.AgentToken != "" && subtle.ConstantTimeCompare([]byte(c.AgentToken), []byte(c.AdminToken)) == 1 {
 		return errors.New("AGENT_API_TOKEN: must differ from ADMIN_TOKEN (the agent token is the narrower one)")
 	}
 	for name, d := range map[string]time.Duration{"HTTP_READ_TIMEOUT": c.ReadTimeout, "HTTP_READ_HEADER_TIMEOUT": c.ReadHeaderTimeout,

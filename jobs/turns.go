@@ -43,10 +43,20 @@ type TurnDecision struct {
 	Reason         string         `json:"reason"`
 }
 
-// TurnOwner is the person who owns the buyer after a handoff.
+// TurnOwner is the person who owns the buyer after a handoff. ID is the
+// CRM owner (user) id; Email and Name are "" when the CRM named the owner
+// by id only (a record owner on HubSpot, for instance).
 type TurnOwner struct {
+	ID    string `json:"id"`
 	Email string `json:"email"`
 	Name  string `json:"name"`
+}
+
+func turnOwner(r record) *TurnOwner {
+	if r["owner_id"] == "" && r["owner_email"] == "" && r["owner_name"] == "" {
+		return nil
+	}
+	return &TurnOwner{ID: r["owner_id"], Email: r["owner_email"], Name: r["owner_name"]}
 }
 
 // turnMemo is what Redis holds: the decision and whether its owner is
@@ -82,9 +92,7 @@ func (p *Pipeline) turnMemo(ctx context.Context, ev handoff.Event, rec DecisionR
 	case PlanFollowUp:
 		// A human already owns the buyer: name them.
 		if r, err := p.loadRecord(ctx, rec.HandoffID); err == nil {
-			if r["owner_email"] != "" || r["owner_name"] != "" {
-				td.Owner = &TurnOwner{Email: r["owner_email"], Name: r["owner_name"]}
-			}
+			td.Owner = turnOwner(r)
 			if due := r.time("due"); !due.IsZero() {
 				td.DueAt = &due
 			}
@@ -124,9 +132,7 @@ func (p *Pipeline) completeTurn(ctx context.Context, pl CreateTaskPayload, rec r
 		return
 	}
 	m.OwnerPending = false
-	if rec["owner_email"] != "" || rec["owner_name"] != "" {
-		m.Decision.Owner = &TurnOwner{Email: rec["owner_email"], Name: rec["owner_name"]}
-	}
+	m.Decision.Owner = turnOwner(rec)
 	if due := rec.time("due"); !due.IsZero() {
 		m.Decision.DueAt = &due
 	}

@@ -127,7 +127,7 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	ctxJSON, _ := json.Marshal(pl.Context)
 	climb, _ := json.Marshal(pl.Decision.Climb)
 	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
-		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email,
+		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email, "owner_name": owner.Name,
 		"owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
 		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
 		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
@@ -230,6 +230,7 @@ func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec 
 // afterCreate moves the ownership lease to pending with the task id (for
 // handoff and hold) and schedules the first SLA check. Both are idempotent.
 func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec record, task handoff.Task) error {
+	p.completeTurn(ctx, pl, rec)
 	conv := pl.Event.Conversation
 	if conv != "" && pl.Decision.Action != handoff.ActionAssist {
 		_, _, err := p.transition(ctx, conv, "task "+task.ID+" created", func(cur Lease) (Lease, error) {
@@ -253,6 +254,9 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 		}
 	}
 	if err := p.settled(ctx, pl.HandoffID); err != nil {
+		return err
+	}
+	if err := p.notifyTaskCreated(ctx, pl, rec, task); err != nil {
 		return err
 	}
 	created := rec.time("created_at")

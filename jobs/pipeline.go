@@ -68,6 +68,7 @@ type Deps struct {
 	// Calendars resolve Route.Calendar for SLAs in working time; default:
 	// the Decider, if it has calendars (*ladder.Ladder does).
 	Calendars Calendars
+	Notifier  Notifier // optional: callbacks on decisions, tasks, owner changes, SLA breaches
 }
 
 // Pipeline holds the handlers. Build it with New; it is safe for
@@ -86,6 +87,7 @@ type Pipeline struct {
 	m        *metrics
 	// calendars resolve route calendars (worktime.go); nil: wall time.
 	calendars Calendars
+	notifier  Notifier
 }
 
 // New checks the dependencies and registers the metrics.
@@ -115,6 +117,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,
 		shadow: deps.Shadow, sched: NewScheduler(deps.Enqueuer, cfg), now: deps.Clock, log: deps.Logger,
+		notifier: deps.Notifier,
 	}
 	if p.now == nil {
 		p.now = time.Now

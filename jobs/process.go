@@ -107,6 +107,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 			return err
 		}
 		rb, _ := json.Marshal(rec)
+		turn := p.turnMemo(ctx, ev, rec)
 		// The memo and the audit entry are written in one transaction, only
 		// if no concurrent delivery of the same event wrote them first.
 		won := false
@@ -117,6 +118,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 			}
 			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.Set(ctx, decidedKey, rb, p.cfg.DecisionMemoTTL)
+				p.writeTurn(ctx, pipe, ev, turn)
 				p.audit(ctx, pipe, map[string]any{
 					"type": "decision", "action": string(rec.Action), "rung": rec.Rung, "tenant": tenant,
 					"contact_id": ev.Contact.ID, "contact_email": strings.ToLower(ev.Contact.Email),
@@ -146,6 +148,9 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 		}
 	default:
 		return fmt.Errorf("read recorded decision of event %s: %w", ek, err)
+	}
+	if err := p.notifyDecided(ctx, ev, rec); err != nil {
+		return err
 	}
 	return p.act(ctx, ev, crm, tenant, rec)
 }

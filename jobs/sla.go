@@ -210,6 +210,9 @@ func (p *Pipeline) breach(ctx context.Context, id string, rec record, step int, 
 		}
 		p.m.slaBreaches.WithLabelValues(rec["rung"]).Inc()
 	}
+	if err := p.notifySLA(ctx, NoticeSLABreached, id, rec, step, nil); err != nil {
+		return err
+	}
 	var climb []handoff.ClimbStep
 	if s := rec["climb"]; s != "" {
 		if err := json.Unmarshal([]byte(s), &climb); err != nil {
@@ -264,7 +267,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		}
 		history := withOwner(rec, owner.ID)
 		pipe := p.rdb.TxPipeline()
-		pipe.HSet(ctx, keyHandoff(id), "owner_id", owner.ID, "owner_email", owner.Email, "priority", string(prio), "owner_history", history)
+		pipe.HSet(ctx, keyHandoff(id), "owner_id", owner.ID, "owner_email", owner.Email, "owner_name", owner.Name, "priority", string(prio), "owner_history", history)
 		pipe.HIncrBy(ctx, keyHandoff(id), "reassigned", 1)
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), -1, rec["owner_id"])
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), 1, owner.ID)
@@ -272,7 +275,8 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("record reassignment of handoff %s: %w", id, err)
 		}
-		rec["owner_id"], rec["owner_history"] = owner.ID, history
+		prev := ownerData(rec["owner_id"], rec["owner_email"], rec["owner_name"])
+		rec["owner_id"], rec["owner_email"], rec["owner_name"], rec["priority"], rec["owner_history"] = owner.ID, owner.Email, owner.Name, string(prio), history
 		p.m.reassignments.Inc()
 		if conv := rec["conversation"]; conv != "" {
 			_, _, err := p.transition(ctx, conv, fmt.Sprintf("SLA lapsed %d×: task reassigned", step), func(cur Lease) (Lease, error) {
@@ -285,6 +289,9 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 			if err != nil {
 				return err
 			}
+		}
+		if err := p.notifySLA(ctx, NoticeReassigned, id, rec, step, map[string]any{"previous_owner": prev}); err != nil {
+			return err
 		}
 		p.log.InfoContext(ctx, "SLA climb: reassigned", "handoff_id", id, "task_id", taskID, "step", step, "owner_id", owner.ID, "priority", prio)
 	case "raise_priority":
@@ -321,7 +328,11 @@ func (p *Pipeline) Release(ctx context.Context, conv, reason string) (Lease, err
 		cur.State = handoff.OwnerReleased
 		return cur, nil
 	})
-	if err != nil {
+	if err != nil && changed {
+		// Released; only its announcement failed (the next change of the
+		// conversation announces it again).
+		p.log.WarnContext(ctx, "announce a released conversation", "conversation", conv, "error", err)
+	} else if err != nil {
 		return l, err
 	}
 	if changed {

@@ -42,6 +42,10 @@ type Lease struct {
 	OwnerID      string         `json:"owner_id,omitempty"`
 	Since        time.Time      `json:"since"`
 	Reason       string         `json:"reason,omitempty"`
+	// Seq numbers the conversation's changes (a Redis INCR per change, so
+	// it grows in commit order); Prev is the state before the last change.
+	Seq  int64  `json:"seq,omitempty"`
+	Prev string `json:"prev,omitempty"`
 }
 
 // HumanOwned reports whether a human holds the conversation.
@@ -60,6 +64,7 @@ type OwnershipChange struct {
 	TaskID       string    `json:"task_id,omitempty"`
 	OwnerID      string    `json:"owner_id,omitempty"`
 	Reason       string    `json:"reason"`
+	Seq          int64     `json:"seq,omitempty"`
 }
 
 func (p *Pipeline) lease(ctx context.Context, conv string) (Lease, error) {
@@ -112,6 +117,11 @@ func (p *Pipeline) transition(ctx context.Context, conv, reason string, f func(c
 			return err
 		}
 		now := p.now().UTC()
+		seq, err := tx.Incr(ctx, keyLeaseSeq(conv)).Result()
+		if err != nil {
+			return err
+		}
+		next.Seq, next.Prev = seq, cur.State
 		next.Conversation, next.Reason = conv, reason
 		if next.State != cur.State {
 			next.Since = now
@@ -120,10 +130,11 @@ func (p *Pipeline) transition(ctx context.Context, conv, reason string, f func(c
 		}
 		nb, _ := json.Marshal(next)
 		ch := OwnershipChange{At: now, Conversation: conv, From: cur.State, To: next.State, HandoffID: next.HandoffID,
-			TaskID: next.TaskID, OwnerID: next.OwnerID, Reason: reason}
+			TaskID: next.TaskID, OwnerID: next.OwnerID, Reason: reason, Seq: seq}
 		cb, _ := json.Marshal(ch)
 		_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 			pipe.Set(ctx, key, nb, p.cfg.StateTTL)
+			pipe.Expire(ctx, keyLeaseSeq(conv), p.cfg.StateTTL)
 			pipe.LPush(ctx, keyLeaseLog(conv), cb)
 			pipe.LTrim(ctx, keyLeaseLog(conv), 0, 99)
 			pipe.Expire(ctx, keyLeaseLog(conv), p.cfg.StateTTL)
@@ -147,8 +158,11 @@ func (p *Pipeline) transition(ctx context.Context, conv, reason string, f func(c
 		}
 		if changed {
 			p.m.ownership.WithLabelValues(out.State).Inc()
+			err = p.notifyOwnerChanged(ctx, out)
+		} else {
+			err = p.renotifyOwner(ctx, out)
 		}
-		return out, changed, nil
+		return out, changed, err
 	}
 	return out, false, fmt.Errorf("change ownership of %s: too much contention", conv)
 }

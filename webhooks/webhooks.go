@@ -48,6 +48,8 @@ type Handlers struct {
 	log *slog.Logger
 	now func() time.Time
 	m   *metrics
+
+	waiter DecisionWaiter // optional: synchronous agent decisions (agent_wait.go)
 }
 
 // minSecretBytes is the length under which a webhook secret is reported as
@@ -319,7 +321,7 @@ func (h *Handlers) serveJSON(c echo.Context, src handoff.Source, missing string,
 	if len(events) == 1 && events[0].Source == handoff.SourceHubSpot && events[0].Attributes["origin"] == "workflow_action" {
 		ack.OutputFields = map[string]string{"hs_execution_state": "SUCCESS"}
 	}
-	return c.JSON(http.StatusOK, ack)
+	return h.answer(c, src, events, ack)
 }
 
 type metrics struct {

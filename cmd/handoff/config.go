@@ -11,6 +11,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/handoff-dev/handoff/callbacks"
 	"github.com/handoff-dev/handoff/connectors/hubspot"
 	"github.com/handoff-dev/handoff/connectors/marketo"
 	"github.com/handoff-dev/handoff/connectors/salesforce"
@@ -36,6 +37,8 @@ type Config struct {
 	Jobs     jobs.Config
 	Enrich   enrich.Config
 
+	Callbacks callbacks.Config
+
 	HubSpot    hubspot.Config
 	Salesforce salesforce.Config
 	Marketo    marketo.Config
@@ -52,6 +55,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Redis.Validate(); err != nil {
+		return err
+	}
+	if err := c.Callbacks.Validate(); err != nil {
 		return err
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {

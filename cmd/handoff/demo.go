@@ -30,6 +30,9 @@ routes, posts signed webhooks from every source through the real HTTP path
 (each trigger of the default ladder, exceptions, a non-escalating event, a
 duplicate, and a follow-up while a human owns the conversation), waits for the
 worker, and prints the decisions and the tasks as they landed in each fake CRM.
+Then it plays the agent's side of the loop: a turn posted with "Prefer: wait"
+gets its decision in the answer, and the signed callbacks that follow (decided,
+task created, owner changes) reach a receiver the demo runs on loopback.
 
 With --keep it stays up afterwards so the dashboard (/admin/queues/) and the
 API (/api/decisions, /api/outcomes) can be explored; stop it with Ctrl-C.
@@ -79,7 +82,13 @@ func runDemo(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	}
 	start := time.Now()
 	fmt.Fprintln(stdout, "Starting Handoff with an embedded Redis and fake HubSpot, Salesforce and Marketo...")
-	d, err := startDemo(ctx, demoOptions{Addr: *addr, Log: logw})
+	rc, err := startLoopReceiver()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer rc.Close()
+	d, err := startDemo(ctx, demoOptions{Addr: *addr, Log: logw,
+		Extra: map[string]string{"AGENT_CALLBACK_URL": rc.URL, "AGENT_CALLBACK_SECRET": rc.Secret}})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -114,6 +123,9 @@ func runDemo(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 		return err
 	}
 	d.printTasks(stdout)
+	if err := d.showLoop(ctx, stdout, rc); err != nil {
+		return err
+	}
 	if arch := d.archived(); len(arch) > 0 {
 		fmt.Fprintf(stdout, "\n%d task(s) gave up (archived):\n", len(arch))
 		for _, t := range arch {

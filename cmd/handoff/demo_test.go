@@ -125,7 +125,9 @@ func TestDemoCommand(t *testing.T) {
 	if err := run(ctx, []string{"demo"}, envconfig.MapLookuper(nil), &out, io.Discard); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"Decisions (ladder default-", "Tasks in HubSpot", "Tasks in Salesforce", "Marketo (fake instance)", "tasks went to the first choice of their route", "Fallback (on purpose", "Done in"} {
+	for _, want := range []string{"Decisions (ladder default-", "Tasks in HubSpot", "Tasks in Salesforce", "Marketo (fake instance)", "tasks went to the first choice of their route", "Fallback (on purpose", "Done in",
+		// The agent's loop: a synchronous handoff, then its signed callbacks, all verified.
+		`200 in`, `handoff at "human-request", owner state pending`, "handoff.task_created", "#1 agent → pending", "#2 pending → pending", " 0 rejected)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -544,7 +544,7 @@ func TestHostileSecretsComparedInConstantTime(t *testing.T) {
 	// The functions that check secrets, each of which must compare with
 	// hmac.Equal or subtle.ConstantTimeCompare.
 	mustCompare := map[string]bool{"VerifyHubSpotV3": true, "VerifyHubSpotV1V2": true, "VerifyStandardWebhook": true,
-		"secretEqual": true, "matchOrg": true, "adminAuth": true}
+		"secretEqual": true, "matchOrg": true, "tokenAuth": true}
 	for _, dir := range []string{"../../webhooks", "../../internal/httpserver", "../../connectors/tokenstore"} {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/callbacks"
 	"github.com/handoff-dev/handoff/internal/asynqlog"
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/queuemetrics"
@@ -96,6 +97,7 @@ type app struct {
 	mux       *asynq.ServeMux
 	pipeline  *pipeline
 	dashboard *asynqmon.HTTPHandler
+	turns     *jobs.TurnWaiter // HTTP roles: synchronous agent decisions
 	http      *httpserver.Server
 }
 
@@ -130,6 +132,15 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 		wc.Logger = asynqlog.New(log, 30*time.Second)
 		wc.ShutdownTimeout = min(cfg.HTTP.ShutdownTimeout, 25*time.Second)
 		a.mux = pl.jobs.Mux()
+		if cb := pl.callbacks; cb != nil {
+			// Deliveries have their own queue (after events, before
+			// background) and their own retry policy.
+			wc.Queues[callbacks.Queue] = 2
+			wc.RetryDelayFunc = cb.RetryDelayFunc(wc.RetryDelayFunc)
+			wc.IsFailure = callbacks.IsFailure(wc.IsFailure)
+			wc.DelayedTaskCheckInterval = time.Second
+			cb.Register(a.mux)
+		}
 		a.worker = asynq.NewServerFromRedisClient(conn.Client, wc)
 	}
 
@@ -157,9 +168,14 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 			conn.Close()
 			return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
 		}
+		a.turns = jobs.NewTurnWaiter(ctx, conn.Client, log)
+		hooks.SetDecisionWaiter(a.turns)
 		hooks.Register(srv.Echo)
 		if g := srv.API(); g != nil {
 			jobs.NewAPI(pl.jobs).Register(g)
+			if pl.callbacks != nil {
+				pl.callbacks.RegisterAPI(g)
+			}
 		}
 		if c := pl.crms.hubspot; c != nil && cfg.HubSpot.ClientID != "" {
 			srv.MountOAuth(handoff.SourceHubSpot, "HubSpot", "portal", c)
@@ -231,6 +247,9 @@ func (a *app) serve(ctx context.Context, l net.Listener) error {
 }
 
 func (a *app) close() {
+	if a.turns != nil {
+		_ = a.turns.Close()
+	}
 	if a.dashboard != nil {
 		_ = a.dashboard.Close()
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/callbacks"
 	"github.com/handoff-dev/handoff/connectors/hubspot"
 	"github.com/handoff-dev/handoff/connectors/marketo"
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
@@ -174,6 +175,8 @@ type pipeline struct {
 	active *ladder.Ladder
 	shadow *ladder.Ladder
 	jobs   *jobs.Pipeline
+	// callbacks delivers notices to AGENT_CALLBACK_URL (nil when unset).
+	callbacks *callbacks.Sender
 }
 
 func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg prometheus.Registerer, log *slog.Logger, httpc *http.Client) (*pipeline, error) {
@@ -203,10 +206,17 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 	if err != nil {
 		return nil, fmt.Errorf("enrich: %w", err)
 	}
+	var notifier jobs.Notifier
+	if cfg.Callbacks.Enabled() {
+		if p.callbacks, err = callbacks.New(cfg.Callbacks, callbacks.Deps{Redis: conn.Client, Enqueuer: client, Logger: log}); err != nil {
+			return nil, err
+		}
+		notifier = p.callbacks
+	}
 	jc := cfg.Jobs
 	jc.PublicBaseURL = cfg.HTTP.PublicBaseURL
 	p.jobs, err = jobs.New(jc, jobs.Deps{Redis: conn.Client, CRMs: p.crms.enabled(), Enricher: en, Decider: active,
-		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg})
+		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg, Notifier: notifier})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

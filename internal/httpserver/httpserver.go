@@ -27,9 +27,12 @@ import (
 
 // Config is the HTTP server's configuration.
 type Config struct {
-	Addr              string        `env:"HTTP_ADDR, default=:8080"`
-	PublicBaseURL     string        `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
-	AdminToken        string        `env:"ADMIN_TOKEN"`
+	Addr          string `env:"HTTP_ADDR, default=:8080"`
+	PublicBaseURL string `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
+	AdminToken    string `env:"ADMIN_TOKEN"`
+	// AgentToken may read GET /api/conversations/{id} and nothing else (an
+	// agent checks who owns its buyer without holding the admin token).
+	AgentToken        string        `env:"AGENT_API_TOKEN"`
 	ReadTimeout       time.Duration `env:"HTTP_READ_TIMEOUT, default=15s"`
 	ReadHeaderTimeout time.Duration `env:"HTTP_READ_HEADER_TIMEOUT, default=5s"`
 	WriteTimeout      time.Duration `env:"HTTP_WRITE_TIMEOUT, default=30s"`
@@ -51,6 +54,12 @@ func (c Config) Validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		return errors.New("ADMIN_TOKEN: too short; use at least 16 random characters (e.g. openssl rand -hex 24)")
+	}
+	if c.AgentToken != "" && len(c.AgentToken) < 16 {
+		return errors.New("AGENT_API_TOKEN: too short; use at least 16 random characters (e.g. openssl rand -hex 24)")
+	}
+	if c.AgentToken != "" && subtle.ConstantTimeCompare([]byte(c.AgentToken), []byte(c.AdminToken)) == 1 {
+		return errors.New("AGENT_API_TOKEN: must differ from ADMIN_TOKEN (the agent token is the narrower one)")
 	}
 	for name, d := range map[string]time.Duration{"HTTP_READ_TIMEOUT": c.ReadTimeout, "HTTP_READ_HEADER_TIMEOUT": c.ReadHeaderTimeout,
 		"HTTP_WRITE_TIMEOUT": c.WriteTimeout, "HTTP_IDLE_TIMEOUT": c.IdleTimeout, "SHUTDOWN_TIMEOUT": c.ShutdownTimeout} {
@@ -170,13 +179,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 	switch {
 	case deps.OpsOnly:
-	case cfg.AdminToken == "":
+	case cfg.AdminToken == "" && cfg.AgentToken == "":
 		s.log.Warn("ADMIN_TOKEN is not set: the dashboard (/admin/queues/) and the API (/api/) are disabled and answer 404")
 	default:
-		auth := adminAuth(cfg.AdminToken)
-		s.admin = e.Group("/admin", auth)
-		s.admin.Any("/debug/pprof/*", echo.WrapHandler(http.StripPrefix("/admin", pprofMux())))
-		s.api = e.Group("/api", auth)
+		if cfg.AdminToken == "" {
+			s.log.Warn("ADMIN_TOKEN is not set: the dashboard (/admin/queues/) is disabled; the API answers only AGENT_API_TOKEN's route")
+		} else {
+			s.admin = e.Group("/admin", tokenAuth(cfg.AdminToken, "", nil))
+			s.admin.Any("/debug/pprof/*", echo.WrapHandler(http.StripPrefix("/admin", pprofMux())))
+		}
+		s.api = e.Group("/api", tokenAuth(cfg.AdminToken, cfg.AgentToken, AgentRoutes))
 		// Anything under /api that no route claims is a JSON 404 (after auth).
 		s.api.Any("/*", func(c echo.Context) error {
 			return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such API route: " + c.Request().URL.Path}
@@ -295,22 +307,48 @@ func readyHandler(checks []Check) echo.HandlerFunc {
 	}
 }
 
-// adminAuth accepts "Authorization: Bearer <token>" or HTTP Basic with the
-// token as password (any user name), comparing in constant time.
-func adminAuth(token string) echo.MiddlewareFunc {
-	want := sha256.Sum256([]byte(token))
-	ok := func(got string) bool {
-		h := sha256.Sum256([]byte(got))
-		return subtle.ConstantTimeCompare(h[:], want[:]) == 1
+// AgentRoutes are the routes AGENT_API_TOKEN may use ("METHOD /path" with
+// Echo's route pattern): reading a conversation's owner, nothing else.
+var AgentRoutes = map[string]bool{
+	http.MethodGet + " /api/conversations/:id": true,
+}
+
+// tokenAuth accepts "Authorization: Bearer <token>" or HTTP Basic with the
+// token as password (any user name), comparing in constant time (both
+// tokens are always compared, so timing does not tell which one nearly
+// matched). The admin token passes everywhere; the agent token (if set)
+// only on agentRoutes, and gets 403 elsewhere. An empty token never
+// matches. Group middleware runs after routing, so c.Path() is the route.
+func tokenAuth(admin, agent string, agentRoutes map[string]bool) echo.MiddlewareFunc {
+	hash := func(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+	wantAdmin, wantAgent := hash(admin), hash(agent)
+	match := func(got string) (isAdmin, isAgent bool) {
+		h := hash(got)
+		a := subtle.ConstantTimeCompare(h[:], wantAdmin[:]) == 1
+		g := subtle.ConstantTimeCompare(h[:], wantAgent[:]) == 1
+		return a && admin != "", g && agent != ""
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			got, has := "", false
 			authz := c.Request().Header.Get(echo.HeaderAuthorization)
-			if len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") && ok(strings.TrimSpace(authz[7:])) {
-				return next(c)
+			if len(authz) > 7 && strings.EqualFold(authz[:7], "bearer ") {
+				got, has = strings.TrimSpace(authz[7:]), true
+			} else if _, pass, ok := c.Request().BasicAuth(); ok {
+				got, has = pass, true
 			}
-			if _, pass, has := c.Request().BasicAuth(); has && ok(pass) {
-				return next(c)
+			if has {
+				isAdmin, isAgent := match(got)
+				if isAdmin {
+					return next(c)
+				}
+				if isAgent {
+					if agentRoutes[c.Request().Method+" "+c.Path()] {
+						return next(c)
+					}
+					return &Error{Status: http.StatusForbidden, Code: "forbidden",
+						Message: "AGENT_API_TOKEN may only read GET /api/conversations/{id}; this route needs ADMIN_TOKEN"}
+				}
 			}
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Basic realm="Handoff admin", charset="UTF-8"`)
 			return &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "this route needs ADMIN_TOKEN (Authorization: Bearer <token>, or Basic with the token as password)"}

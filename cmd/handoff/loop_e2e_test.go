@@ -108,10 +108,10 @@ func TestE2ESynchronousDecision(t *testing.T) {
 	if r.Status != http.StatusOK || a.Duplicates != 1 || a.Accepted != 0 || a.Decision == nil || a.Decision.HandoffID != dec.HandoffID {
 		t.Fatalf("redelivered bea: %d %s", r.Status, r.Body)
 	}
-	if o := a.Decision.Owner; o == nil || o.Email != "counsel@acme.example" {
-		t.Fatalf("redelivered bea: owner %+v, want counsel@acme.example", a.Decision.Owner)
+	if o := a.Decision.Owner; o == nil || o.Email != "compliance@acme.example" {
+		t.Fatalf("redelivered bea: owner %+v, want compliance@acme.example", a.Decision.Owner)
 	}
-	if dec.Owner != nil && dec.Owner.Email != "counsel@acme.example" {
+	if dec.Owner != nil && dec.Owner.Email != "compliance@acme.example" {
 		t.Fatalf("first answer named owner %+v", dec.Owner)
 	}
 
@@ -366,7 +366,7 @@ func TestE2ECallbacksSurviveAnOutage(t *testing.T) {
 	if oc[0].Data["from"] != "agent" || oc[0].Data["to"] != "pending" || oc[2].Data["to"] != "released" || oc[2].Data["from"] != "pending" {
 		t.Errorf("bea's owner changes: %v", oc)
 	}
-	if o, _ := oc[1].Data["owner"].(map[string]any); o == nil || o["email"] != "counsel@acme.example" || oc[1].Data["task_id"] == "" {
+	if o, _ := oc[1].Data["owner"].(map[string]any); o == nil || o["email"] != "compliance@acme.example" || oc[1].Data["task_id"] == "" {
 		t.Errorf("bea's owner change with the task: %v", oc[1].Data)
 	}
 	decided := byType(cbs, jobs.NoticeDecided)

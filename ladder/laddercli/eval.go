@@ -583,13 +583,35 @@ func reviewerList(v any) ([]string, error) {
 		for _, e := range x {
 			s, ok := e.(string)
 			if !ok {
+				s, ok = colonPair(e)
+			}
+			if !ok {
 				return nil, fmt.Errorf("want reviewer ids, got %v", e)
 			}
 			out = append(out, strings.TrimSpace(s))
 		}
 		return out, nil
 	}
+	if s, ok := colonPair(v); ok {
+		return []string{s}, nil
+	}
 	return nil, fmt.Errorf("want a reviewer id or a list of them, got %v", v)
+}
+
+// colonPair reads back "team:legal" that the YAML parser took for a
+// one-entry mapping ({team: legal}), as it does inside a flow mapping such
+// as label: {reviewer: [account_owner, team:legal]}.
+func colonPair(v any) (string, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return "", false
+	}
+	for k, val := range m {
+		if s, ok := val.(string); ok && (k == "team" || k == "owner") {
+			return k + ":" + s, true
+		}
+	}
+	return "", false
 }
 
 // Evaluate runs every case through the ladder. limits maps metric names

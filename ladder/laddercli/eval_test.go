@@ -344,3 +344,24 @@ func TestEvalUsage(t *testing.T) {
 		t.Errorf("ladder help lacks eval:\n%s", out)
 	}
 }
+
+// A reviewer written team:legal inside a flow mapping comes out of the YAML
+// parser as {team: legal}; it still means team:legal.
+func TestEvalReviewerInFlowMapping(t *testing.T) {
+	for _, tc := range []struct {
+		in   any
+		want []string
+	}{
+		{map[string]any{"team": "sdr"}, []string{"team:sdr"}},
+		{[]any{"contact_owner", map[string]any{"team": "sdr"}}, []string{"contact_owner", "team:sdr"}},
+		{"team:legal", []string{"team:legal"}},
+	} {
+		got, err := reviewerList(tc.in)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("reviewerList(%v) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := reviewerList(map[string]any{"team": "a", "owner": "b"}); err == nil {
+		t.Error("a two-key mapping was taken for a reviewer")
+	}
+}

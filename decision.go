@@ -49,6 +49,20 @@ const (
 	SLAClockWall    = "wall"    // wall-clock time
 )
 
+// Target names the route's first target: "team security", a fixed owner,
+// or the relation ("account_owner"); "" for a nil route.
+func (r *Route) Target() string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Team != "":
+		return "team " + r.Team
+	case r.Owner != "":
+		return r.Owner
+	}
+	return r.To
+}
+
 // Decision is the ladder's answer for one context. It is pure data: the same
 // ladder and context always produce the same decision.
 type Decision struct {

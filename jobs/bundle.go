@@ -106,13 +106,8 @@ func AlsoNeedsLines(rs []handoff.Review) []string {
 
 // reviewer names a route's first target for a rep.
 func reviewer(r *handoff.Route) string {
-	switch {
-	case r == nil:
-		return ""
-	case r.Team != "":
-		return "team " + r.Team
-	case r.Owner != "":
-		return r.Owner
+	if r == nil || r.Team != "" || r.Owner != "" {
+		return r.Target()
 	}
 	switch r.To {
 	case "":

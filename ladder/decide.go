@@ -227,17 +227,7 @@ func (l *Ladder) secondReviews(owner *handoff.Route, rs []*rung) []handoff.Revie
 }
 
 // routeText names a route's first target: "team security", "account_owner".
-func routeText(r *handoff.Route) string {
-	switch {
-	case r == nil:
-		return ""
-	case r.Team != "":
-		return "team " + r.Team
-	case r.Owner != "":
-		return r.Owner
-	}
-	return r.To
-}
+func routeText(r *handoff.Route) string { return r.Target() }
 
 func (r *rung) skipMsg(wf *workflow) string {
 	return `workflow "` + wf.id + `" not in [` + strings.Join(r.workflows, " ") + `]`

@@ -12,14 +12,17 @@ const appendLockWait = 15 * time.Second
 
 // appendToTask adds note to a CRM task, one append per task at a time.
 //
-// The connectors append by reading the task's body and writing it back
-// with the note added (neither HubSpot's nor Salesforce's task update is
-// conditional), so two workers appending to one task at once, say two
-// follow-ups of the same buyer, could each write back a body without the
-// other's note. A short Redis lock per task serializes the appends of all
-// workers. A worker that finds the lock taken waits for it (an append is
-// one or two CRM round trips) up to appendLockWait, then returns a
-// retryable error: the job is retried and the note is not lost.
+// The connectors do not overwrite what a person writes meanwhile:
+// Salesforce appends with a conditional write (If-Unmodified-Since,
+// re-read on 412), HubSpot logs the note as a separate note record, and
+// Marketo logs a new activity. The lock still matters between our own
+// workers: two appends to one Salesforce task at once would keep failing
+// each other's precondition, and a HubSpot task without any associated
+// record still gets the note in its body by read and write. A short Redis
+// lock per task serializes the appends of all workers. A worker that finds
+// the lock taken waits for it (an append is a few CRM round trips) up to
+// appendLockWait, then returns a retryable error: the job is retried and
+// the note is not lost.
 func (p *Pipeline) appendToTask(ctx context.Context, crm CRM, tenant, taskID, note string) error {
 	key := "handoff:jobs:task-lock:" + taskID
 	ttl := max(p.cfg.EventTimeout, p.cfg.SLACheckTimeout) + 10*time.Second // only matters if a worker dies holding it

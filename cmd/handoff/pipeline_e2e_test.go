@@ -471,8 +471,9 @@ func TestE2ECrashBetweenCRMWriteAndRecord(t *testing.T) {
 }
 
 // A follow-up while a human owns the conversation goes onto the open task:
-// no new task, the task body holds the update. An event that would escalate
-// on its own (a different rung) is appended too.
+// no new task, the update is a note on the task's contact (the task body,
+// which the rep may be editing, is left alone). An event that would
+// escalate on its own (a different rung) is added too.
 func TestE2EFollowUpUpdatesOpenTask(t *testing.T) {
 	t.Parallel()
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true})
@@ -496,13 +497,17 @@ func TestE2EFollowUpUpdatesOpenTask(t *testing.T) {
 		t.Fatalf("%d tasks after follow-ups, want 1", len(ids))
 	}
 	p, _, _ := d.HubSpot.Task(ids[0])
+	notes := followUpNotes(t, d, ids[0])
 	for _, f := range follow {
-		if !strings.Contains(p["hs_task_body"], html.EscapeString(f.text)) {
-			t.Errorf("task body lacks the follow-up %q", f.text)
+		if !strings.Contains(notes, html.EscapeString(f.text)) {
+			t.Errorf("the task's notes lack the follow-up %q", f.text)
 		}
 	}
-	if c := strings.Count(p["hs_task_body"], "<h3>Update "); c != len(follow) {
-		t.Errorf("%d update sections, want %d", c, len(follow))
+	if c := strings.Count(notes, "<h3>Update "); c != len(follow) {
+		t.Errorf("%d update notes, want %d", c, len(follow))
+	}
+	if strings.Contains(p["hs_task_body"], "<h3>Update ") {
+		t.Errorf("a follow-up was written into the task body")
 	}
 	decs := decisions(t, ctx, d)
 	if len(decs) != 3 {
@@ -811,9 +816,8 @@ func TestE2ESameBuyerByIDAndEmailIsOneConversation(t *testing.T) {
 }
 
 // Follow-ups that arrive together for a conversation a human owns are all
-// appended to its task: HubSpot has no conditional update, so each append
-// reads the body and writes it back, and two workers doing that at once
-// would lose one. The pipeline serializes appends per task.
+// added to its task, each as its own note on the task's contact, while the
+// pipeline serializes appends per task.
 func TestE2EConcurrentFollowUpsAllAppended(t *testing.T) {
 	t.Parallel()
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true})
@@ -837,15 +841,30 @@ func TestE2EConcurrentFollowUpsAllAppended(t *testing.T) {
 	if len(ids) != 1 {
 		t.Fatalf("%d tasks after follow-ups, want 1", len(ids))
 	}
-	p, _, _ := d.HubSpot.Task(ids[0])
+	notes := followUpNotes(t, d, ids[0])
 	for i := range n {
-		if want := fmt.Sprintf("Follow-up number %d:", i+1); !strings.Contains(p["hs_task_body"], want) {
-			t.Errorf("task body lacks %q", want)
+		if want := fmt.Sprintf("Follow-up number %d:", i+1); !strings.Contains(notes, want) {
+			t.Errorf("the task's notes lack %q", want)
 		}
 	}
-	if c := strings.Count(p["hs_task_body"], "<h3>Update "); c != n {
-		t.Errorf("%d update sections, want %d", c, n)
+	if c := strings.Count(notes, "<h3>Update "); c != n {
+		t.Errorf("%d update notes, want %d", c, n)
 	}
+}
+
+// followUpNotes is the text of the notes on the HubSpot task's contact,
+// where follow-ups are logged, in creation order.
+func followUpNotes(t *testing.T, d *demoEnv, taskID string) string {
+	t.Helper()
+	_, assoc, ok := d.HubSpot.Task(taskID)
+	if !ok || len(assoc["contacts"]) == 0 {
+		t.Fatalf("task %s has no contact to hold follow-up notes (%v)", taskID, assoc)
+	}
+	var b strings.Builder
+	for _, n := range d.HubSpot.NotesOn("contacts", assoc["contacts"][0]) {
+		b.WriteString(n.Properties["hs_note_body"])
+	}
+	return b.String()
 }
 
 // The agent payload does not require contact.crm / contact.tenant; with

@@ -22,6 +22,15 @@ const (
 	AssocTaskToDeal    = 216
 )
 
+// Association type ids, HUBSPOT_DEFINED, note → object (docs/crm/hubspot.md):
+// HubSpot's list of default association types; 202 is also in the notes
+// guide's examples.
+const (
+	AssocNoteToContact = 202
+	AssocNoteToCompany = 190
+	AssocNoteToDeal    = 214
+)
+
 // Task property names (docs/crm/hubspot.md).
 const (
 	propTimestamp = "hs_timestamp"
@@ -395,21 +404,66 @@ func (c *Client) FindTask(ctx context.Context, tenant, handoffID string) (handof
 	return handoff.Task{}, fmt.Errorf("find hubspot task for handoff %s: %w", handoffID, handoff.ErrNotFound)
 }
 
-// AppendToTask adds an "Update" section to the task body (read, then
-// PATCH: two calls), before the handoff-id marker so it stays last. The
-// update is not conditional, so callers serialize appends to one task (the
-// pipeline holds a Redis lock per task).
+// AppendToTask logs the update as a note (POST /crm/v3/objects/notes)
+// on the records the task is associated with (contact, company, deal), so
+// it shows on their timelines next to the task. The task body is not
+// written: HubSpot has no conditional update, and reading the body and
+// writing it back would overwrite a rep's edit made in between. Only a
+// task with none of those associations (a buyer who is not a contact in
+// the portal) gets the update in its body, by read and write; callers
+// serialize appends to one task (the pipeline holds a Redis lock per
+// task), which covers appends but not a rep's edit in that case.
 func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
-	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody}})
+	o, err := c.getObject(ctx, tenant, "tasks", taskID, url.Values{"properties": {propBody + "," + propSubject}, "associations": {"contacts,companies,deals"}})
 	if err != nil {
 		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
 	}
-	body := AppendUpdate(o.Properties[propBody], note, c.now())
-	patch := map[string]any{"properties": map[string]string{propBody: body}}
-	if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil); err != nil {
-		return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
+	at := c.now()
+	var links []AssociationInput
+	for _, a := range []struct {
+		typ    string
+		typeID int
+	}{{"contacts", AssocNoteToContact}, {"companies", AssocNoteToCompany}, {"deals", AssocNoteToDeal}} {
+		for _, id := range o.Associations[a.typ].ids("") {
+			links = append(links, assoc(id, a.typeID))
+		}
+	}
+	if len(links) == 0 {
+		body := AppendUpdate(o.Properties[propBody], note, at)
+		patch := map[string]any{"properties": map[string]string{propBody: body}}
+		if err := c.do(ctx, tenant, request{method: "PATCH", path: crmObjects + "tasks/" + url.PathEscape(taskID), body: patch}, nil); err != nil {
+			return fmt.Errorf("append to hubspot task %s: %w", taskID, err)
+		}
+		return nil
+	}
+	in := TaskInput{Properties: map[string]string{
+		propTimestamp: at.UTC().Format("2006-01-02T15:04:05.000Z"),
+		propNoteBody:  NoteBody(o.Properties[propSubject], note, at),
+	}, Associations: links}
+	if err := c.do(ctx, tenant, request{method: "POST", path: crmObjects + "notes", body: in}, nil); err != nil {
+		return fmt.Errorf("append to hubspot task %s: log the update as a note: %w", taskID, err)
 	}
 	return nil
+}
+
+// propNoteBody is the note's text (HTML, at most 65,536 characters).
+const propNoteBody = "hs_note_body"
+
+// maxNoteText bounds the update text of a note, so that even fully
+// escaped (at most 6 bytes a character) it stays well inside hs_note_body's
+// 65,536 characters.
+const maxNoteText = 10000
+
+// NoteBody renders an update logged as a note: an escaped "Update"
+// section naming the task it follows up.
+func NoteBody(taskSubject, note string, at time.Time) string {
+	if r := []rune(note); len(r) > maxNoteText {
+		note = string(r[:maxNoteText-1]) + "…"
+	}
+	if taskSubject != "" {
+		note = "Follow-up on the task \"" + taskSubject + "\":\n" + note
+	}
+	return bundletext.HTMLSection("Update "+at.UTC().Format("2006-01-02 15:04 UTC"), note)
 }
 
 // AppendUpdate returns body with an escaped "Update" section added, placed

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"html"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -199,18 +201,40 @@ func TestTaskLifecycle(t *testing.T) {
 				t.Fatalf("prefix id: %v", err)
 			}
 
+			before, assoc, _ := e.fake.Task(task.ID)
+			sent := len(e.fake.Requests())
 			if err := e.client.AppendToTask(ctx, portal, task.ID, "Buyer wrote again: <i>still waiting</i> & asking for a call"); err != nil {
 				t.Fatal(err)
 			}
+			// The update is a note on the task's records; the body is untouched.
 			props, _, _ = e.fake.Task(task.ID)
-			b := props["hs_task_body"]
-			up := strings.Index(b, "<h3>Update ")
-			if up < 0 || !strings.Contains(b, "still waiting&lt;/i&gt; &amp; asking") || up > strings.LastIndex(b, "Handoff ID: ") || !strings.HasPrefix(b, "<h3>Goal</h3>") {
-				t.Fatalf("appended body:\n%s", b)
+			if props["hs_task_body"] != before["hs_task_body"] {
+				t.Fatalf("append rewrote the task body:\n%s", props["hs_task_body"])
 			}
-			pr := decode(t, e.lastRequest("PATCH", "/crm/v3/objects/tasks/"+task.ID).Body)
-			if keys := pr.(map[string]any)["properties"].(map[string]any); len(keys) != 1 || keys["hs_task_body"] == nil {
-				t.Fatalf("append patch %v", pr)
+			for _, r := range e.fake.Requests()[sent:] {
+				if r.Method != "GET" && strings.HasPrefix(r.Path, "/crm/v3/objects/tasks") {
+					t.Fatalf("append wrote the task: %s %s", r.Method, r.Path)
+				}
+			}
+			if len(assoc["contacts"]) != 1 {
+				t.Fatalf("task associations %v", assoc)
+			}
+			notes := e.fake.NotesOn("contacts", assoc["contacts"][0])
+			if len(notes) != 1 {
+				t.Fatalf("%d notes on the contact, want 1", len(notes))
+			}
+			nb := notes[0].Properties["hs_note_body"]
+			if !strings.HasPrefix(nb, "<h3>Update ") || !strings.Contains(nb, "still waiting&lt;/i&gt; &amp; asking") || !strings.Contains(nb, html.EscapeString(props["hs_task_subject"])) {
+				t.Fatalf("note body:\n%s", nb)
+			}
+			for _, typ := range []string{"companies", "deals"} {
+				if !slices.Equal(notes[0].Associations[typ], assoc[typ]) {
+					t.Errorf("note %s %v, task %s %v", typ, notes[0].Associations[typ], typ, assoc[typ])
+				}
+			}
+			nr := decode(t, e.lastRequest("POST", "/crm/v3/objects/notes").Body).(map[string]any)
+			if ts, _ := nr["properties"].(map[string]any)["hs_timestamp"].(string); ts == "" {
+				t.Fatalf("note without hs_timestamp: %v", nr)
 			}
 
 			mgr := handoff.Owner{ID: hubspottest.OwnerManager1}
@@ -273,5 +297,71 @@ func TestCreateTaskForUnknownContact(t *testing.T) {
 	}
 	if props["hubspot_owner_id"] == "" {
 		t.Fatal("task has no owner")
+	}
+}
+
+// A rep who edits the task body while a follow-up is being added keeps the
+// edit: the connector reads the task, then logs the follow-up as a note on
+// the contact instead of writing the body back.
+func TestAppendKeepsARepsConcurrentEdit(t *testing.T) {
+	e := newEnv(t, nil)
+	e.install(time.Hour)
+	task := createTask(t, e, "ho_concurrent_edit", "")
+	const repNote = "<p>REP: called Ana, she wants the MSA first.</p>"
+	taskPath := "/crm/v3/objects/tasks/" + task.ID
+	var mu sync.Mutex
+	read, edited := false, false
+	e.fake.OnAPIRequest(func(method, path string) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case method == "GET" && path == taskPath:
+			read = true
+		case read && !edited: // the connector's next call after its read: the rep saves first
+			p, _, _ := e.fake.Task(task.ID)
+			edited = e.fake.SetTaskProperty(task.ID, "hs_task_body", p["hs_task_body"]+repNote)
+		}
+	})
+	defer e.fake.OnAPIRequest(nil)
+	if err := e.client.AppendToTask(ctx, portal, task.ID, "Buyer replied: send the MSA"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if !edited {
+		t.Fatal("the rep's edit was not made (no call after the read)")
+	}
+	mu.Unlock()
+	props, assoc, _ := e.fake.Task(task.ID)
+	if !strings.HasSuffix(props["hs_task_body"], repNote) {
+		t.Errorf("the rep's edit was overwritten:\n%s", props["hs_task_body"])
+	}
+	notes := e.fake.NotesOn("contacts", assoc["contacts"][0])
+	if len(notes) != 1 || !strings.Contains(notes[0].Properties["hs_note_body"], "Buyer replied: send the MSA") {
+		t.Fatalf("follow-up notes on the contact: %+v", notes)
+	}
+}
+
+// A task with no contact, company or deal (the buyer is not in the portal)
+// has nowhere to log a note: the update goes into its body.
+func TestAppendToATaskWithoutRecordsUsesTheBody(t *testing.T) {
+	e := newEnv(t, nil)
+	e.install(time.Hour)
+	spec := sampleSpec()
+	spec.HandoffID, spec.Bundle.HandoffID = "ho_no_records", "ho_no_records"
+	spec.Contact, spec.CompanyID, spec.DealID = handoff.ContactRef{Email: "stranger@nowhere.example"}, "", ""
+	task, err := e.client.CreateTask(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, assoc, _ := e.fake.Task(task.ID)
+	if len(assoc["contacts"])+len(assoc["companies"])+len(assoc["deals"]) != 0 {
+		t.Fatalf("task associations %v, want none", assoc)
+	}
+	if err := e.client.AppendToTask(ctx, portal, task.ID, "Buyer replied: send the MSA"); err != nil {
+		t.Fatal(err)
+	}
+	props, _, _ := e.fake.Task(task.ID)
+	if b := props["hs_task_body"]; !strings.Contains(b, "<h3>Update ") || !strings.Contains(b, "Buyer replied: send the MSA") {
+		t.Fatalf("body:\n%s", b)
 	}
 }

@@ -298,25 +298,32 @@ func (c *Client) preflight(ctx context.Context, tenant string) error {
 // non-nil, receives the decoded JSON body of a 2xx answer. It returns the
 // HTTP status of the final answer.
 func (c *Client) do(ctx context.Context, tenant, method, path string, query url.Values, body, out any) (int, error) {
+	st, _, err := c.doHeader(ctx, tenant, method, path, query, nil, body, out)
+	return st, err
+}
+
+// doHeader is do with extra request headers (hdr, may be nil); it also
+// returns the final answer's response headers.
+func (c *Client) doHeader(ctx context.Context, tenant, method, path string, query url.Values, hdr http.Header, body, out any) (int, http.Header, error) {
 	tenant = ID18(tenant) // tokens are stored under the 18-character org id
 	if err := c.preflight(ctx, tenant); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, fmt.Errorf("encode request: %w", err)
+			return 0, nil, fmt.Errorf("encode request: %w", err)
 		}
 		payload = b
 	}
 	tok, err := c.token(ctx, tenant)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	resp, respBody, err := c.send(ctx, tenant, tok, method, path, query, payload)
+	resp, respBody, err := c.send(ctx, tenant, tok, method, path, query, hdr, payload)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		// Salesforce tokens have no expiry: the session timed out or was
@@ -324,26 +331,26 @@ func (c *Client) do(ctx context.Context, tenant, method, path string, query url.
 		c.log.InfoContext(ctx, "salesforce session rejected; refreshing token", "tenant", tenant, "code", firstCode(respBody))
 		tok, err = c.refresh(ctx, tenant, tok.AccessToken)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		resp, respBody, err = c.send(ctx, tenant, tok, method, path, query, payload)
+		resp, respBody, err = c.send(ctx, tenant, tok, method, path, query, hdr, payload)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			return resp.StatusCode, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: true,
+			return resp.StatusCode, resp.Header, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: true,
 				Detail: "session rejected again right after a token refresh (" + firstCode(respBody) + ")"}
 		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, c.classify(tenant, resp, respBody)
+		return resp.StatusCode, resp.Header, c.classify(tenant, resp, respBody)
 	}
 	if out != nil && len(respBody) > 0 {
 		if err := json.Unmarshal(respBody, out); err != nil {
-			return resp.StatusCode, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
+			return resp.StatusCode, resp.Header, &handoff.TransientError{CRM: crm, Status: resp.StatusCode, Err: fmt.Errorf("decode response: %w", err)}
 		}
 	}
-	return resp.StatusCode, nil
+	return resp.StatusCode, resp.Header, nil
 }
 
 func firstCode(body []byte) string {
@@ -354,7 +361,7 @@ func firstCode(body []byte) string {
 }
 
 // send makes one HTTP request through an oauth2.Transport carrying tok.
-func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token, method, path string, query url.Values, payload []byte) (*http.Response, []byte, error) {
+func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token, method, path string, query url.Values, hdr http.Header, payload []byte) (*http.Response, []byte, error) {
 	if tok.InstanceURL == "" {
 		return nil, nil, &handoff.AuthError{CRM: crm, Tenant: tenant, Refreshable: false, Detail: "stored token has no instance_url; re-authorize"}
 	}
@@ -369,6 +376,9 @@ func (c *Client) send(ctx context.Context, tenant string, tok *tokenstore.Token,
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
 		return nil, nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {

@@ -285,23 +285,77 @@ func AppendUpdate(desc string, at time.Time, note string) string {
 	return b.String()
 }
 
-// AppendToTask adds an update to the task's Description (read, append,
-// write: two calls). The write is not conditional, so callers serialize
-// appends to one task (the pipeline holds a Redis lock per task).
+// appendTries bounds how often AppendToTask re-reads a task that changed
+// under it before it gives up with a retryable error.
+const appendTries = 4
+
+// AppendToTask adds an update to the task's Description without
+// overwriting anyone's edit: it reads Description and LastModifiedDate,
+// then writes with If-Unmodified-Since set to that LastModifiedDate
+// (REST API conditional request headers), which Salesforce refuses with
+// 412 Precondition Failed when the record changed since; it then reads
+// the new Description and tries again, appendTries times in all.
+//
+// Both dates are whole seconds, so an edit in the same second as the
+// LastModifiedDate read would pass the precondition. The read therefore
+// only counts when Salesforce answered it (its Date header) in a later
+// second than LastModifiedDate; otherwise the append waits a second and
+// reads again. Any later edit then carries a newer LastModifiedDate.
 func (c *Client) AppendToTask(ctx context.Context, tenant, taskID, note string) error {
 	if !isID(taskID) {
 		return fmt.Errorf("salesforce append to task %q: not a record id: %w", taskID, handoff.ErrNotFound)
 	}
-	var r taskRec
-	q := url.Values{"fields": {"Id,Description,IsClosed"}}
-	if _, err := c.do(ctx, tenant, http.MethodGet, "/sobjects/Task/"+taskID, q, nil, &r); err != nil {
-		return fmt.Errorf("salesforce append to task %s (tenant %s): read: %w", taskID, tenant, err)
+	q := url.Values{"fields": {"Id,Description,IsClosed,LastModifiedDate"}}
+	for try := 1; try <= appendTries; try++ {
+		var r struct {
+			taskRec
+			LastModifiedDate string `json:"LastModifiedDate"`
+		}
+		_, h, err := c.doHeader(ctx, tenant, http.MethodGet, "/sobjects/Task/"+taskID, q, nil, nil, &r)
+		if err != nil {
+			return fmt.Errorf("salesforce append to task %s (tenant %s): read: %w", taskID, tenant, err)
+		}
+		modified, err := time.Parse(sfDateTime, r.LastModifiedDate)
+		if err != nil {
+			return fmt.Errorf("salesforce append to task %s (tenant %s): read: LastModifiedDate %q: %w", taskID, tenant, r.LastModifiedDate, err)
+		}
+		modified = modified.Truncate(time.Second)
+		if served, err := http.ParseTime(h.Get("Date")); err != nil || !served.After(modified) {
+			// Read in the second of the last change (or no Date to tell):
+			// a same-second edit would not fail the precondition.
+			if err := sleepCtx(ctx, time.Second); err != nil {
+				return fmt.Errorf("salesforce append to task %s (tenant %s): %w", taskID, tenant, err)
+			}
+			continue
+		}
+		body := map[string]string{"Description": AppendUpdate(r.Description, c.now(), note)}
+		hdr := http.Header{"If-Unmodified-Since": {modified.UTC().Format(http.TimeFormat)}}
+		st, _, err := c.doHeader(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, hdr, body, nil)
+		if st == http.StatusPreconditionFailed {
+			c.log.InfoContext(ctx, "salesforce task changed while appending; reading it again", "tenant", tenant, "task", taskID, "try", try)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("salesforce append to task %s (tenant %s): write: %w", taskID, tenant, err)
+		}
+		return nil
 	}
-	body := map[string]string{"Description": AppendUpdate(r.Description, c.now(), note)}
-	if _, err := c.do(ctx, tenant, http.MethodPatch, "/sobjects/Task/"+taskID, nil, body, nil); err != nil {
-		return fmt.Errorf("salesforce append to task %s (tenant %s): write: %w", taskID, tenant, err)
+	return &handoff.TransientError{CRM: crm, Status: http.StatusPreconditionFailed,
+		Err: fmt.Errorf("salesforce append to task %s (tenant %s): the task changed during each of %d tries; the update will be retried", taskID, tenant, appendTries)}
+}
+
+// sfDateTime is the layout of Salesforce datetime fields in REST answers.
+const sfDateTime = "2006-01-02T15:04:05.000-0700"
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
-	return nil
 }
 
 // ReassignTask gives the task to owner (resolved by email when it has no

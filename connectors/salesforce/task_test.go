@@ -423,3 +423,88 @@ func TestTaskInOrgWithOtherPicklists(t *testing.T) {
 		t.Error("an inactive owner was accepted")
 	}
 }
+
+// A rep who edits the Description between the connector's read and its
+// write keeps the edit: the write is conditional (If-Unmodified-Since),
+// refused with 412, and the append is redone on the rep's text.
+func TestAppendKeepsARepsConcurrentEdit(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	ctx := context.Background()
+	task, err := e.client.CreateTask(ctx, janeSpec(tenant, "hf_concurrent_edit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const repNote = "REP: called Jane, she wants the MSA first."
+	var once sync.Once
+	edited := false
+	e.fake.OnAPIRequest(func(method, path string) {
+		if method != http.MethodPatch || !strings.HasSuffix(path, "/sobjects/Task/"+task.ID) {
+			return
+		}
+		once.Do(func() { // the rep saves while the connector is between its read and its write
+			d, _ := e.fake.Record("Task", task.ID)["Description"].(string)
+			edited = e.fake.EditTask(task.ID, map[string]any{"Description": d + "\n\n" + repNote})
+		})
+	})
+	defer e.fake.OnAPIRequest(nil)
+	e.fake.ResetRequests()
+	if err := e.client.AppendToTask(ctx, tenant, task.ID, "Buyer replied: send the MSA"); err != nil {
+		t.Fatal(err)
+	}
+	if !edited {
+		t.Fatal("the rep's edit was not made (hook never ran)")
+	}
+	d := e.fake.Record("Task", task.ID)["Description"].(string)
+	if !strings.Contains(d, repNote) {
+		t.Errorf("the rep's edit was overwritten: %q", d[max(0, len(d)-300):])
+	}
+	if !strings.HasSuffix(d, "Buyer replied: send the MSA") || strings.Count(d, "--- Update ") != 1 {
+		t.Errorf("update missing or doubled: %q", d[max(0, len(d)-300):])
+	}
+	var patches, refused int
+	for _, r := range e.fake.Requests() {
+		if r.Method != http.MethodPatch {
+			continue
+		}
+		patches++
+		if r.Header.Get("If-Unmodified-Since") == "" {
+			t.Errorf("unconditional write: %s", r.Path)
+		}
+		if r.Status == http.StatusPreconditionFailed {
+			refused++
+		}
+	}
+	if patches != 2 || refused != 1 {
+		t.Errorf("%d writes, %d refused with 412; want 2 and 1", patches, refused)
+	}
+}
+
+// A write whose precondition always fails ends in a retryable error, not
+// a lost or unconditional write.
+func TestAppendGivesUpRetryablyWhenTheTaskKeepsChanging(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	ctx := context.Background()
+	task, err := e.client.CreateTask(ctx, janeSpec(tenant, "hf_busy_task"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	e.fake.OnAPIRequest(func(method, path string) {
+		if method == http.MethodPatch && strings.HasSuffix(path, "/sobjects/Task/"+task.ID) {
+			n++
+			time.Sleep(1100 * time.Millisecond) // a new second, so the edit is newer than the read
+			e.fake.EditTask(task.ID, map[string]any{"Description": "rep edit " + strings.Repeat("!", n)})
+		}
+	})
+	defer e.fake.OnAPIRequest(nil)
+	err = e.client.AppendToTask(ctx, tenant, task.ID, "never lands")
+	var te *handoff.TransientError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a TransientError", err)
+	}
+	if d := e.fake.Record("Task", task.ID)["Description"].(string); strings.Contains(d, "never lands") || d != "rep edit "+strings.Repeat("!", n) {
+		t.Errorf("description %q after %d edits", d, n)
+	}
+}

@@ -363,3 +363,28 @@ func TestFakeRefusesMalformedRequests(t *testing.T) {
 		}
 	}
 }
+
+// Notes are created like HubSpot's notes API: hs_timestamp required, note
+// association type ids (202 to a contact), not the task ones.
+func TestNotes(t *testing.T) {
+	s := hubspottest.New(hubspottest.DefaultSeed())
+	defer s.Close()
+	c := client{t: t, base: s.URL, token: s.MintToken(time.Hour).AccessToken}
+	to := func(typeID int) []any {
+		return []any{map[string]any{"to": map[string]any{"id": hubspottest.ContactAna}, "types": []any{map[string]any{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": typeID}}}}
+	}
+	if st, _, got := c.do("POST", "/crm/v3/objects/notes", map[string]any{"properties": map[string]any{"hs_note_body": "x"}, "associations": to(202)}); st != 400 {
+		t.Errorf("note without hs_timestamp: %d %v", st, got)
+	}
+	if st, _, got := c.do("POST", "/crm/v3/objects/notes", map[string]any{"properties": map[string]any{"hs_note_body": "x", "hs_timestamp": "2026-11-20T10:00:00Z"}, "associations": to(204)}); st != 400 {
+		t.Errorf("note with the task→contact type: %d %v", st, got)
+	}
+	st, _, got := c.do("POST", "/crm/v3/objects/notes", map[string]any{"properties": map[string]any{"hs_note_body": "<p>called</p>", "hs_timestamp": "2026-11-20T10:00:00Z"}, "associations": to(202)})
+	if st != 201 {
+		t.Fatalf("create note: %d %v", st, got)
+	}
+	notes := s.NotesOn("contacts", hubspottest.ContactAna)
+	if len(notes) != 1 || notes[0].Properties["hs_note_body"] != "<p>called</p>" || notes[0].ID != got.(map[string]any)["id"] {
+		t.Fatalf("notes on the contact: %+v", notes)
+	}
+}

@@ -11,15 +11,16 @@ import (
 	"time"
 )
 
-// Object type names and ids (docs/crm/hubspot.md: contacts 0-1, companies 0-2, deals 0-3, tasks 0-27).
+// Object type names and ids (docs/crm/hubspot.md: contacts 0-1, companies 0-2, deals 0-3, tasks 0-27, notes 0-46).
 var typeAliases = map[string]string{
 	"contacts": "contacts", "contact": "contacts", "0-1": "contacts",
 	"companies": "companies", "company": "companies", "0-2": "companies",
 	"deals": "deals", "deal": "deals", "0-3": "deals",
 	"tasks": "tasks", "task": "tasks", "0-27": "tasks",
+	"notes": "notes", "note": "notes", "0-46": "notes",
 }
 
-var singular = map[string]string{"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task"}
+var singular = map[string]string{"contacts": "contact", "companies": "company", "deals": "deal", "tasks": "task", "notes": "note"}
 
 // Property schemas (what exists in the fake portal).
 var schema = map[string][]string{
@@ -27,6 +28,7 @@ var schema = map[string][]string{
 	"companies": {"name", "domain", "industry", "numberofemployees", "annualrevenue", "hs_is_target_account", "hs_ideal_customer_profile", "hubspot_owner_id", "lifecyclestage", "createdate", "hs_lastmodifieddate", "hs_object_id"},
 	"deals":     {"dealname", "pipeline", "dealstage", "amount", "closedate", "hubspot_owner_id", "createdate", "hs_lastmodifieddate", "hs_object_id", "hs_deal_stage_probability", "hs_is_closed", "hs_is_closed_won"},
 	"tasks":     {"hs_timestamp", "hs_task_subject", "hs_task_body", "hubspot_owner_id", "hs_task_status", "hs_task_priority", "hs_task_type", "hs_task_reminders", "hs_pinned_engagement_id", "hs_task_completion_date", "hs_createdate", "hs_lastmodifieddate", "hs_object_id"},
+	"notes":     {"hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_attachment_ids", "hs_createdate", "hs_lastmodifieddate", "hs_object_id"},
 }
 
 var readOnly = []string{"createdate", "hs_createdate", "lastmodifieddate", "hs_lastmodifieddate", "hs_object_id", "hs_deal_stage_probability", "hs_is_closed", "hs_is_closed_won", "hs_task_completion_date"}
@@ -37,6 +39,7 @@ var defaults = map[string][]string{
 	"companies": {"createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"},
 	"deals":     {"amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate", "hs_object_id", "pipeline"},
 	"tasks":     {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"},
+	"notes":     {"hs_createdate", "hs_lastmodifieddate", "hs_object_id"},
 }
 
 var always = map[string][]string{
@@ -44,6 +47,7 @@ var always = map[string][]string{
 	"companies": {"hs_object_id", "createdate", "hs_lastmodifieddate"},
 	"deals":     {"hs_object_id", "createdate", "hs_lastmodifieddate"},
 	"tasks":     {"hs_object_id", "hs_createdate", "hs_lastmodifieddate"},
+	"notes":     {"hs_object_id", "hs_createdate", "hs_lastmodifieddate"},
 }
 
 // Association type names used in read responses.
@@ -51,6 +55,15 @@ func assocTypeName(from, to string) string { return singular[from] + "_to_" + si
 
 // Task association type ids, HUBSPOT_DEFINED (docs/crm/hubspot.md).
 var taskAssocTypes = map[int]string{204: "contacts", 192: "companies", 216: "deals", 228: "tickets"}
+
+// Note association type ids, HUBSPOT_DEFINED (docs/crm/hubspot.md).
+var noteAssocTypes = map[int]string{202: "contacts", 190: "companies", 214: "deals"}
+
+// createAssocTypes is, per type the fake creates, its association type ids.
+var createAssocTypes = map[string]map[int]string{"tasks": taskAssocTypes, "notes": noteAssocTypes}
+
+// noteBodyMax is the documented limit of hs_note_body, in characters.
+const noteBodyMax = 65536
 
 const isoMillis = "2006-01-02T15:04:05.000Z"
 
@@ -331,8 +344,12 @@ func (s *Server) createObject(w http.ResponseWriter, r *http.Request, _ string, 
 	if !ok {
 		return
 	}
-	if typ == "tasks" && props["hs_timestamp"] == "" {
+	if (typ == "tasks" || typ == "notes") && props["hs_timestamp"] == "" {
 		propertyError(w, "hs_timestamp", "REQUIRED_FIELD", "hs_timestamp is required")
+		return
+	}
+	if typ == "notes" && len([]rune(props["hs_note_body"])) > noteBodyMax {
+		propertyError(w, "hs_note_body", "INVALID_STRING_LENGTH", fmt.Sprintf("hs_note_body is longer than %d characters", noteBodyMax))
 		return
 	}
 	type link struct{ to, id string }
@@ -343,8 +360,8 @@ func (s *Server) createObject(w http.ResponseWriter, r *http.Request, _ string, 
 			return
 		}
 		for _, t := range a.Types {
-			to := taskAssocTypes[t.AssociationTypeID]
-			if typ != "tasks" || t.AssociationCategory != "HUBSPOT_DEFINED" || to == "" {
+			to := createAssocTypes[typ][t.AssociationTypeID]
+			if t.AssociationCategory != "HUBSPOT_DEFINED" || to == "" {
 				writeJSON(w, http.StatusBadRequest, errBody("VALIDATION_ERROR", fmt.Sprintf("%s is not a valid association type id between %s and the target", strconv.Itoa(t.AssociationTypeID), singular[typ]), nil))
 				return
 			}

@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -130,6 +131,7 @@ type Server struct {
 	omitCalc      bool
 	rotate        bool
 	camelTokens   bool
+	beforeAPI     func(method, path string) // OnAPIRequest
 }
 
 // New starts a fake seeded with seed. Close it when done.
@@ -141,7 +143,7 @@ func New(seed Seed) *Server {
 		nextID: 90000000001, rate: map[string]*window{}, searchRate: map[string]*window{},
 		rateMax: 110, rateInterval: 10 * time.Second, searchMax: 5, tokenLifetime: 30 * time.Minute,
 	}
-	for _, t := range []string{"contacts", "companies", "deals", "tasks"} {
+	for _, t := range []string{"contacts", "companies", "deals", "tasks", "notes"} {
 		s.objects[t] = map[string]*object{}
 	}
 	load := func(typ string, rs []Record) {
@@ -400,6 +402,42 @@ func (s *Server) Task(id string) (props map[string]string, assoc map[string][]st
 	return props, assoc, true
 }
 
+// OnAPIRequest sets f to run before each CRM API request is served
+// (outside the fake's lock, so f may call SetTaskProperty), e.g. to have a
+// rep edit a task while a client is between two calls. nil removes it.
+func (s *Server) OnAPIRequest(f func(method, path string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeAPI = f
+}
+
+// Note is a note (engagement) in the fake portal.
+type Note struct {
+	ID           string
+	Properties   map[string]string
+	Associations map[string][]string // type → ids
+}
+
+// NotesOn lists, in creation order, the notes associated with the record
+// typ/id (typ is "contacts", "companies" or "deals").
+func (s *Server) NotesOn(typ, id string) []Note {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Note
+	for _, nid := range s.order["notes"] {
+		o := s.objects["notes"][nid]
+		if o == nil || !slices.Contains(o.assoc[typ], id) {
+			continue
+		}
+		n := Note{ID: nid, Properties: maps.Clone(o.props), Associations: map[string][]string{}}
+		for k, v := range o.assoc {
+			n.Associations[k] = slices.Clone(v)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 // TaskIDs lists task ids in creation order.
 func (s *Server) TaskIDs() []string {
 	s.mu.Lock()
@@ -524,6 +562,12 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, portal string, body
 func (s *Server) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.wait(r)
+		s.mu.Lock()
+		hook := s.beforeAPI
+		s.mu.Unlock()
+		if hook != nil {
+			hook(r.Method, r.URL.Path)
+		}
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 		sw := &statusWriter{ResponseWriter: w}
 		portal := s.serveAPI(sw, r, h, body)

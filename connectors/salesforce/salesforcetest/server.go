@@ -163,6 +163,7 @@ type Server struct {
 	limitExtra   string // after api-usage in Sforce-Limit-Info (WithLimitInfoExtra)
 	seq          int
 	now          func() time.Time
+	beforeAPI    func(method, path string) // OnAPIRequest
 }
 
 // New starts a fake org seeded with seed (see DefaultSeed).
@@ -365,6 +366,39 @@ func (s *Server) Tasks() []map[string]any {
 	}
 	slices.SortFunc(out, func(a, b map[string]any) int { return strings.Compare(a["Id"].(string), b["Id"].(string)) })
 	return out
+}
+
+// OnAPIRequest sets f to run before each REST API request is served
+// (outside the fake's lock, so f may call EditTask), e.g. to have a rep
+// edit a task between a client's read and its write. nil removes it.
+func (s *Server) OnAPIRequest(f func(method, path string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.beforeAPI = f
+}
+
+// EditTask changes a task's fields as a rep would in the UI (no
+// validation), stamping LastModifiedDate. It reports whether the task
+// exists.
+func (s *Server) EditTask(id string, fields map[string]any) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, r := s.db.byID(id, "Task")
+	if r == nil {
+		return false
+	}
+	for k, v := range fields {
+		r[k] = v
+	}
+	now := s.stamp()
+	r["LastModifiedDate"], r["SystemModstamp"] = now, now
+	return true
+}
+
+// stamp is the current time as Salesforce writes a datetime field: whole
+// seconds, e.g. 2026-11-20T14:03:07.000+0000.
+func (s *Server) stamp() string {
+	return s.now().UTC().Truncate(time.Second).Format("2006-01-02T15:04:05.000+0000")
 }
 
 // SetTaskStatus changes a task's Status as a rep would in the UI.
@@ -775,6 +809,12 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	rest := strings.TrimPrefix(r.URL.Path, "/services/data/")
 	version, rest, _ := strings.Cut(rest, "/")
 	s.mu.Lock()
+	hook := s.beforeAPI
+	s.mu.Unlock()
+	if hook != nil {
+		hook(r.Method, r.URL.Path)
+	}
+	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.apiCalls++
 	if version == "" {
@@ -909,6 +949,9 @@ func (s *Server) sobjectsLocked(w http.ResponseWriter, r *http.Request, user str
 			if !ok {
 				return
 			}
+			if !unmodifiedSince(w, r, rec) {
+				return
+			}
 			if s.applyTaskLocked(w, rec, fields, user, false) {
 				w.WriteHeader(http.StatusNoContent)
 			}
@@ -982,6 +1025,30 @@ func (s *Server) externalIDLocked(w http.ResponseWriter, r *http.Request, sc *ob
 	default:
 		apiError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed. Allowed are GET,PATCH,DELETE,HEAD")
 	}
+}
+
+// unmodifiedSince applies an If-Unmodified-Since precondition (REST API
+// "Conditional Request Headers"): an invalid date is 400, a record whose
+// LastModifiedDate is after it is 412 and the write is not made. Both are
+// whole seconds, so an edit in the same second as the date passes, as
+// with weak validation in Salesforce. It writes the error and returns
+// false when the request must stop.
+func unmodifiedSince(w http.ResponseWriter, r *http.Request, rec record) bool {
+	v := r.Header.Get("If-Unmodified-Since")
+	if v == "" {
+		return true
+	}
+	since, err := http.ParseTime(v)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "INVALID_HEADER_TYPE", "Invalid If-Unmodified-Since header: "+v)
+		return false
+	}
+	lm, err := time.Parse("2006-01-02T15:04:05.000-0700", fmt.Sprint(rec["LastModifiedDate"]))
+	if err == nil && lm.Truncate(time.Second).After(since) {
+		apiError(w, http.StatusPreconditionFailed, "PRECONDITION_FAILED", "The record has been modified since "+v)
+		return false
+	}
+	return true
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
@@ -1109,7 +1176,7 @@ func (s *Server) applyTaskLocked(w http.ResponseWriter, rec record, fields map[s
 			return false
 		}
 	}
-	now := s.now().UTC().Format("2006-01-02T15:04:05.000+0000")
+	now := s.stamp()
 	if create {
 		rec["Id"] = s.newIDLocked("00T")
 		for _, f := range sc.fields {

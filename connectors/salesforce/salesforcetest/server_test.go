@@ -402,3 +402,47 @@ func TestAuthorizationCodeWithPKCE(t *testing.T) {
 		}
 	}
 }
+
+// PATCH honours If-Unmodified-Since: 400 when it is not an HTTP date, 412
+// (no write) when LastModifiedDate is later, 204 otherwise.
+func TestTaskConditionalUpdate(t *testing.T) {
+	s := New(DefaultSeed())
+	defer s.Close()
+	tok := session(t, s)
+	base := s.URL + "/services/data/v62.0/sobjects/Task"
+	r := call(t, "POST", base, tok, `{"Subject":"Call","WhoId":"`+ContactJane+`"}`)
+	var cr struct{ ID string }
+	_ = json.Unmarshal(r.body, &cr)
+	patch := func(since, subject string) apiResp {
+		req, _ := http.NewRequest("PATCH", base+"/"+cr.ID, strings.NewReader(`{"Subject":"`+subject+`"}`))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("If-Unmodified-Since", since)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return apiResp{resp.StatusCode, resp.Header, b}
+	}
+	lm, err := time.Parse("2006-01-02T15:04:05.000-0700", s.Record("Task", cr.ID)["LastModifiedDate"].(string))
+	if err != nil || lm.Nanosecond() != 0 {
+		t.Fatalf("LastModifiedDate %v (%v), want whole seconds", lm, err)
+	}
+	if r := patch("yesterday", "x"); r.status != 400 {
+		t.Errorf("bad date: %d %s", r.status, r.body)
+	}
+	if r := patch(lm.Add(-time.Second).UTC().Format(http.TimeFormat), "stale"); r.status != 412 || errCode(t, r) != "PRECONDITION_FAILED" {
+		t.Errorf("stale: %d %s", r.status, r.body)
+	}
+	if got := s.Record("Task", cr.ID)["Subject"]; got != "Call" {
+		t.Errorf("a refused write changed Subject to %v", got)
+	}
+	if r := patch(lm.UTC().Format(http.TimeFormat), "fresh"); r.status != 204 {
+		t.Errorf("fresh: %d %s", r.status, r.body)
+	}
+	if got := s.Record("Task", cr.ID)["Subject"]; got != "fresh" {
+		t.Errorf("Subject %v after a fresh conditional write", got)
+	}
+}

@@ -154,6 +154,7 @@ func (p *Pipeline) Register(mux *asynq.ServeMux) {
 	mux.Handle(TypeEventProcess, p.classify(asynq.HandlerFunc(p.ProcessEvent)))
 	mux.Handle(TypeCreateTask, p.classify(asynq.HandlerFunc(p.CreateTask)))
 	mux.Handle(TypeSLACheck, p.classify(asynq.HandlerFunc(p.CheckSLA)))
+	mux.Handle(TypeOwnerState, p.classify(asynq.HandlerFunc(p.MirrorOwnerState)))
 }
 
 // Mux returns a ServeMux with the pipeline's handlers.

@@ -43,6 +43,13 @@ type crms struct {
 	marketo    *marketo.Client
 }
 
+// The connectors that can mirror the owner state into the CRM (opt-in
+// by their configuration).
+var (
+	_ jobs.OwnerStateWriter = (*hubspot.Client)(nil)
+	_ jobs.OwnerStateWriter = (*salesforce.Client)(nil)
+)
+
 func (c crms) enabled() map[handoff.Source]jobs.CRM {
 	m := map[handoff.Source]jobs.CRM{}
 	if c.hubspot != nil {

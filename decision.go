@@ -33,7 +33,10 @@ type Route struct {
 	Strategy string `json:"strategy,omitempty"` // for teams: round_robin | least_open
 	// Owners are the team's members, copied from the ladder so the router
 	// needs nothing else.
-	Owners   []string `json:"owners,omitempty"`
+	Owners []string `json:"owners,omitempty"`
+	// Notify are the team's notification targets (chat webhooks, see
+	// docs/ladder.md), copied from the ladder like Owners.
+	Notify   []string `json:"notify,omitempty"`
 	Fallback *Route   `json:"fallback,omitempty"`
 	// Calendar names the ladder calendar whose working hours the SLA
 	// counts (the route's own, its team's or the ladder's default).

@@ -164,15 +164,26 @@ func New(cfg Config, deps Deps) (*Sender, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if !cfg.Enabled() {
-		return nil, errors.New("callbacks: AGENT_CALLBACK_URL is not set")
-	}
 	if deps.Redis == nil || deps.Enqueuer == nil {
 		return nil, errors.New("callbacks: Redis and Enqueuer are required")
 	}
-	wh, err := standardwebhooks.NewWebhook(cfg.Secret)
-	if err != nil {
-		return nil, errors.New("AGENT_CALLBACK_SECRET: not a Standard Webhooks secret")
+	// Without AGENT_CALLBACK_URL the sender delivers chat notifications
+	// only (Notify does nothing), with the default delivery settings for
+	// any left unset.
+	var wh *standardwebhooks.Webhook
+	if cfg.Enabled() {
+		var err error
+		if wh, err = standardwebhooks.NewWebhook(cfg.Secret); err != nil {
+			return nil, errors.New("AGENT_CALLBACK_SECRET: not a Standard Webhooks secret")
+		}
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.Timeout, 10 * time.Second}, {&cfg.RetryBase, 10 * time.Second}, {&cfg.RetryMaxDelay, 2 * time.Hour}, {&cfg.Retention, 72 * time.Hour}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
 	}
 	hc := &http.Client{Timeout: cfg.Timeout}
 	if deps.HTTPClient != nil {
@@ -205,6 +216,9 @@ type payload struct {
 	Seq          int64           `json:"seq,omitempty"`
 	Body         json.RawMessage `json:"body"`
 	Replay       bool            `json:"replay,omitempty"`
+	// URL and Format: a chat notification (chat.go), sent unsigned to URL.
+	URL    string `json:"url,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 // envelope is the body of a callback, as Standard Webhooks recommends:
@@ -219,6 +233,9 @@ type envelope struct {
 // (same id, delivered within the retention or still in flight) is not
 // queued again.
 func (s *Sender) Notify(ctx context.Context, n jobs.Notice) error {
+	if s.wh == nil {
+		return nil // no AGENT_CALLBACK_URL: chat notifications only
+	}
 	body, err := json.Marshal(envelope{Type: n.Type, Timestamp: n.At.UTC(), Data: n.Data})
 	if err != nil {
 		return fmt.Errorf("encode %s callback: %w", n.Type, err)
@@ -252,6 +269,9 @@ func (s *Sender) Deliver(ctx context.Context, t *asynq.Task) error {
 	var pl payload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" || len(pl.Body) == 0 {
 		return fmt.Errorf("callback payload is not valid: %w", asynq.SkipRetry)
+	}
+	if pl.URL != "" {
+		return s.sendChat(ctx, pl)
 	}
 	if pl.Seq > 1 && pl.Conversation != "" && !pl.Replay {
 		if err := s.waitPredecessor(ctx, pl); err != nil {
@@ -310,6 +330,9 @@ func (e *StatusError) Error() string {
 }
 
 func (s *Sender) send(ctx context.Context, pl payload) error {
+	if s.wh == nil {
+		return fmt.Errorf("callback %s: AGENT_CALLBACK_URL is not set any more: %w", pl.ID, asynq.SkipRetry)
+	}
 	ts := s.now()
 	sig, err := s.wh.Sign(pl.ID, ts, pl.Body)
 	if err != nil {

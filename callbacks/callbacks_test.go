@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/handoff-dev/handoff/internal/testredis"
@@ -138,6 +139,7 @@ func (rc *receiver) count() int {
 type harness struct {
 	s    *Sender
 	insp *asynq.Inspector
+	rdb  redis.UniversalClient
 }
 
 func startSender(t *testing.T, rc *receiver) harness {
@@ -167,7 +169,7 @@ func startSenderURL(t *testing.T, u string) harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	return harness{s: s, insp: asynq.NewInspectorFromRedisClient(rdb)}
+	return harness{s: s, insp: asynq.NewInspectorFromRedisClient(rdb), rdb: rdb}
 }
 
 type quiet struct{}

@@ -126,13 +126,14 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	}
 	ctxJSON, _ := json.Marshal(pl.Context)
 	climb, _ := json.Marshal(pl.Decision.Climb)
+	notify, _ := json.Marshal(ownerTeamTargets(pl.Decision.Route, ownerRoute))
 	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
 		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email, "owner_name": owner.Name,
 		"owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
 		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
 		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
 		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
-		"calendar": p.slaCalendar(pl.Decision),
+		"calendar": p.slaCalendar(pl.Decision), "notify": string(notify), "why": why(pl.Decision),
 	}); err != nil {
 		return err
 	}
@@ -257,6 +258,9 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 		return err
 	}
 	if err := p.notifyTaskCreated(ctx, pl, rec, task); err != nil {
+		return err
+	}
+	if err := p.alertTaskCreated(ctx, pl, rec, task); err != nil {
 		return err
 	}
 	created := rec.time("created_at")

@@ -69,6 +69,9 @@ type Deps struct {
 	// the Decider, if it has calendars (*ladder.Ladder does).
 	Calendars Calendars
 	Notifier  Notifier // optional: callbacks on decisions, tasks, owner changes, SLA breaches
+	// People is optional: chat notifications to the ladder's notify:
+	// targets (a handoff's owner team, climb notify steps).
+	People PeopleNotifier
 }
 
 // Pipeline holds the handlers. Build it with New; it is safe for
@@ -88,6 +91,7 @@ type Pipeline struct {
 	// calendars resolve route calendars (worktime.go); nil: wall time.
 	calendars Calendars
 	notifier  Notifier
+	people    PeopleNotifier
 }
 
 // New checks the dependencies and registers the metrics.
@@ -117,7 +121,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,
 		shadow: deps.Shadow, sched: NewScheduler(deps.Enqueuer, cfg), now: deps.Clock, log: deps.Logger,
-		notifier: deps.Notifier,
+		notifier: deps.Notifier, people: deps.People,
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -150,6 +154,7 @@ func (p *Pipeline) Register(mux *asynq.ServeMux) {
 	mux.Handle(TypeEventProcess, p.classify(asynq.HandlerFunc(p.ProcessEvent)))
 	mux.Handle(TypeCreateTask, p.classify(asynq.HandlerFunc(p.CreateTask)))
 	mux.Handle(TypeSLACheck, p.classify(asynq.HandlerFunc(p.CheckSLA)))
+	mux.Handle(TypeOwnerState, p.classify(asynq.HandlerFunc(p.MirrorOwnerState)))
 }
 
 // Mux returns a ServeMux with the pipeline's handlers.

@@ -309,6 +309,9 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		if err := p.appendToTask(ctx, crm, tenant, taskID, note); err != nil {
 			return p.notInstalled(src, tenant, fmt.Errorf("append SLA note to task %s of handoff %s: %w", taskID, id, err))
 		}
+		if err := p.alertClimb(ctx, id, rec, step, cs); err != nil {
+			return err
+		}
 		p.log.WarnContext(ctx, "SLA climb: notified", "handoff_id", id, "task_id", taskID, "step", step)
 	}
 	return nil

@@ -162,6 +162,12 @@ func (p *Pipeline) transition(ctx context.Context, conv, reason string, f func(c
 		} else {
 			err = p.renotifyOwner(ctx, out)
 		}
+		// The CRM mirror (opt-in): queued again on a no-op transition too,
+		// so a retried job makes up for a queueing that failed; a mirror
+		// already written is skipped by its handler.
+		if qerr := p.queueOwnerState(ctx, out); qerr != nil && err == nil {
+			err = qerr
+		}
 		return out, changed, err
 	}
 	return out, false, fmt.Errorf("change ownership of %s: too much contention", conv)

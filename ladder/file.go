@@ -81,6 +81,8 @@ type fileTeam struct {
 	Strategy string   `yaml:"strategy"`
 	Calendar string   `yaml:"calendar"`
 	Capacity *int     `yaml:"capacity"` // open handoffs per member
+	// Notify: chat webhooks told of the team's handoffs (see notify.go).
+	Notify []string `yaml:"notify"`
 }
 
 type fileRoute struct {

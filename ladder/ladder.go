@@ -39,6 +39,8 @@ type Team struct {
 	Strategy string   `json:"strategy"` // round_robin | least_open
 	Calendar string   `json:"calendar,omitempty"`
 	Capacity int      `json:"capacity,omitempty"` // open handoffs per member; 0: no limit
+	// Notify are the team's notification targets (see ParseNotifyTarget).
+	Notify []string `json:"notify,omitempty"`
 }
 
 // Ladder is a compiled, validated ladder. It is immutable and safe for
@@ -125,7 +127,7 @@ func (l *Ladder) File() string { return l.file }
 func (l *Ladder) Teams() map[string]Team {
 	out := make(map[string]Team, len(l.teams))
 	for id, t := range l.teams {
-		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity}
+		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity, Notify: slices.Clone(t.Notify)}
 	}
 	return out
 }
@@ -276,7 +278,7 @@ func (c *compiler) compile() *Ladder {
 			c.errAt(p+".strategy", "team", id, "unknown strategy %q (want one of %s)", t.Strategy, strings.Join(validStrategies, ", "))
 		}
 		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: c.calendarRef(p+".calendar", "team", id, t.Calendar),
-			Capacity: c.teamCapacity(p, id, t.Capacity)}
+			Capacity: c.teamCapacity(p, id, t.Capacity), Notify: c.notifyTargets(p+".notify", id, t.Notify)}
 	}
 
 	// Topics and the text analyzer.
@@ -708,6 +710,7 @@ func (c *compiler) route(p, kind, id string, fr *fileRoute) *handoff.Route {
 		r.Owners = t.Owners
 		r.Strategy = t.Strategy
 		r.Capacity = t.Capacity
+		r.Notify = t.Notify
 		team = t
 	}
 	r.Calendar = c.routeCalendar(p, kind, id, fr, team)

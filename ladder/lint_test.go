@@ -156,3 +156,51 @@ func TestLintErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestNotifyTargets(t *testing.T) {
+	for in, want := range map[string]NotifyTarget{
+		"https://hooks.slack.com/services/T/B/x":             {FormatSlack, "https://hooks.slack.com/services/T/B/x"},
+		"slack:https://hooks.slack.com/services/T/B/x":       {FormatSlack, "https://hooks.slack.com/services/T/B/x"},
+		"teams:https://example.logic.azure.com/workflows/1":  {FormatTeams, "https://example.logic.azure.com/workflows/1"},
+		"google_chat:https://chat.googleapis.com/v1/spaces/": {FormatGoogleChat, "https://chat.googleapis.com/v1/spaces/"},
+		"mattermost:http://127.0.0.1:8065/hooks/abc":         {FormatMattermost, "http://127.0.0.1:8065/hooks/abc"},
+	} {
+		got, err := ParseNotifyTarget(in)
+		if err != nil || got != want {
+			t.Errorf("ParseNotifyTarget(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "irc:https://x.example/", "slack:http://hooks.example.com/x", "ftp://x.example/", "slack:not a url", "https://u:p@x.example/"} {
+		if _, err := ParseNotifyTarget(bad); err == nil {
+			t.Errorf("ParseNotifyTarget(%q): want an error", bad)
+		}
+	}
+}
+
+func TestLintNotifyTargets(t *testing.T) {
+	src := `version: t
+teams:
+  sales:
+    owners: [a@example.com]
+    notify:
+      - slack:https://hooks.slack.com/services/T/B/x
+      - http://hooks.example.com/x
+rungs:
+  - id: r
+    when: "true"
+    action: handoff
+    route: {team: sales}
+`
+	_, err := Parse("t.yaml", []byte(src))
+	var le LintErrors
+	if !errors.As(err, &le) || len(le) != 1 || le[0].Line != 7 || !strings.Contains(le[0].Msg, "must be https") || strings.Contains(le[0].Msg, "/x") {
+		t.Fatalf("lint of a plain-http notify target: %v", err)
+	}
+	l, err := Parse("t.yaml", []byte(strings.Replace(src, "http://hooks.example.com/x", "teams:https://example.logic.azure.com/w", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Teams()["sales"].Notify; len(got) != 2 || got[1] != "teams:https://example.logic.azure.com/w" {
+		t.Fatalf("team notify = %v", got)
+	}
+}

@@ -139,6 +139,10 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 		return nil, fmt.Errorf("LADDER_FILE: %w", err)
 	}
 	d.hsSeed, d.sfSeed, d.mkSeed = seedTeams(lad.Teams(), hubspottest.DefaultSeed(), salesforcetest.DefaultSeed(), marketotest.DefaultSeed())
+	if prop := o.Extra["HUBSPOT_OWNER_STATE_PROPERTY"]; prop != "" {
+		// The portal has the custom contact property the mirror writes.
+		d.hsSeed.ContactProperties = append(d.hsSeed.ContactProperties, prop)
+	}
 	d.HubSpot = hubspottest.New(d.hsSeed)
 	d.Salesforce = salesforcetest.New(d.sfSeed)
 	d.Marketo = marketotest.New(d.mkSeed)

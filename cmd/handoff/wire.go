@@ -43,6 +43,13 @@ type crms struct {
 	marketo    *marketo.Client
 }
 
+// The connectors that can mirror the owner state into the CRM (opt-in
+// by their configuration).
+var (
+	_ jobs.OwnerStateWriter = (*hubspot.Client)(nil)
+	_ jobs.OwnerStateWriter = (*salesforce.Client)(nil)
+)
+
 func (c crms) enabled() map[handoff.Source]jobs.CRM {
 	m := map[handoff.Source]jobs.CRM{}
 	if c.hubspot != nil {
@@ -175,7 +182,8 @@ type pipeline struct {
 	active *ladder.Ladder
 	shadow *ladder.Ladder
 	jobs   *jobs.Pipeline
-	// callbacks delivers notices to AGENT_CALLBACK_URL (nil when unset).
+	// callbacks delivers notices to AGENT_CALLBACK_URL (when set) and chat
+	// notifications to the ladder's notify targets.
 	callbacks *callbacks.Sender
 }
 
@@ -206,17 +214,19 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 	if err != nil {
 		return nil, fmt.Errorf("enrich: %w", err)
 	}
+	// The sender delivers callbacks (with AGENT_CALLBACK_URL) and the
+	// ladder's chat notifications (always: teams may name notify targets).
 	var notifier jobs.Notifier
+	if p.callbacks, err = callbacks.New(cfg.Callbacks, callbacks.Deps{Redis: conn.Client, Enqueuer: client, Logger: log}); err != nil {
+		return nil, err
+	}
 	if cfg.Callbacks.Enabled() {
-		if p.callbacks, err = callbacks.New(cfg.Callbacks, callbacks.Deps{Redis: conn.Client, Enqueuer: client, Logger: log}); err != nil {
-			return nil, err
-		}
 		notifier = p.callbacks
 	}
 	jc := cfg.Jobs
 	jc.PublicBaseURL = cfg.HTTP.PublicBaseURL
 	p.jobs, err = jobs.New(jc, jobs.Deps{Redis: conn.Client, CRMs: p.crms.enabled(), Enricher: en, Decider: active,
-		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg, Notifier: notifier})
+		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg, Notifier: notifier, People: p.callbacks})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

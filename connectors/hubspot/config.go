@@ -41,6 +41,10 @@ type Config struct {
 	// searchable "Handoff ID: <id>" line in hs_task_body only, because
 	// custom task properties must be created in each portal first (docs/crm/hubspot.md).
 	HandoffIDProperty string `env:"HUBSPOT_HANDOFF_ID_PROPERTY"`
+	// OwnerStateProperty names a custom contact property that Handoff keeps
+	// at agent|pending|human|released on each owner change (empty, the
+	// default: off). The property must exist in each portal.
+	OwnerStateProperty string `env:"HUBSPOT_OWNER_STATE_PROPERTY"`
 	// RateLimit is the per-tenant budget for ordinary calls (docs/crm/hubspot.md: 110 per
 	// 10 s per installing account for OAuth apps).
 	RateLimit string `env:"HUBSPOT_RATE_LIMIT, default=110/10s"`

@@ -46,6 +46,10 @@ type Config struct {
 	APIVersion     string `env:"SALESFORCE_API_VERSION, default=v62.0"`
 	TierField      string `env:"SALESFORCE_TIER_FIELD, default=Tier__c"`
 	HandoffIDField string `env:"SALESFORCE_HANDOFF_ID_FIELD, default=Handoff_Id__c"`
+	// OwnerStateField names a custom Contact and Lead field that Handoff
+	// keeps at agent|pending|human|released on each owner change (empty,
+	// the default: off).
+	OwnerStateField string `env:"SALESFORCE_OWNER_STATE_FIELD"`
 
 	// RateLimit is our own per-org pacing, "N/duration" (e.g. "25/1s").
 	// Salesforce publishes a rolling 24 h allocation, not a per-second

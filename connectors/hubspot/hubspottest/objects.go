@@ -68,7 +68,8 @@ const noteBodyMax = 65536
 const isoMillis = "2006-01-02T15:04:05.000Z"
 
 func (s *Server) known(typ, prop string) bool {
-	return slices.Contains(schema[typ], prop) || (typ == "tasks" && slices.Contains(s.seed.TaskProperties, prop))
+	return slices.Contains(schema[typ], prop) || (typ == "tasks" && slices.Contains(s.seed.TaskProperties, prop)) ||
+		(typ == "contacts" && slices.Contains(s.seed.ContactProperties, prop))
 }
 
 func (s *Server) associate(typ, id, other, otherID string) {

@@ -21,6 +21,9 @@ type Seed struct {
 	// TaskProperties are custom task properties that exist in the portal
 	// (e.g. "handoff_id"); writing any other unknown property is a 400.
 	TaskProperties []string
+	// ContactProperties are custom contact properties that exist in the
+	// portal (e.g. "handoff_owner_state").
+	ContactProperties []string
 }
 
 // Owner is a CRM owner (GET /crm/v3/owners).

@@ -383,6 +383,22 @@ func (s *Server) RefreshGrants() int { s.mu.Lock(); defer s.mu.Unlock(); return 
 // CodeGrants counts authorization_code grant requests.
 func (s *Server) CodeGrants() int { s.mu.Lock(); defer s.mu.Unlock(); return s.codeGrants }
 
+// Contact returns a copy of a contact's properties (e.g. the owner state
+// Handoff mirrors with PATCH /crm/v3/objects/contacts/{id}).
+func (s *Server) Contact(id string) (map[string]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.objects["contacts"][id]
+	if !ok {
+		return nil, false
+	}
+	props := map[string]string{}
+	for k, v := range o.props {
+		props[k] = v
+	}
+	return props, true
+}
+
 // Task returns a task's properties and associations (type → ids).
 func (s *Server) Task(id string) (props map[string]string, assoc map[string][]string, ok bool) {
 	s.mu.Lock()

@@ -941,8 +941,15 @@ func (s *Server) sobjectsLocked(w http.ResponseWriter, r *http.Request, user str
 		case http.MethodGet:
 			s.writeRecordLocked(w, r, sc, rec)
 		case http.MethodPatch:
+			if sc.name == "Contact" || sc.name == "Lead" {
+				fields, ok := decodeBody(w, r)
+				if ok && s.applyFieldsLocked(w, sc, rec, fields) {
+					w.WriteHeader(http.StatusNoContent)
+				}
+				return
+			}
 			if sc.name != "Task" {
-				apiError(w, http.StatusBadRequest, "INVALID_TYPE", "the fake only updates Tasks")
+				apiError(w, http.StatusBadRequest, "INVALID_TYPE", "the fake only updates Tasks, Contacts and Leads")
 				return
 			}
 			fields, ok := decodeBody(w, r)
@@ -966,6 +973,35 @@ func (s *Server) sobjectsLocked(w http.ResponseWriter, r *http.Request, user str
 	default:
 		apiError(w, http.StatusNotFound, "NOT_FOUND", "The requested resource does not exist")
 	}
+}
+
+// applyFieldsLocked is a PATCH of a Contact or Lead: known, writable
+// fields only, string or null values (as the REST API answers otherwise:
+// INVALID_FIELD, INVALID_FIELD_FOR_INSERT_UPDATE).
+func (s *Server) applyFieldsLocked(w http.ResponseWriter, sc *objSchema, rec record, fields map[string]any) bool {
+	upd := record{}
+	for k, v := range fields {
+		canon, ok := sc.fields[strings.ToLower(k)]
+		if !ok {
+			apiError(w, http.StatusBadRequest, "INVALID_FIELD", fmt.Sprintf("No such column '%s' on sobject of type %s", k, sc.name))
+			return false
+		}
+		if sc.readOnly[canon] || canon == "Id" || canon == "Name" {
+			apiError(w, http.StatusBadRequest, "INVALID_FIELD_FOR_INSERT_UPDATE", fmt.Sprintf("Unable to create/update fields: %s. Please check the security settings of this field and verify that it is read/write for your profile or permission set.", canon), canon)
+			return false
+		}
+		switch v.(type) {
+		case nil, string:
+			upd[canon] = v
+		default:
+			apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of string from %T value for %s", v, canon))
+			return false
+		}
+	}
+	for k, v := range upd {
+		rec[k] = v
+	}
+	return true
 }
 
 // externalIDLocked serves /sobjects/Task/{ExtIdField}/{value}: GET reads,

@@ -67,13 +67,15 @@ func schemas(tierField, handoffField string) map[string]*objSchema {
 		parent("Owner", "OwnerId", "User").
 		child("Contacts", "Contact", "AccountId").
 		child("Opportunities", "Opportunity", "AccountId"))
-	add(newSchema("Contact", "003", "Name", "FirstName", "LastName", "Email", "Title", "Phone", "OwnerId", "AccountId").
+	// Handoff_Owner_State__c is the custom field an org creates for
+	// SALESFORCE_OWNER_STATE_FIELD (on Contact and Lead).
+	add(newSchema("Contact", "003", "Name", "FirstName", "LastName", "Email", "Title", "Phone", "OwnerId", "AccountId", "Handoff_Owner_State__c").
 		parent("Owner", "OwnerId", "User").
 		parent("Account", "AccountId", "Account").
 		child("OpportunityContactRoles", "OpportunityContactRole", "ContactId"))
 	add(newSchema("Lead", "00Q", "Name", "FirstName", "LastName", "Email", "Title", "Company", "Website", "Industry",
 		"NumberOfEmployees", "AnnualRevenue", "OwnerId", "Status", "IsConverted", "ConvertedAccountId",
-		"ConvertedContactId", "ConvertedOpportunityId").
+		"ConvertedContactId", "ConvertedOpportunityId", "Handoff_Owner_State__c").
 		parent("Owner", "OwnerId", "User", "Group"))
 	add(newSchema("Opportunity", "006", "Name", "StageName", "Probability", "IsClosed", "IsWon", "Amount", "CloseDate",
 		"OwnerId", "AccountId", "ForecastCategory", "ForecastCategoryName", "Type").

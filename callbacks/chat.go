@@ -1,0 +1,215 @@
+package callbacks
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/ladder"
+)
+
+// Chat notifications to people ride on the same delivery task, queue and
+// retry policy as callbacks: a payload with a URL is a chat message, sent
+// unsigned to that webhook (the URL is its secret) in the target's format.
+//
+// Formats (see ladder.ParseNotifyTarget for the target syntax):
+//   - slack: {"text": ...} with Slack mrkdwn (<url|label>, *bold*), as
+//     Slack incoming webhooks accept (https://api.slack.com/messaging/webhooks).
+//   - mattermost: {"text": ...} in Markdown, as Mattermost incoming
+//     webhooks accept (https://developers.mattermost.com/integrate/webhooks/incoming/).
+//   - google_chat: {"text": ...}, Google Chat's simple text message
+//     (https://developers.google.com/workspace/chat/format-messages).
+//   - teams: a message with one Adaptive Card attachment, as the Teams
+//     Workflows "post to a channel when a webhook request is received"
+//     template expects ({"type":"message","attachments":[{"contentType":
+//     "application/vnd.microsoft.card.adaptive","content":{AdaptiveCard}}]}).
+
+// NotifyPeople queues one delivery of a per target (jobs.PeopleNotifier).
+// A target that does not parse (the ladder lint refuses it) is skipped
+// with a warning.
+func (s *Sender) NotifyPeople(ctx context.Context, a jobs.Alert) error {
+	for _, raw := range a.Targets {
+		t, err := ladder.ParseNotifyTarget(raw)
+		if err != nil {
+			s.log.WarnContext(ctx, "notification target skipped", "handoff_id", a.HandoffID, "error", err)
+			continue
+		}
+		body, err := ChatBody(t.Format, a)
+		if err != nil {
+			return err
+		}
+		h := sha256.Sum256([]byte(t.Format + "\x00" + t.URL))
+		id := a.ID + "_" + hex.EncodeToString(h[:6])
+		pl := payload{V: 1, ID: id, Type: "notify." + a.Kind, Conversation: a.Conversation, Body: body, URL: t.URL, Format: t.Format}
+		if err := s.enqueue(ctx, pl, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chatLines are the message's parts, formatted per target.
+type chatLines struct {
+	title string
+	facts [][2]string
+	link  string
+}
+
+func lines(a jobs.Alert) chatLines {
+	who := a.Owner.Name
+	switch {
+	case who != "" && a.Owner.Email != "":
+		who += " (" + a.Owner.Email + ")"
+	case who == "":
+		who = a.Owner.Email
+	}
+	if who == "" {
+		who = a.Owner.ID
+	}
+	if who == "" {
+		who = "(no owner)"
+	}
+	l := chatLines{link: a.TaskURL}
+	switch a.Kind {
+	case jobs.AlertSLA:
+		l.title = fmt.Sprintf("SLA lapsed (%d× the SLA): handoff %s is not started", a.Step, a.HandoffID)
+	default:
+		l.title = fmt.Sprintf("New %s for %s: handoff %s", orWord(a.Action, "handoff"), who, a.HandoffID)
+	}
+	l.facts = append(l.facts, [2]string{"Owner", who}, [2]string{"Why", orWord(a.Why, "rung "+a.Rung)})
+	if a.Rung != "" {
+		l.facts = append(l.facts, [2]string{"Rung", a.Rung})
+	}
+	sla := ""
+	if a.SLA > 0 {
+		sla = a.SLA.String()
+	}
+	if !a.Due.IsZero() {
+		sla = strings.TrimSpace(sla + " (due " + a.Due.UTC().Format(time.RFC3339) + ")")
+	}
+	if sla != "" {
+		l.facts = append(l.facts, [2]string{"SLA", sla})
+	}
+	if a.Conversation != "" {
+		l.facts = append(l.facts, [2]string{"Conversation", a.Conversation})
+	}
+	return l
+}
+
+func orWord(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+var slackEscape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// ChatBody is the JSON body of an alert for a target format.
+func ChatBody(format string, a jobs.Alert) (json.RawMessage, error) {
+	l := lines(a)
+	var msg any
+	switch format {
+	case ladder.FormatSlack, ladder.FormatGoogleChat:
+		var b strings.Builder
+		b.WriteString("*" + slackEscape.Replace(l.title) + "*")
+		for _, f := range l.facts {
+			b.WriteString("\n" + f[0] + ": " + slackEscape.Replace(f[1]))
+		}
+		if l.link != "" {
+			b.WriteString("\n<" + l.link + "|Open the task>")
+		}
+		msg = map[string]any{"text": b.String()}
+	case ladder.FormatMattermost:
+		var b strings.Builder
+		b.WriteString("**" + l.title + "**")
+		for _, f := range l.facts {
+			b.WriteString("\n" + f[0] + ": " + f[1])
+		}
+		if l.link != "" {
+			b.WriteString("\n[Open the task](" + l.link + ")")
+		}
+		msg = map[string]any{"text": b.String()}
+	case ladder.FormatTeams:
+		facts := make([]map[string]string, 0, len(l.facts))
+		for _, f := range l.facts {
+			facts = append(facts, map[string]string{"title": f[0], "value": f[1]})
+		}
+		card := map[string]any{
+			"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "version": "1.4",
+			"body": []any{
+				map[string]any{"type": "TextBlock", "text": l.title, "weight": "Bolder", "size": "Medium", "wrap": true},
+				map[string]any{"type": "FactSet", "facts": facts},
+			},
+		}
+		if l.link != "" {
+			card["actions"] = []any{map[string]any{"type": "Action.OpenUrl", "title": "Open the task", "url": l.link}}
+		}
+		msg = map[string]any{"type": "message", "attachments": []any{
+			map[string]any{"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": nil, "content": card},
+		}}
+	default:
+		return nil, fmt.Errorf("notification format %q is not known: %w", format, asynq.SkipRetry)
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s notification of handoff %s: %w", format, a.HandoffID, err)
+	}
+	return b, nil
+}
+
+// sendChat posts a chat message: same answers as a callback (2xx done;
+// 5xx, 429 and network errors retried; redirects and other 4xx archived).
+func (s *Sender) sendChat(ctx context.Context, pl payload) error {
+	if _, err := ladder.ParseNotifyTarget(pl.URL); err != nil {
+		return fmt.Errorf("notification %s: %v: %w", pl.ID, err, asynq.SkipRetry)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, pl.URL, bytes.NewReader(pl.Body))
+	if err != nil {
+		return fmt.Errorf("build notification request: %w", asynq.SkipRetry)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Handoff-Notifications/1")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("POST notification %s to %s: %v", pl.ID, redactChat(pl.URL), err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch st := resp.StatusCode; {
+	case st >= 200 && st < 300:
+		s.log.DebugContext(ctx, "notification delivered", "id", pl.ID, "format", pl.Format, "status", st)
+		return nil
+	case st == http.StatusTooManyRequests || st >= 500:
+		return &StatusError{Status: st, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+	case st >= 300 && st < 400:
+		return fmt.Errorf("%s webhook at %s answered %d (a redirect, which is not followed; fix the ladder's notify target): %w", pl.Format, redactChat(pl.URL), st, asynq.SkipRetry)
+	default:
+		return fmt.Errorf("%s webhook at %s answered %d, which is not retried: %w", pl.Format, redactChat(pl.URL), st, asynq.SkipRetry)
+	}
+}
+
+// redactChat keeps scheme and host: a chat webhook's path is its secret.
+func redactChat(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}

@@ -1,0 +1,141 @@
+package callbacks
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/jobs"
+)
+
+func alert(targets ...string) jobs.Alert {
+	return jobs.Alert{ID: "msg_alert_1", Kind: jobs.AlertHandoff, Targets: targets, HandoffID: "h1", Conversation: "conv-1",
+		Action: "handoff", Rung: "pricing", Why: "asks about pricing (topic pricing)",
+		Owner: handoff.Owner{ID: "105", Email: "mgr1@acme.example", Name: "Mia <Mgr>"}, SLA: time.Hour,
+		Due: time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC), TaskURL: "https://app.hubspot.com/contacts/62515/record/0-27/T1"}
+}
+
+// A Slack-compatible webhook that answers 500 once receives the message
+// on the retry: owner, reason, due time and the task's link, unsigned.
+// Queueing the alert again sends nothing more; a redirect is archived.
+func TestChatNotificationDelivered(t *testing.T) {
+	rc := newReceiver(t, func(i int, r *http.Request, _ []byte) int {
+		if strings.HasPrefix(r.URL.Path, "/moved") {
+			return http.StatusFound
+		}
+		if i == 0 {
+			return 500
+		}
+		return 200
+	})
+	h := startSenderURL(t, "https://agent.example/hooks")
+	ctx := context.Background()
+	a := alert("slack:"+rc.srv.URL+"/services/T/B/x", rc.srv.URL+"/moved")
+	if err := h.s.NotifyPeople(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.s.NotifyPeople(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the slack message arrives after a 500", 10*time.Second, func() bool { return rc.count() >= 3 })
+	time.Sleep(300 * time.Millisecond)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var slack []string
+	for i, r := range rc.got {
+		if r.URL.Path == "/services/T/B/x" {
+			var m map[string]any
+			if err := json.Unmarshal(rc.bodies[i], &m); err != nil {
+				t.Fatal(err)
+			}
+			slack = append(slack, m["text"].(string))
+			if r.Header.Get("webhook-signature") != "" {
+				t.Fatal("a chat message carries the callback signature")
+			}
+		}
+	}
+	if len(slack) != 2 || slack[0] != slack[1] {
+		t.Fatalf("slack deliveries (want a 500 then one retry): %q", slack)
+	}
+	for _, want := range []string{"Mia &lt;Mgr&gt; (mgr1@acme.example)", "asks about pricing", "due 2026-12-02T15:00:00Z", "1h0m0s",
+		"<https://app.hubspot.com/contacts/62515/record/0-27/T1|Open the task>"} {
+		if !strings.Contains(slack[0], want) {
+			t.Errorf("slack text lacks %q:\n%s", want, slack[0])
+		}
+	}
+	if n := len(rc.got); n != 3 {
+		t.Fatalf("%d requests: want 2 to slack and 1 redirect, not followed", n)
+	}
+	tasks, err := h.insp.ListArchivedTasks(Queue)
+	if err != nil || len(tasks) != 1 || !strings.Contains(tasks[0].LastErr, "redirect") || strings.Contains(tasks[0].LastErr, "/moved") {
+		t.Fatalf("archived = %+v, %v", tasks, err)
+	}
+}
+
+func TestChatBodies(t *testing.T) {
+	a := alert()
+	b, err := ChatBody("teams", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg struct {
+		Type        string `json:"type"`
+		Attachments []struct {
+			ContentType string `json:"contentType"`
+			Content     struct {
+				Type string `json:"type"`
+				Body []struct {
+					Type  string              `json:"type"`
+					Text  string              `json:"text"`
+					Facts []map[string]string `json:"facts"`
+				} `json:"body"`
+				Actions []map[string]string `json:"actions"`
+			} `json:"content"`
+		} `json:"attachments"`
+	}
+	if err := json.Unmarshal(b, &msg); err != nil {
+		t.Fatal(err)
+	}
+	if msg.Type != "message" || len(msg.Attachments) != 1 || msg.Attachments[0].ContentType != "application/vnd.microsoft.card.adaptive" {
+		t.Fatalf("teams message: %s", b)
+	}
+	c := msg.Attachments[0].Content
+	if c.Type != "AdaptiveCard" || len(c.Body) != 2 || c.Body[1].Type != "FactSet" || c.Body[1].Facts[0]["value"] != "Mia <Mgr> (mgr1@acme.example)" ||
+		len(c.Actions) != 1 || c.Actions[0]["type"] != "Action.OpenUrl" || c.Actions[0]["url"] != a.TaskURL {
+		t.Fatalf("teams card: %s", b)
+	}
+	b, _ = ChatBody("mattermost", a)
+	if !strings.Contains(string(b), "[Open the task](https://app.hubspot.com/") || !strings.Contains(string(b), "**New handoff") {
+		t.Fatalf("mattermost: %s", b)
+	}
+	b, _ = ChatBody("google_chat", a)
+	var gc map[string]string
+	if err := json.Unmarshal(b, &gc); err != nil || len(gc) != 1 || !strings.HasSuffix(gc["text"], "<"+a.TaskURL+"|Open the task>") {
+		t.Fatalf("google chat: %s", b)
+	}
+	if _, err := ChatBody("irc", a); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+}
+
+// Without AGENT_CALLBACK_URL the sender still delivers chat messages and
+// queues no callbacks.
+func TestChatOnlySender(t *testing.T) {
+	h := startSenderURL(t, "https://agent.example/hooks")
+	s, err := New(Config{}, Deps{Redis: h.rdb, Enqueuer: asynq.NewClientFromRedisClient(h.rdb)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Notify(context.Background(), notice("msg_x")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.insp.GetTaskInfo(Queue, "msg_x"); err == nil {
+		t.Fatal("a callback was queued without AGENT_CALLBACK_URL")
+	}
+}

@@ -32,7 +32,9 @@ duplicate, and a follow-up while a human owns the conversation), waits for the
 worker, and prints the decisions and the tasks as they landed in each fake CRM.
 Then it plays the agent's side of the loop: a turn posted with "Prefer: wait"
 gets its decision in the answer, and the signed callbacks that follow (decided,
-task created, owner changes) reach a receiver the demo runs on loopback.
+task created, owner changes) reach a receiver the demo runs on loopback. The
+SDR team notifies a Slack-compatible webhook the demo also runs (its ladder is
+the default one with that notify: target added), which prints what it got.
 
 With --keep it stays up afterwards so the dashboard (/admin/queues/) and the
 API (/api/decisions, /api/outcomes) can be explored; stop it with Ctrl-C.
@@ -87,8 +89,22 @@ func runDemo(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 		return fmt.Errorf("demo: %w", err)
 	}
 	defer rc.Close()
+	chat, err := startDemoChat()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer chat.Close()
+	dir, err := os.MkdirTemp("", "handoff-demo-*")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	ladderFile, err := demoLadderFile(dir, chat.URL)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	d, err := startDemo(ctx, demoOptions{Addr: *addr, Log: logw,
-		Extra: map[string]string{"AGENT_CALLBACK_URL": rc.URL, "AGENT_CALLBACK_SECRET": rc.Secret}})
+		Extra: map[string]string{"AGENT_CALLBACK_URL": rc.URL, "AGENT_CALLBACK_SECRET": rc.Secret, "LADDER_FILE": ladderFile}})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -126,6 +142,7 @@ func runDemo(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	if err := d.showLoop(ctx, stdout, rc); err != nil {
 		return err
 	}
+	showChat(stdout, chat, 5*time.Second)
 	if arch := d.archived(); len(arch) > 0 {
 		fmt.Fprintf(stdout, "\n%d task(s) gave up (archived):\n", len(arch))
 		for _, t := range arch {

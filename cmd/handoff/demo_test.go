@@ -127,7 +127,9 @@ func TestDemoCommand(t *testing.T) {
 	}
 	for _, want := range []string{"Decisions (ladder default-", "Tasks in HubSpot", "Tasks in Salesforce", "Marketo (fake instance)", "tasks went to the first choice of their route", "Fallback (on purpose", "Done in",
 		// The agent's loop: a synchronous handoff, then its signed callbacks, all verified.
-		`200 in`, `handoff at "human-request", owner state pending`, "handoff.task_created", "#1 agent → pending", "#2 pending → pending", " 0 rejected)"} {
+		`200 in`, `handoff at "human-request", owner state pending`, "handoff.task_created", "#1 agent → pending", "#2 pending → pending", " 0 rejected)",
+		// A team's chat webhook gets its handoffs.
+		"Notifications at the SDR team's Slack-compatible webhook", "New handoff for"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}

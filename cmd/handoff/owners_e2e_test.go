@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,7 @@ topics:
 teams:
   managers: {owners: [mgr1@acme.example]}
   desk: {owners: [dd1@acme.example], capacity: 1, catch_all: mgr1@acme.example}
+  pair: {owners: [dd1@acme.example, dd2@acme.example]}
 rungs:
   - id: pricing
     when: "'pricing' in signals.topics || 'ready' in signals.topics"
@@ -40,6 +43,36 @@ rungs:
 		t.Fatal(err)
 	}
 	return file
+}
+
+// An owner marked away through the API is skipped: the round robin's
+// first pick, dd1, is away, so dd2 gets the task.
+func TestE2EAwayOwnerSkipped(t *testing.T) {
+	t.Parallel()
+	file := ownersLadder(t, "{team: pair}")
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file}})
+	body := `{"away_until": "` + time.Now().Add(48*time.Hour).UTC().Format(time.RFC3339) + `", "reason": "vacation"}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPut, d.Base+"/api/owners/"+url.PathEscape("dd1@acme.example")+"/availability", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+d.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT availability: %d", resp.StatusCode)
+	}
+	tag := runTag()
+	mustPost(t, ctx, d, d.agentDelivery("ana price", agentTurn("t-away-"+tag, "conv-away-"+tag, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)))
+	mustDrain(t, ctx, d, 30*time.Second)
+	ids := d.HubSpot.TaskIDs()
+	if len(ids) != 1 {
+		t.Fatalf("%d tasks, want 1", len(ids))
+	}
+	if p, _, _ := d.HubSpot.Task(ids[0]); p["hubspot_owner_id"] != hubspottest.OwnerDealDesk2 {
+		t.Fatalf("task owner %s, want dd2 (%s): dd1 is away", p["hubspot_owner_id"], hubspottest.OwnerDealDesk2)
+	}
 }
 
 // A HubSpot account owner referenced by id whose user was deactivated

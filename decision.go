@@ -44,6 +44,10 @@ type Route struct {
 	// Capacity is the team's limit of open handoffs per member (0: none);
 	// a full member is skipped.
 	Capacity int `json:"capacity,omitempty"`
+	// CatchAll is the team's designated owner (an email or CRM owner id)
+	// for when the whole route chain is exhausted: everyone away, full or
+	// inactive in the CRM.
+	CatchAll string `json:"catch_all,omitempty"`
 }
 
 // SLA clocks: what an SLA counts.

@@ -25,6 +25,11 @@ var (
 	// wrote nothing". It is found with errors.Is next to the error's class
 	// (RateLimitError, TransientError ...), which still sets the retry.
 	ErrPartlyWritten = errors.New("partly written")
+	// ErrOwnerUnavailable: the owner a write names cannot own records (a
+	// deactivated or archived CRM user, e.g. Salesforce's
+	// INACTIVE_OWNER_OR_USER). Nothing was written; the caller should pick
+	// another owner rather than retry or give up.
+	ErrOwnerUnavailable = errors.New("owner unavailable")
 )
 
 // RateLimitError means the CRM (or our own limiter) refused the call for

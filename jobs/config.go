@@ -46,6 +46,10 @@ type Config struct {
 
 	// OwnerCacheTTL is how long an owner email → CRM owner id is reused.
 	OwnerCacheTTL time.Duration `env:"OWNER_CACHE_TTL, default=24h"`
+	// OwnerActiveTTL is how long a CRM owner's active flag (HubSpot owner
+	// not archived, Salesforce User.IsActive) is reused: a deactivation is
+	// seen within it.
+	OwnerActiveTTL time.Duration `env:"OWNER_ACTIVE_TTL, default=10m"`
 	// DefaultSLA applies when a decision carries none.
 	DefaultSLA time.Duration `env:"DEFAULT_SLA, default=4h"`
 	// MaxSLAChecks is how many SLA multiples are checked (breaches counted,
@@ -81,7 +85,7 @@ func Defaults() Config {
 	return Config{
 		Concurrency: 20, PollInterval: time.Second, StrictPriority: true, MaxRetry: 25, RetryMaxDelay: 10 * time.Minute, RateLimitMaxRetries: 50,
 		EventTimeout: 60 * time.Second, CreateTaskTimeout: 60 * time.Second, SLACheckTimeout: 30 * time.Second,
-		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, DefaultSLA: 4 * time.Hour,
+		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, OwnerActiveTTL: 10 * time.Minute, DefaultSLA: 4 * time.Hour,
 		MaxSLAChecks: 12, SLAWatchInterval: time.Hour, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
 		LostTaskSweepInterval: time.Minute,
 		NegativeDispositions:  []string{"not_needed", "no_action_needed", "not_qualified", "wrong_person", "spam", "duplicate"},

@@ -118,29 +118,41 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 		}
 		ownerRoute = strings.Join(tried, ",")
 	}
-	spec := p.taskSpec(ctx, pl, owner)
-	if due := rec.time("due"); !due.IsZero() {
-		// Due once per handoff too: a retry sends the CRM the same due time
-		// as the attempt before it, not now + SLA again.
-		spec.Due = due.UTC().Truncate(time.Second)
+	// An owner the CRM refuses as inactive (handoff.ErrOwnerUnavailable:
+	// deactivated since the last look) is skipped and the route tried again
+	// without it, instead of failing the task.
+	var unavailable []string
+	var task handoff.Task
+	for {
+		spec := p.taskSpec(ctx, pl, owner)
+		if due := rec.time("due"); !due.IsZero() {
+			// Due once per handoff too: a retry sends the CRM the same due time
+			// as the attempt before it, not now + SLA again.
+			spec.Due = due.UTC().Truncate(time.Second)
+		}
+		if viaCatchAll(ownerRoute) {
+			spec.Bundle.Why.Reasons = append(spec.Bundle.Why.Reasons, catchAllReason(ownerRoute))
+		}
+		if err := p.saveCreating(ctx, pl, spec, owner, ownerRoute); err != nil {
+			return err
+		}
+		task, err = crm.CreateTask(ctx, spec)
+		if err == nil || !errors.Is(err, handoff.ErrOwnerUnavailable) || owner.ID == "" || len(unavailable) >= maxUnavailableOwners {
+			break
+		}
+		p.log.WarnContext(ctx, "the CRM refused the task owner as inactive; trying the route without them",
+			"handoff_id", pl.HandoffID, "crm", pl.CRM, "owner_id", owner.ID)
+		if merr := p.markInactive(ctx, pl.CRM, pl.Tenant, owner.ID); merr != nil {
+			return merr
+		}
+		unavailable = append(unavailable, owner.ID)
+		var tried []string
+		owner, tried, err = p.resolveOwnerExcept(ctx, crm, pl.CRM, pl.Tenant, pl.Decision.Route, pl.Context, unavailable)
+		if err != nil {
+			return err
+		}
+		ownerRoute = strings.Join(tried, ",")
 	}
-	ctxJSON, _ := json.Marshal(pl.Context)
-	climb, _ := json.Marshal(pl.Decision.Climb)
-	notify, _ := json.Marshal(ownerTeamTargets(pl.Decision.Route, ownerRoute))
-	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
-		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email, "owner_name": owner.Name,
-		"owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
-		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
-		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
-		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
-		"calendar": p.slaCalendar(pl.Decision), "notify": string(notify), "why": why(pl.Decision),
-	}); err != nil {
-		return err
-	}
-	if err := p.rdb.HIncrBy(ctx, keyHandoff(pl.HandoffID), "attempts", 1).Err(); err != nil {
-		return fmt.Errorf("count attempt of handoff %s: %w", pl.HandoffID, err)
-	}
-	task, err := crm.CreateTask(ctx, spec)
 	if err != nil {
 		switch {
 		case errors.Is(err, handoff.ErrPartlyWritten):
@@ -160,6 +172,40 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 		task.OwnerID = owner.ID
 	}
 	return p.recordCreated(ctx, pl, rec, task)
+}
+
+// maxUnavailableOwners bounds how many owners one create-task attempt
+// skips as inactive before it gives up (and retries later).
+const maxUnavailableOwners = 5
+
+// saveCreating records the intent to create the task for this owner: the
+// "creating" state (a retry looks for the task first) and attempt count.
+func (p *Pipeline) saveCreating(ctx context.Context, pl CreateTaskPayload, spec handoff.TaskSpec, owner handoff.Owner, ownerRoute string) error {
+	ctxJSON, _ := json.Marshal(pl.Context)
+	climb, _ := json.Marshal(pl.Decision.Climb)
+	notify, _ := json.Marshal(ownerTeamTargets(pl.Decision.Route, ownerRoute))
+	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
+		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email, "owner_name": owner.Name,
+		"owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
+		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
+		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
+		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
+		"calendar": p.slaCalendar(pl.Decision), "notify": string(notify), "why": why(pl.Decision),
+	}); err != nil {
+		return err
+	}
+	if err := p.rdb.HIncrBy(ctx, keyHandoff(pl.HandoffID), "attempts", 1).Err(); err != nil {
+		return fmt.Errorf("count attempt of handoff %s: %w", pl.HandoffID, err)
+	}
+	return nil
+}
+
+// catchAllReason is the bundle's line for a task given to a catch-all.
+func catchAllReason(ownerRoute string) string {
+	tried := strings.Split(ownerRoute, ",")
+	last := tried[len(tried)-1]
+	return fmt.Sprintf("Routed to the catch-all %s: nobody on the route could take it (tried %s)",
+		strings.TrimPrefix(last, routeCatchAll), strings.Join(tried[:len(tried)-1], ", "))
 }
 
 func (p *Pipeline) sla(d handoff.Decision) time.Duration {
@@ -215,6 +261,9 @@ func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec 
 		pipe.ZIncrBy(ctx, keyOpen(pl.CRM, pl.Tenant), 1, ownerID)
 		completeness := BuildBundle(pl.HandoffID, pl.Decision, pl.Context, pl.Event).Completeness
 		p.count(ctx, pipe, "tasks_created")
+		if route, err := p.rdb.HGet(ctx, keyHandoff(pl.HandoffID), "owner_route").Result(); err == nil && viaCatchAll(route) {
+			p.count(ctx, pipe, "catch_all")
+		}
 		p.sample(ctx, pipe, keyComplete, completeness)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("count handoff %s: %w", pl.HandoffID, err)

@@ -45,13 +45,16 @@ type Counts struct {
 
 // HandoffStats counts handoffs started.
 type HandoffStats struct {
-	Total        int64            `json:"total"`
-	TasksCreated int64            `json:"tasks_created"`
-	TasksFailed  int64            `json:"tasks_failed"` // create-task archived; the conversation went back to the agent
-	ByRung       map[string]int64 `json:"by_rung"`
-	BySource     map[string]int64 `json:"by_source"`
-	ByChannel    map[string]int64 `json:"by_channel"`
-	ByAction     map[string]int64 `json:"by_action"`
+	Total        int64 `json:"total"`
+	TasksCreated int64 `json:"tasks_created"`
+	TasksFailed  int64 `json:"tasks_failed"` // create-task archived; the conversation went back to the agent
+	// CatchAll counts tasks given to a team's catch-all because the whole
+	// route chain was exhausted.
+	CatchAll  int64            `json:"catch_all"`
+	ByRung    map[string]int64 `json:"by_rung"`
+	BySource  map[string]int64 `json:"by_source"`
+	ByChannel map[string]int64 `json:"by_channel"`
+	ByAction  map[string]int64 `json:"by_action"`
 	// WithAlsoNeeds counts handoffs that named second reviewers; AlsoNeeds
 	// counts them by the reviewing rung or exception id.
 	WithAlsoNeeds int64            `json:"with_also_needs"`
@@ -117,7 +120,7 @@ func (o *Outcomes) Report(ctx context.Context) (Report, error) {
 		return m
 	}
 	r.Decisions = Counts{Total: n("decisions"), ByAction: by("decisions_action:")}
-	r.Handoffs = HandoffStats{Total: n("handoffs"), TasksCreated: n("tasks_created"), TasksFailed: n("tasks_failed"), ByRung: by("handoffs_rung:"),
+	r.Handoffs = HandoffStats{Total: n("handoffs"), TasksCreated: n("tasks_created"), TasksFailed: n("tasks_failed"), CatchAll: n("catch_all"), ByRung: by("handoffs_rung:"),
 		BySource: by("handoffs_source:"), ByChannel: by("handoffs_channel:"), ByAction: by("handoffs_action:"),
 		WithAlsoNeeds: n("handoffs_with_also_needs"), AlsoNeeds: by("also_needs:")}
 	r.SLA = SLAStats{Breaches: n("sla_breaches"), BreachedHandoffs: n("sla_breached_handoffs")}

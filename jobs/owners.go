@@ -52,6 +52,9 @@ func (p *Pipeline) resolveOwnerExcept(ctx context.Context, crm CRM, src handoff.
 			return o, r.tried, err
 		}
 	}
+	if o, ok, err := r.catchAll(ctx, route); err != nil || ok {
+		return o, r.tried, err
+	}
 	for _, to := range []string{ToContactOwner, ToAccountOwner, ToDealOwner} {
 		o, ok, err := r.target(ctx, handoff.Route{To: to})
 		if err != nil || ok {
@@ -79,10 +82,11 @@ func (r *ownerResolver) target(ctx context.Context, rt handoff.Route) (handoff.O
 			return handoff.Owner{}, false, err
 		}
 		if id != "" {
-			return r.unlessSkipped(handoff.Owner{ID: id, Email: email}, true, nil)
+			return r.routable(ctx, handoff.Owner{ID: id, Email: email}, true, nil)
 		}
 		if email != "" {
-			return r.unlessSkipped(r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, email))
+			o, ok, err := r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, email)
+			return r.routable(ctx, o, ok, err)
 		}
 		return handoff.Owner{}, false, nil
 	case rt.Team != "":
@@ -107,9 +111,10 @@ func (r *ownerResolver) one(ctx context.Context, who string) (handoff.Owner, boo
 		if away, err := r.away(ctx, who); err != nil || away {
 			return handoff.Owner{}, false, err
 		}
-		return r.unlessSkipped(r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, who))
+		o, ok, err := r.p.ownerByEmail(ctx, r.crm, r.src, r.tenant, who)
+		return r.routable(ctx, o, ok, err)
 	}
-	return r.unlessSkipped(handoff.Owner{ID: who}, true, nil)
+	return r.routable(ctx, handoff.Owner{ID: who}, true, nil)
 }
 
 // roundRobin takes the next member from a per-team counter in Redis

@@ -117,6 +117,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	orDefault(&cfg.DecisionMemoTTL, d.DecisionMemoTTL)
 	orDefault(&cfg.OutcomeSamples, d.OutcomeSamples)
 	orDefault(&cfg.OwnerCacheTTL, d.OwnerCacheTTL)
+	orDefault(&cfg.OwnerActiveTTL, d.OwnerActiveTTL)
 	orDefault(&cfg.LostTaskSweepInterval, d.LostTaskSweepInterval)
 	p := &Pipeline{
 		cfg: cfg, rdb: deps.Redis, crms: deps.CRMs, enricher: deps.Enricher, decider: deps.Decider,

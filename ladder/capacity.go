@@ -1,5 +1,7 @@
 package ladder
 
+import "strings"
+
 // Guards on who gets a task: a team's capacity and a climb's exclude_last.
 
 // teamCapacity checks a team's capacity: (open handoffs per member).
@@ -12,6 +14,16 @@ func (c *compiler) teamCapacity(p, id string, capacity *int) int {
 		return 0
 	}
 	return *capacity
+}
+
+// teamCatchAll checks a team's catch_all: one owner, named by email or CRM
+// owner id, without spaces or commas.
+func (c *compiler) teamCatchAll(p, id, who string) string {
+	if who != "" && (strings.TrimSpace(who) != who || strings.ContainsAny(who, " ,")) {
+		c.errAt(p+".catch_all", "team", id, "catch_all %q must be one owner's email or CRM owner id", who)
+		return ""
+	}
+	return who
 }
 
 // excludeLast checks a climb step's exclude_last: a reassign skips the

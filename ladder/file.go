@@ -80,7 +80,8 @@ type fileTeam struct {
 	Owners   []string `yaml:"owners"`
 	Strategy string   `yaml:"strategy"`
 	Calendar string   `yaml:"calendar"`
-	Capacity *int     `yaml:"capacity"` // open handoffs per member
+	Capacity *int     `yaml:"capacity"`  // open handoffs per member
+	CatchAll string   `yaml:"catch_all"` // who gets the task when the route chain is exhausted
 	// Notify: chat webhooks told of the team's handoffs (see notify.go).
 	Notify []string `yaml:"notify"`
 }

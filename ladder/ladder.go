@@ -38,7 +38,8 @@ type Team struct {
 	Owners   []string `json:"owners"`
 	Strategy string   `json:"strategy"` // round_robin | least_open
 	Calendar string   `json:"calendar,omitempty"`
-	Capacity int      `json:"capacity,omitempty"` // open handoffs per member; 0: no limit
+	Capacity int      `json:"capacity,omitempty"`  // open handoffs per member; 0: no limit
+	CatchAll string   `json:"catch_all,omitempty"` // owner for an exhausted route chain
 	// Notify are the team's notification targets (see ParseNotifyTarget).
 	Notify []string `json:"notify,omitempty"`
 }
@@ -127,7 +128,7 @@ func (l *Ladder) File() string { return l.file }
 func (l *Ladder) Teams() map[string]Team {
 	out := make(map[string]Team, len(l.teams))
 	for id, t := range l.teams {
-		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity, Notify: slices.Clone(t.Notify)}
+		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity, CatchAll: t.CatchAll, Notify: slices.Clone(t.Notify)}
 	}
 	return out
 }
@@ -278,7 +279,7 @@ func (c *compiler) compile() *Ladder {
 			c.errAt(p+".strategy", "team", id, "unknown strategy %q (want one of %s)", t.Strategy, strings.Join(validStrategies, ", "))
 		}
 		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: c.calendarRef(p+".calendar", "team", id, t.Calendar),
-			Capacity: c.teamCapacity(p, id, t.Capacity), Notify: c.notifyTargets(p+".notify", id, t.Notify)}
+			Capacity: c.teamCapacity(p, id, t.Capacity), CatchAll: c.teamCatchAll(p, id, t.CatchAll), Notify: c.notifyTargets(p+".notify", id, t.Notify)}
 	}
 
 	// Topics and the text analyzer.
@@ -711,6 +712,7 @@ func (c *compiler) route(p, kind, id string, fr *fileRoute) *handoff.Route {
 		r.Strategy = t.Strategy
 		r.Capacity = t.Capacity
 		r.Notify = t.Notify
+		r.CatchAll = t.CatchAll
 		team = t
 	}
 	r.Calendar = c.routeCalendar(p, kind, id, fr, team)

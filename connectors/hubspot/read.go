@@ -482,6 +482,24 @@ func (c *Client) OwnerByID(ctx context.Context, tenant, id string) (handoff.Owne
 	return o.owner(), nil
 }
 
+// OwnerActive reports whether an owner id is routable: an owner that is
+// archived (its user deactivated or removed) or unknown is not. It reads
+// GET /crm/v3/owners/{id}?idProperty=id&archived=false, which answers 404
+// for an archived owner (archived=false returns only active owners; see
+// https://developers.hubspot.com/docs/api-reference/crm-crm-owners-v3/guide).
+func (c *Client) OwnerActive(ctx context.Context, tenant, id string) (bool, error) {
+	var o ownerJSON
+	q := url.Values{"idProperty": {"id"}, "archived": {"false"}}
+	err := c.do(ctx, tenant, request{method: "GET", path: crmOwners + "/" + url.PathEscape(id), query: q}, &o)
+	switch {
+	case errors.Is(err, handoff.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("check hubspot owner %s is active: %w", id, err)
+	}
+	return !o.Archived, nil
+}
+
 // Conversations.
 
 type threadMessage struct {

@@ -154,6 +154,26 @@ func TestOwners(t *testing.T) {
 	}
 }
 
+func TestOwnerActive(t *testing.T) {
+	e := newEnv(t, nil)
+	e.install(time.Hour)
+	for id, want := range map[string]bool{hubspottest.OwnerManager1: true, hubspottest.OwnerArchived: false, "1": false} {
+		got, err := e.client.OwnerActive(ctx, portal, id)
+		if err != nil || got != want {
+			t.Errorf("owner %s active = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	r := e.lastRequest("GET", "/crm/v3/owners/1")
+	if r.Query.Get("archived") != "false" || r.Query.Get("idProperty") != "id" {
+		t.Fatalf("owner query %v", r.Query)
+	}
+	// A deactivation after the first look is seen on the next one.
+	e.fake.SetOwnerArchived(hubspottest.OwnerManager1, true)
+	if ok, err := e.client.OwnerActive(ctx, portal, hubspottest.OwnerManager1); err != nil || ok {
+		t.Fatalf("archived manager active = %v, %v", ok, err)
+	}
+}
+
 func TestThreadMessages(t *testing.T) {
 	e := newEnv(t, nil)
 	e.install(time.Hour)

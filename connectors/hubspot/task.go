@@ -260,6 +260,18 @@ func (c *Client) taskProps() []string {
 // CreateTask creates the task (one call; two when the contact is known
 // only by email). It stores spec.HandoffID in the body marker and, when
 // HUBSPOT_HANDOFF_ID_PROPERTY is set, in that property.
+// ownerUnavailable marks HubSpot refusing the task's hubspot_owner_id
+// (a property error INVALID_OWNER_ID: the owner was archived or never
+// existed) as handoff.ErrOwnerUnavailable, so the caller picks another
+// owner; the PermanentError stays findable.
+func ownerUnavailable(err error) error {
+	var pe *handoff.PermanentError
+	if errors.As(err, &pe) && strings.Contains(pe.Detail, "INVALID_OWNER_ID") && strings.Contains(pe.Detail, "hubspot_owner_id") {
+		return fmt.Errorf("%w: %w", handoff.ErrOwnerUnavailable, err)
+	}
+	return err
+}
+
 func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff.Task, error) {
 	if spec.HandoffID == "" {
 		return handoff.Task{}, &handoff.PermanentError{CRM: crm, Code: "missing_handoff_id", Detail: "task spec has no handoff id"}
@@ -287,7 +299,7 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 	}
 	var out Object
 	if err := c.do(ctx, spec.Tenant, request{method: "POST", path: crmObjects + "tasks", body: in}, &out); err != nil {
-		return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, err)
+		return handoff.Task{}, fmt.Errorf("create hubspot task for handoff %s: %w", spec.HandoffID, ownerUnavailable(err))
 	}
 	if out.Properties == nil {
 		out.Properties = in.Properties

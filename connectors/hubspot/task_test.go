@@ -365,3 +365,22 @@ func TestAppendToATaskWithoutRecordsUsesTheBody(t *testing.T) {
 		t.Fatalf("body:\n%s", b)
 	}
 }
+
+// A task for an archived owner is refused with INVALID_OWNER_ID, reported
+// as handoff.ErrOwnerUnavailable (the caller tries another owner).
+func TestCreateTaskArchivedOwnerIsUnavailable(t *testing.T) {
+	e := newEnv(t, nil)
+	e.install(time.Hour)
+	spec := sampleSpec()
+	spec.HandoffID, spec.Bundle.HandoffID = "ho_archived_owner", "ho_archived_owner"
+	spec.Owner = handoff.Owner{ID: hubspottest.OwnerArchived}
+	_, err := e.client.CreateTask(ctx, spec)
+	var pe *handoff.PermanentError
+	if !errors.Is(err, handoff.ErrOwnerUnavailable) || !errors.As(err, &pe) || pe.Status != 400 {
+		t.Fatalf("create for an archived owner: %v", err)
+	}
+	spec.Owner = handoff.Owner{ID: hubspottest.OwnerManager1}
+	if _, err := e.client.CreateTask(ctx, spec); err != nil {
+		t.Fatalf("create for an active owner: %v", err)
+	}
+}

@@ -363,6 +363,26 @@ func domainOf(website string) string {
 	return strings.TrimPrefix(u.Hostname(), "www.")
 }
 
+// UserActiveQuery reads whether a user id is an active user.
+func UserActiveQuery(id string) string {
+	return "SELECT Id, IsActive, Email FROM User WHERE Id = " + Quote(id) + " LIMIT 1"
+}
+
+// OwnerActive reports whether an owner id can own records: an active User.
+// A deactivated user (User.IsActive false) or an id that is no user is
+// not. Ids of other kinds (a queue, 00G, may own a Lead) are not users and
+// are reported active: the CRM decides on them at write time.
+func (c *Client) OwnerActive(ctx context.Context, tenant, id string) (bool, error) {
+	if !strings.HasPrefix(id, prefixUser) {
+		return true, nil
+	}
+	var res queryResult[userRec]
+	if err := c.query(ctx, tenant, UserActiveQuery(id), &res); err != nil {
+		return false, fmt.Errorf("salesforce check user %s is active (tenant %s): %w", id, tenant, err)
+	}
+	return len(res.Records) > 0 && res.Records[0].IsActive, nil
+}
+
 // OwnerByEmail finds the active user with that email (wraps handoff.ErrNotFound).
 func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handoff.Owner, error) {
 	email = strings.TrimSpace(email)

@@ -89,13 +89,26 @@ func (c *Client) CreateTask(ctx context.Context, spec handoff.TaskSpec) (handoff
 		return c.findOrCreateTask(ctx, spec, fields)
 	}
 	if err != nil {
-		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
+		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, ownerUnavailable(err))
 	}
 	if res.ID == "" || status == http.StatusNoContent {
 		// Older API versions answer an update with 204 and no body.
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)
 	}
 	return c.createdTask(ctx, spec, fields, status, res)
+}
+
+// ownerUnavailable marks Salesforce's INACTIVE_OWNER_OR_USER (the task's
+// owner is a deactivated user) as handoff.ErrOwnerUnavailable, so the
+// caller picks another owner; the PermanentError stays findable.
+// The code is one of the API's StatusCode values
+// (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_concepts_core_data_objects.htm).
+func ownerUnavailable(err error) error {
+	var pe *handoff.PermanentError
+	if errors.As(err, &pe) && pe.Code == "INACTIVE_OWNER_OR_USER" {
+		return fmt.Errorf("%w: %w", handoff.ErrOwnerUnavailable, err)
+	}
+	return err
 }
 
 // dropRefusedPicklist clears the Status or Priority of fields when err is
@@ -138,7 +151,7 @@ func (c *Client) findOrCreateTask(ctx context.Context, spec handoff.TaskSpec, fi
 	var res upsertResult
 	status, err := c.do(ctx, spec.Tenant, http.MethodPost, "/sobjects/Task", nil, body, &res)
 	if err != nil {
-		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, err)
+		return handoff.Task{}, fmt.Errorf("salesforce create task %s (tenant %s): %w", spec.HandoffID, spec.Tenant, ownerUnavailable(err))
 	}
 	if res.ID == "" && res.Success {
 		return c.FindTask(ctx, spec.Tenant, spec.HandoffID)

@@ -508,3 +508,34 @@ func TestAppendGivesUpRetryablyWhenTheTaskKeepsChanging(t *testing.T) {
 		t.Errorf("description %q after %d edits", d, n)
 	}
 }
+
+func TestInactiveOwnerIsUnavailable(t *testing.T) {
+	e := newEnv(t, nil)
+	tenant := e.install()
+	ctx := context.Background()
+	if ok, err := e.client.OwnerActive(ctx, tenant, salesforcetest.UserFormer); err != nil || ok {
+		t.Fatalf("former user active = %v, %v", ok, err)
+	}
+	if ok, err := e.client.OwnerActive(ctx, tenant, "005000000000000AAA"); err != nil || ok {
+		t.Fatalf("unknown user active = %v, %v", ok, err)
+	}
+	spec := janeSpec(tenant, "hf_inactive")
+	if ok, err := e.client.OwnerActive(ctx, tenant, spec.Owner.ID); err != nil || !ok {
+		t.Fatalf("owner %s active = %v, %v", spec.Owner.ID, ok, err)
+	}
+	// Deactivated after the look-up: the create says INACTIVE_OWNER_OR_USER.
+	e.fake.SetUserActive(spec.Owner.ID, false)
+	_, err := e.client.CreateTask(ctx, spec)
+	var pe *handoff.PermanentError
+	if !errors.Is(err, handoff.ErrOwnerUnavailable) || !errors.As(err, &pe) || pe.Code != "INACTIVE_OWNER_OR_USER" || pe.Status != 400 {
+		t.Fatalf("create for an inactive owner: %v", err)
+	}
+	if ok, err := e.client.OwnerActive(ctx, tenant, spec.Owner.ID); err != nil || ok {
+		t.Fatalf("deactivated owner active = %v, %v", ok, err)
+	}
+	// Reactivated: the create goes through.
+	e.fake.SetUserActive(spec.Owner.ID, true)
+	if _, err := e.client.CreateTask(ctx, spec); err != nil {
+		t.Fatalf("create after reactivation: %v", err)
+	}
+}

@@ -81,11 +81,17 @@ func (s *Server) owners(w http.ResponseWriter, r *http.Request, _ string, _ []by
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// owner is GET /crm/v3/owners/{ownerId}?idProperty=id|userId.
+// owner is GET /crm/v3/owners/{ownerId}?idProperty=id|userId&archived=.
+// Like the list, it only finds archived owners with archived=true (the
+// parameter's default is false), so a deactivated owner is a 404.
 func (s *Server) owner(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
 	id := r.PathValue("id")
 	byUser := r.URL.Query().Get("idProperty") == "userId"
+	archived := r.URL.Query().Get("archived") == "true"
 	for _, o := range s.seed.Owners {
+		if o.Archived != archived {
+			continue
+		}
 		if (!byUser && o.ID == id) || (byUser && strconv.FormatInt(o.UserID, 10) == id) {
 			writeJSON(w, http.StatusOK, ownerJSON(o))
 			return

@@ -479,6 +479,21 @@ func (s *Server) SetTaskProperty(id, name, value string) bool {
 	return ok
 }
 
+// SetOwnerArchived archives an owner (its user deactivated or removed in
+// the portal) or restores it; it reports whether the owner exists.
+func (s *Server) SetOwnerArchived(id string, archived bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seed.Owners = slices.Clone(s.seed.Owners) // the caller's seed stays as it was
+	for i := range s.seed.Owners {
+		if s.seed.Owners[i].ID == id {
+			s.seed.Owners[i].Archived = archived
+			return true
+		}
+	}
+	return false
+}
+
 // Helpers.
 
 func randHex(n int) string {

@@ -352,6 +352,21 @@ func (s *Server) Record(object, id string) map[string]any {
 	return out
 }
 
+// SetUserActive deactivates a user (User.IsActive false, as an admin
+// would in Setup) or reactivates it; it reports whether the user exists.
+// A task create or reassign naming an inactive owner is answered with
+// INACTIVE_OWNER_OR_USER.
+func (s *Server) SetUserActive(id string, active bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, u := s.db.byID(id, "User")
+	if u == nil {
+		return false
+	}
+	u["IsActive"] = active
+	return true
+}
+
 // Tasks returns copies of every Task.
 func (s *Server) Tasks() []map[string]any {
 	s.mu.Lock()
@@ -1183,7 +1198,9 @@ func (s *Server) applyTaskLocked(w http.ResponseWriter, rec record, fields map[s
 			return false
 		}
 		if u["IsActive"] != true {
-			apiError(w, http.StatusBadRequest, "INACTIVE_OWNER_OR_USER", "operation performed with inactive user ["+id+"] as owner of task", "OwnerId")
+			// As documented, with no fields named.
+			writeJSON(w, http.StatusBadRequest, []any{map[string]any{"errorCode": "INACTIVE_OWNER_OR_USER",
+				"message": "operation performed with inactive user [" + id + "] as owner of task", "fields": []string{}}})
 			return false
 		}
 	}

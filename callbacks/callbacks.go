@@ -329,6 +329,36 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
+// post sends one delivery and sorts the answer for asynq: 2xx done; 5xx,
+// 429 and network errors retried (Retry-After honoured); redirects, which
+// are never followed, and other 4xx archived. what names the delivery,
+// who the receiver, where its redacted URL, and fix what to change when a
+// redirect answers.
+func (s *Sender) post(ctx context.Context, req *http.Request, what, who, where, fix string) error {
+	resp, err := s.http.Do(req)
+	if err != nil {
+		// *url.Error repeats the URL (which may carry a token): keep the cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("POST %s to %s: %v", what, where, err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	switch st := resp.StatusCode; {
+	case st >= 200 && st < 300:
+		s.log.DebugContext(ctx, what+" delivered", "status", st)
+		return nil
+	case st == http.StatusTooManyRequests || st >= 500:
+		return &StatusError{Status: st, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now())}
+	case st >= 300 && st < 400:
+		return fmt.Errorf("%s at %s answered %d (a redirect, which is not followed; %s): %w", who, where, st, fix, asynq.SkipRetry)
+	default:
+		return fmt.Errorf("%s at %s answered %d, which is not retried: %w", who, where, st, asynq.SkipRetry)
+	}
+}
+
 func (s *Sender) send(ctx context.Context, pl payload) error {
 	if s.wh == nil {
 		return fmt.Errorf("callback %s: AGENT_CALLBACK_URL is not set any more: %w", pl.ID, asynq.SkipRetry)
@@ -347,28 +377,7 @@ func (s *Sender) send(ctx context.Context, pl payload) error {
 	req.Header.Set(standardwebhooks.HeaderWebhookID, pl.ID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
-	resp, err := s.http.Do(req)
-	if err != nil {
-		// *url.Error repeats the URL (which may carry a token): keep the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("POST callback %s to %s: %v", pl.ID, redactURL(s.cfg.URL), err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch st := resp.StatusCode; {
-	case st >= 200 && st < 300:
-		s.log.DebugContext(ctx, "callback delivered", "webhook_id", pl.ID, "type", pl.Type, "status", st)
-		return nil
-	case st == http.StatusTooManyRequests || st >= 500:
-		return &StatusError{Status: st, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now())}
-	case st >= 300 && st < 400:
-		return fmt.Errorf("callback receiver answered %d (a redirect, which is not followed; fix AGENT_CALLBACK_URL): %w", st, asynq.SkipRetry)
-	default:
-		return fmt.Errorf("callback receiver answered %d, which is not retried: %w", st, asynq.SkipRetry)
-	}
+	return s.post(ctx, req, "callback "+pl.ID, "callback receiver", redactURL(s.cfg.URL), "fix AGENT_CALLBACK_URL")
 }
 
 // retryAfter reads Retry-After: seconds or an HTTP date (RFC 9110 10.2.3).

@@ -6,9 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -182,27 +180,7 @@ func (s *Sender) sendChat(ctx context.Context, pl payload) error {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Handoff-Notifications/1")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("POST notification %s to %s: %v", pl.ID, redactChat(pl.URL), err)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch st := resp.StatusCode; {
-	case st >= 200 && st < 300:
-		s.log.DebugContext(ctx, "notification delivered", "id", pl.ID, "format", pl.Format, "status", st)
-		return nil
-	case st == http.StatusTooManyRequests || st >= 500:
-		return &StatusError{Status: st, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), s.now())}
-	case st >= 300 && st < 400:
-		return fmt.Errorf("%s webhook at %s answered %d (a redirect, which is not followed; fix the ladder's notify target): %w", pl.Format, redactChat(pl.URL), st, asynq.SkipRetry)
-	default:
-		return fmt.Errorf("%s webhook at %s answered %d, which is not retried: %w", pl.Format, redactChat(pl.URL), st, asynq.SkipRetry)
-	}
+	return s.post(ctx, req, "notification "+pl.ID, pl.Format+" webhook", redactChat(pl.URL), "fix the ladder's notify target")
 }
 
 // redactChat keeps scheme and host: a chat webhook's path is its secret.

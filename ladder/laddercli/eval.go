@@ -566,9 +566,38 @@ func yamlProblem(name string, err error) string {
 		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
 			line = tk.Position.Line
 		}
-		return fmt.Sprintf("%s:%d: %s", name, line, ye.GetMessage())
+		return fmt.Sprintf("%s:%d: %s", name, line, plainYAMLMessage(ye.GetMessage()))
 	}
 	return fmt.Sprintf("%s: %v", name, err)
+}
+
+// plainYAMLMessage says a type mismatch in the file's words rather than
+// the decoder's ("cannot unmarshal string into Go struct field
+// evalFile.Cases of type bool" becomes "want true or false, got a string").
+func plainYAMLMessage(msg string) string {
+	rest, ok := strings.CutPrefix(msg, "cannot unmarshal ")
+	if !ok {
+		return msg
+	}
+	got, _, _ := strings.Cut(rest, " ")
+	i := strings.LastIndex(rest, " of type ")
+	if i < 0 {
+		return msg
+	}
+	want := strings.TrimSpace(rest[i+len(" of type "):])
+	switch {
+	case want == "bool":
+		want = "true or false"
+	case strings.HasPrefix(want, "int"), strings.HasPrefix(want, "float"):
+		want = "a number"
+	case want == "string":
+		want = "text"
+	case strings.HasPrefix(want, "[]"):
+		want = "a list"
+	case strings.HasPrefix(want, "map"):
+		want = "a mapping"
+	}
+	return "want " + want + ", got a " + got
 }
 
 // reviewerList accepts one reviewer id or a list of them.

@@ -365,3 +365,15 @@ func TestEvalReviewerInFlowMapping(t *testing.T) {
 		t.Error("a two-key mapping was taken for a reviewer")
 	}
 }
+
+func TestPlainYAMLMessage(t *testing.T) {
+	for in, want := range map[string]string{
+		"cannot unmarshal string into Go struct field evalFile.Cases of type bool": "want true or false, got a string",
+		"cannot unmarshal []interface {} into Go struct field x.Y of type string":  "want text, got a []interface",
+		"unknown field \"foo\"": "unknown field \"foo\"",
+	} {
+		if got := plainYAMLMessage(in); got != want {
+			t.Errorf("plainYAMLMessage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -77,7 +77,9 @@ type Config struct {
 	LostTaskSweepInterval time.Duration `env:"LOST_TASK_SWEEP_INTERVAL, default=1m"`
 
 	// PublicBaseURL is used in "install the app at ..." error messages.
-	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+	// Passed in by the caller (PUBLIC_BASE_URL, read by the HTTP server's
+	// configuration).
+	PublicBaseURL string
 }
 
 // Defaults returns the documented defaults.

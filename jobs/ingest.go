@@ -48,9 +48,11 @@ type IngestConfig struct {
 	// and the task's own retention.
 	DedupeTTL time.Duration `env:"DEDUPE_TTL, default=72h"`
 	// MaxRetry and Timeout of event:process tasks. Timeout is stored by
-	// asynq in whole seconds; it is rounded up to at least 1s.
-	MaxRetry int           `env:"EVENT_MAX_RETRY, default=12"`
-	Timeout  time.Duration `env:"EVENT_TIMEOUT, default=60s"`
+	// asynq in whole seconds; it is rounded up to at least 1s. Timeout is
+	// EVENT_TIMEOUT, read by Config (the worker's side) and passed in, so
+	// the enqueued task and the handler agree.
+	MaxRetry int `env:"EVENT_MAX_RETRY, default=12"`
+	Timeout  time.Duration
 	// Concurrency bounds the parallel enqueues of one batch.
 	Concurrency int `env:"INGEST_CONCURRENCY, default=8"`
 }

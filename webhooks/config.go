@@ -17,13 +17,18 @@ import (
 type Config struct {
 	// PublicBaseURL is the externally visible base URL, exactly the scheme
 	// and host HubSpot calls (its v3 and v2 signatures cover the full URL).
-	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+	// Passed in by the caller (PUBLIC_BASE_URL as set, "" when unset), like
+	// the other fields without an env tag: each variable is read once, by
+	// the package that owns it.
+	PublicBaseURL string
 
-	// HubSpotClientSecret is the app's client secret (v3, v2 and v1 signatures).
-	HubSpotClientSecret string `env:"HUBSPOT_CLIENT_SECRET"`
-	// HubSpotAppID, when set, makes events of other apps (several apps
-	// sharing one URL) be dropped and counted instead of enqueued.
-	HubSpotAppID string `env:"HUBSPOT_APP_ID"`
+	// HubSpotClientSecret is the app's client secret (v3, v2 and v1
+	// signatures): HUBSPOT_CLIENT_SECRET, passed in by the caller.
+	HubSpotClientSecret string
+	// HubSpotAppID (HUBSPOT_APP_ID, passed in), when set, makes events of
+	// other apps (several apps sharing one URL) be dropped and counted
+	// instead of enqueued.
+	HubSpotAppID string
 	// SignatureMaxAge is the replay window of timestamped signatures
 	// (HubSpot v3 and Standard Webhooks), in both directions.
 	SignatureMaxAge time.Duration `env:"HUBSPOT_SIGNATURE_MAX_AGE, default=5m"`
@@ -38,12 +43,14 @@ type Config struct {
 
 	// MarketoWebhookSecret is the X-Handoff-Secret header value.
 	MarketoWebhookSecret string `env:"MARKETO_WEBHOOK_SECRET"`
-	// MarketoBaseURL (https://<munchkin>.mktorest.com) names the tenant of
-	// Marketo events: the munchkin id, the host's first label.
-	MarketoBaseURL string `env:"MARKETO_BASE_URL"`
-	// MarketoMunchkinID overrides the tenant taken from MarketoBaseURL (the
-	// connector reads the same variable, so both agree).
-	MarketoMunchkinID string `env:"MARKETO_MUNCHKIN_ID"`
+	// MarketoBaseURL (MARKETO_BASE_URL, passed in:
+	// https://<munchkin>.mktorest.com) names the tenant of Marketo events:
+	// the munchkin id, the host's first label.
+	MarketoBaseURL string
+	// MarketoMunchkinID (MARKETO_MUNCHKIN_ID, passed in) overrides the
+	// tenant taken from MarketoBaseURL; the connector is given the same
+	// value, so both agree.
+	MarketoMunchkinID string
 	// MarketoTimeZone is the zone of times the Marketo template sends
 	// without one: {{system.dateTime}} prints "2026-11-22 10:00:00", which
 	// Marketo renders in US Central time (UNCONFIRMED, see

@@ -9,10 +9,17 @@ import (
 	"github.com/sethvargo/go-envconfig"
 )
 
+// loadConfig reads env as the program does: the variables this package
+// owns through its env tags, the shared ones handed in by the caller.
 func loadConfig(t *testing.T, env map[string]string) (Config, error) {
 	t.Helper()
 	var c Config
 	err := envconfig.ProcessWith(context.Background(), &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(env)})
+	c.PublicBaseURL = env["PUBLIC_BASE_URL"]
+	c.HubSpotClientSecret = env["HUBSPOT_CLIENT_SECRET"]
+	c.HubSpotAppID = env["HUBSPOT_APP_ID"]
+	c.MarketoBaseURL = env["MARKETO_BASE_URL"]
+	c.MarketoMunchkinID = env["MARKETO_MUNCHKIN_ID"]
 	return c, err
 }
 

@@ -87,10 +87,31 @@ func loadConfig(ctx context.Context, env envconfig.Lookuper) (Config, error) {
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: env}); err != nil {
 		return cfg, &exitError{code: 2, msg: "configuration: " + envErrorLine(reflect.TypeOf(cfg), err)}
 	}
+	cfg.share()
 	if err := cfg.validate(); err != nil {
 		return cfg, &exitError{code: 2, msg: "configuration: " + err.Error()}
 	}
 	return cfg, nil
+}
+
+// share hands the variables that several packages need to each of them.
+// Every variable is read by exactly one package's Config (the env tags say
+// which; TestEveryVariableIsReadOnce keeps it so); the others have an
+// untagged field that is filled here, so two parts of the program can
+// never see two values of one variable.
+func (c *Config) share() {
+	base := c.HTTP.BaseURL()
+	c.HubSpot.PublicBaseURL = base
+	c.Salesforce.PublicBaseURL = base
+	c.Jobs.PublicBaseURL = base
+	// As set, not defaulted: the webhook checks refuse HubSpot signatures
+	// without an explicit PUBLIC_BASE_URL (HubSpot signs the full URL).
+	c.Webhooks.PublicBaseURL = c.HTTP.PublicBaseURL
+	c.Webhooks.HubSpotClientSecret = c.HubSpot.ClientSecret
+	c.Webhooks.HubSpotAppID = c.HubSpot.AppID
+	c.Webhooks.MarketoBaseURL = c.Marketo.BaseURL
+	c.Webhooks.MarketoMunchkinID = c.Marketo.MunchkinID
+	c.Ingest.Timeout = c.Jobs.EventTimeout
 }
 
 // envErrorLine rewrites go-envconfig's "Field: Sub: problem" into

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/handoff-dev/handoff"
 
@@ -231,5 +232,75 @@ func TestConfigErrorsBeforeAnyIO(t *testing.T) {
 	}
 	if n := dials.Load(); n != 0 {
 		t.Fatalf("Redis was dialed %d time(s) before the configuration error stopped start-up", n)
+	}
+}
+
+// Each variable is read by one field of the configuration; the packages
+// that need it too are handed it (Config.share). Two env tags with one name
+// could be given two values by a default or a later edit.
+func TestEveryVariableIsReadOnce(t *testing.T) {
+	seen := map[string]string{}
+	var walk func(reflect.Type, string)
+	walk = func(t0 reflect.Type, path string) {
+		for i := 0; i < t0.NumField(); i++ {
+			f := t0.Field(i)
+			tag := f.Tag.Get("env")
+			if tag == "" {
+				if f.Type.Kind() == reflect.Struct {
+					walk(f.Type, path+"."+f.Name)
+				}
+				continue
+			}
+			name, _, _ := strings.Cut(tag, ",")
+			name = strings.TrimSpace(name)
+			if prev, dup := seen[name]; dup {
+				t.Errorf("%s is read by both %s and %s; read it once and hand it to the other in Config.share", name, prev, path+"."+f.Name)
+			}
+			seen[name] = path + "." + f.Name
+		}
+	}
+	walk(reflect.TypeOf(Config{}), "Config")
+	if len(seen) < 50 {
+		t.Fatalf("walked only %d variables; the walk is broken", len(seen))
+	}
+}
+
+func TestSharedVariablesReachEveryPackage(t *testing.T) {
+	env := map[string]string{
+		"PUBLIC_BASE_URL": "https://handoff.example.com", "EVENT_TIMEOUT": "90s",
+		"HUBSPOT_CLIENT_SECRET": "hs-secret", "HUBSPOT_APP_ID": "1234",
+		"MARKETO_BASE_URL": "https://123-ABC-456.mktorest.com", "MARKETO_MUNCHKIN_ID": "123-ABC-456",
+	}
+	cfg, err := loadConfig(context.Background(), envconfig.MapLookuper(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]string{
+		"HubSpot.PublicBaseURL": cfg.HubSpot.PublicBaseURL, "Salesforce.PublicBaseURL": cfg.Salesforce.PublicBaseURL,
+		"Jobs.PublicBaseURL": cfg.Jobs.PublicBaseURL, "Webhooks.PublicBaseURL": cfg.Webhooks.PublicBaseURL,
+	} {
+		if got != env["PUBLIC_BASE_URL"] {
+			t.Errorf("%s = %q, want %q", name, got, env["PUBLIC_BASE_URL"])
+		}
+	}
+	if cfg.Webhooks.HubSpotClientSecret != "hs-secret" || cfg.Webhooks.HubSpotAppID != "1234" ||
+		cfg.Webhooks.MarketoBaseURL != env["MARKETO_BASE_URL"] || cfg.Webhooks.MarketoMunchkinID != "123-ABC-456" {
+		t.Errorf("webhooks config %+v", cfg.Webhooks)
+	}
+	if cfg.Ingest.Timeout != 90*time.Second || cfg.Jobs.EventTimeout != 90*time.Second {
+		t.Errorf("EVENT_TIMEOUT: ingest %s, jobs %s, want 90s both", cfg.Ingest.Timeout, cfg.Jobs.EventTimeout)
+	}
+
+	// Unset, the connectors get the default and the webhook checks get
+	// nothing (so they can refuse HubSpot signatures without it).
+	cfg, err = loadConfig(context.Background(), envconfig.MapLookuper(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HubSpot.PublicBaseURL != "http://localhost:8080" || cfg.Jobs.PublicBaseURL != "http://localhost:8080" || cfg.Webhooks.PublicBaseURL != "" {
+		t.Errorf("unset PUBLIC_BASE_URL: hubspot %q, jobs %q, webhooks %q", cfg.HubSpot.PublicBaseURL, cfg.Jobs.PublicBaseURL, cfg.Webhooks.PublicBaseURL)
+	}
+	if _, err := loadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"HUBSPOT_CLIENT_SECRET": "s"})); err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
+		t.Errorf("HUBSPOT_CLIENT_SECRET without PUBLIC_BASE_URL: %v, want an error naming PUBLIC_BASE_URL", err)
 	}
 }

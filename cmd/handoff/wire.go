@@ -148,18 +148,14 @@ func buildCRMs(cfg Config, store *tokenstore.Store, rdb redis.UniversalClient, h
 	var c crms
 	limiter := ratelimit.New(rdb)
 	if hubspotEnabled(cfg.HubSpot) {
-		hc := cfg.HubSpot
-		hc.PublicBaseURL = cfg.HTTP.PublicBaseURL
-		cl, err := hubspot.New(hc, hubspot.Deps{Tokens: store, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "hubspot")})
+		cl, err := hubspot.New(cfg.HubSpot, hubspot.Deps{Tokens: store, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "hubspot")})
 		if err != nil {
 			return c, fmt.Errorf("hubspot: %w", err)
 		}
 		c.hubspot = cl
 	}
 	if salesforceEnabled(cfg.Salesforce) {
-		sc := cfg.Salesforce
-		sc.PublicBaseURL = cfg.HTTP.PublicBaseURL
-		cl, err := salesforce.New(sc, salesforce.Deps{Tokens: store, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "salesforce")})
+		cl, err := salesforce.New(cfg.Salesforce, salesforce.Deps{Tokens: store, Limiter: limiter, HTTPClient: httpc, Logger: log.With("crm", "salesforce")})
 		if err != nil {
 			return c, fmt.Errorf("salesforce: %w", err)
 		}
@@ -223,9 +219,7 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 	if cfg.Callbacks.Enabled() {
 		notifier = p.callbacks
 	}
-	jc := cfg.Jobs
-	jc.PublicBaseURL = cfg.HTTP.PublicBaseURL
-	p.jobs, err = jobs.New(jc, jobs.Deps{Redis: conn.Client, CRMs: p.crms.enabled(), Enricher: en, Decider: active,
+	p.jobs, err = jobs.New(cfg.Jobs, jobs.Deps{Redis: conn.Client, CRMs: p.crms.enabled(), Enricher: en, Decider: active,
 		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg, Notifier: notifier, People: p.callbacks})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)

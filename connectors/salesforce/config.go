@@ -69,7 +69,7 @@ type Config struct {
 
 	// PublicBaseURL is passed in by the caller (PUBLIC_BASE_URL); the
 	// redirect URI is PublicBaseURL + "/oauth/salesforce/callback".
-	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+	PublicBaseURL string
 }
 
 func (c *Config) setDefaults() {

@@ -27,8 +27,11 @@ import (
 
 // Config is the HTTP server's configuration.
 type Config struct {
-	Addr          string `env:"HTTP_ADDR, default=:8080"`
-	PublicBaseURL string `env:"PUBLIC_BASE_URL, default=http://localhost:8080"`
+	Addr string `env:"HTTP_ADDR, default=:8080"`
+	// PublicBaseURL is PUBLIC_BASE_URL as set ("" when unset; BaseURL
+	// gives the default). It is read here only: the connectors and the
+	// webhook checks are handed it by the caller, so they cannot disagree.
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 	AdminToken    string `env:"ADMIN_TOKEN"`
 	// AgentToken may read GET /api/conversations/{id} and nothing else (an
 	// agent checks who owns its buyer without holding the admin token).
@@ -41,16 +44,31 @@ type Config struct {
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT, default=20s"`
 }
 
+// DefaultPublicBaseURL is the base URL when PUBLIC_BASE_URL is unset (a
+// local run; HubSpot signatures need the real one).
+const DefaultPublicBaseURL = "http://localhost:8080"
+
+// BaseURL is the externally visible base URL: PUBLIC_BASE_URL, or
+// DefaultPublicBaseURL when it is unset.
+func (c Config) BaseURL() string {
+	if c.PublicBaseURL == "" {
+		return DefaultPublicBaseURL
+	}
+	return c.PublicBaseURL
+}
+
 // Validate checks values that the types alone do not.
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("HTTP_ADDR: %q is not host:port or :port", c.Addr)
 	}
-	if !strings.HasPrefix(c.PublicBaseURL, "http://") && !strings.HasPrefix(c.PublicBaseURL, "https://") {
-		return fmt.Errorf("PUBLIC_BASE_URL: %q must start with http:// or https://", c.PublicBaseURL)
-	}
-	if strings.HasSuffix(c.PublicBaseURL, "/") {
-		return fmt.Errorf("PUBLIC_BASE_URL: %q must not end with a slash", c.PublicBaseURL)
+	if u := c.PublicBaseURL; u != "" {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return fmt.Errorf("PUBLIC_BASE_URL: %q must start with http:// or https://", u)
+		}
+		if strings.HasSuffix(u, "/") {
+			return fmt.Errorf("PUBLIC_BASE_URL: %q must not end with a slash", u)
+		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		return errors.New("ADMIN_TOKEN: too short; use at least 16 random characters (e.g. openssl rand -hex 24)")

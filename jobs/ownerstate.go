@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/redislock"
 )
 
 // TypeOwnerState mirrors a conversation's owner state into its CRM contact.
@@ -68,14 +69,14 @@ func (p *Pipeline) MirrorOwnerState(ctx context.Context, t *asynq.Task) error {
 		return &PermanentJobError{Err: fmt.Errorf("owner-state payload is not valid: %v", err)}
 	}
 	lock := keyOwnerStateLock(pl.Conversation)
-	ok, err := p.rdb.SetNX(ctx, lock, pl.Seq, 2*time.Minute).Result()
+	release, ok, err := redislock.TryAcquire(ctx, p.rdb, lock, 2*time.Minute)
 	if err != nil {
 		return fmt.Errorf("lock owner-state of %s: %w", pl.Conversation, err)
 	}
 	if !ok {
 		return fmt.Errorf("mirror owner state of %s (change %d): %w", pl.Conversation, pl.Seq, errOwnerStateBusy)
 	}
-	defer p.rdb.Del(context.WithoutCancel(ctx), lock)
+	defer release()
 
 	cur, err := p.lease(ctx, pl.Conversation)
 	if err != nil {

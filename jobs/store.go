@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -240,15 +239,3 @@ func (p *Pipeline) sample(ctx context.Context, pipe redis.Pipeliner, key string,
 	pipe.LPush(ctx, key, strconv.FormatFloat(v, 'f', -1, 64))
 	pipe.LTrim(ctx, key, 0, p.cfg.OutcomeSamples-1)
 }
-
-// lock takes a short exclusive lock; unlock releases it only if still ours.
-func (p *Pipeline) lock(ctx context.Context, key string, ttl time.Duration) (func(), bool, error) {
-	token := rand.Text()
-	ok, err := p.rdb.SetNX(ctx, key, token, ttl).Result()
-	if err != nil || !ok {
-		return func() {}, ok, err
-	}
-	return func() { _ = unlockScript.Run(context.WithoutCancel(ctx), p.rdb, []string{key}, token).Err() }, true, nil
-}
-
-var unlockScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/redislock"
 )
 
 // keyAwaiting is a sorted set of the handoffs (handoff and hold) whose
@@ -136,7 +137,9 @@ func (p *Pipeline) RunSweeps(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ok, err := p.rdb.SetNX(ctx, "handoff:jobs:sweep:lock", 1, max(every/2, time.Second)).Result()
+		// Not released: held for half an interval, it lets one process
+		// of the deployment sweep per interval.
+		_, ok, err := redislock.TryAcquire(ctx, p.rdb, "handoff:jobs:sweep:lock", max(every/2, time.Second))
 		if err != nil || !ok {
 			continue
 		}

@@ -2,8 +2,11 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/handoff-dev/handoff/internal/redislock"
 )
 
 // appendLockWait is how long an append waits for another worker's append
@@ -26,27 +29,15 @@ const appendLockWait = 15 * time.Second
 func (p *Pipeline) appendToTask(ctx context.Context, crm CRM, tenant, taskID, note string) error {
 	key := "handoff:jobs:task-lock:" + taskID
 	ttl := max(p.cfg.EventTimeout, p.cfg.SLACheckTimeout) + 10*time.Second // only matters if a worker dies holding it
-	deadline := time.Now().Add(appendLockWait)
-	wait := 20 * time.Millisecond
-	for {
-		unlock, ok, err := p.lock(ctx, key, ttl)
-		if err != nil {
-			return fmt.Errorf("lock task %s for an update: %w", taskID, err)
-		}
-		if ok {
-			defer unlock()
-			return crm.AppendToTask(ctx, tenant, taskID, note)
-		}
-		if time.Now().Add(wait).After(deadline) {
-			return fmt.Errorf("task %s is being updated by another worker for over %s; the update will be retried", taskID, appendLockWait)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("wait to update task %s: %w", taskID, ctx.Err())
-		case <-t.C:
-		}
-		wait = min(2*wait, 250*time.Millisecond)
+	wctx, cancel := context.WithTimeout(ctx, appendLockWait)
+	release, err := redislock.Acquire(wctx, p.rdb, key, ttl)
+	cancel()
+	switch {
+	case errors.Is(err, redislock.ErrTimeout) && ctx.Err() == nil:
+		return fmt.Errorf("task %s is being updated by another worker for over %s; the update will be retried", taskID, appendLockWait)
+	case err != nil:
+		return fmt.Errorf("lock task %s for an update: %w", taskID, err)
 	}
+	defer release()
+	return crm.AppendToTask(ctx, tenant, taskID, note)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/redislock"
 )
 
 // KeySize is the size of the encryption key (AES-256).
@@ -138,34 +139,15 @@ var ErrLockTimeout = errors.New("timed out waiting for the token refresh lock")
 // Redis). It waits until ctx is done. The lock expires by itself after 30 s
 // in case its holder dies. Call unlock when the refresh is stored.
 func (s *Store) Lock(ctx context.Context, crm handoff.Source, tenant string) (unlock func(), err error) {
-	key := s.prefix + "lock:" + string(crm) + ":" + tenant
-	id := randomString(16)
-	wait := 10 * time.Millisecond
-	for {
-		ok, err := s.rdb.SetNX(ctx, key, id, 30*time.Second).Result()
-		if err != nil {
-			return nil, fmt.Errorf("take %s refresh lock for tenant %s: %w", crm, tenant, err)
-		}
-		if ok {
-			return func() {
-				// Delete only our own lock.
-				_ = releaseScript.Run(context.WithoutCancel(ctx), s.rdb, []string{key}, id).Err()
-			}, nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%s tenant %s: %w", crm, tenant, ErrLockTimeout)
-		case <-t.C:
-		}
-		if wait < 200*time.Millisecond {
-			wait *= 2
-		}
+	release, err := redislock.Acquire(ctx, s.rdb, s.prefix+"lock:"+string(crm)+":"+tenant, 30*time.Second)
+	if errors.Is(err, redislock.ErrTimeout) {
+		return nil, fmt.Errorf("%s tenant %s: %w", crm, tenant, ErrLockTimeout)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("take %s refresh lock for tenant %s: %w", crm, tenant, err)
+	}
+	return release, nil
 }
-
-var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
 // ErrBadState: the OAuth state is unknown, expired or already used.
 var ErrBadState = errors.New("unknown, expired or already used OAuth state")

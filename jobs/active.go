@@ -40,10 +40,6 @@ func (r *ownerResolver) routable(ctx context.Context, o handoff.Owner, ok bool, 
 	return handoff.Owner{}, false, nil
 }
 
-func keyOwnerActive(src handoff.Source, tenant, id string) string {
-	return "handoff:owner-active:" + string(src) + ":" + tenant + ":" + id
-}
-
 // ownerActive reports whether the CRM lets owner id own records, cached
 // for OwnerActiveTTL (so a deactivation is seen within it, whatever
 // OwnerCacheTTL says). A CRM that cannot tell reports every owner active.

@@ -27,10 +27,6 @@ type Away struct {
 // owner out of routing for a decade.
 const maxAway = 366 * 24 * time.Hour
 
-// keyAway holds an owner's Away; it expires at AwayUntil, so a past period
-// needs no clean-up.
-func keyAway(email string) string { return "handoff:away:" + strings.ToLower(strings.TrimSpace(email)) }
-
 // ErrBadAvailability: an away period that cannot be recorded (not an
 // email, not in the future, more than a year ahead).
 var ErrBadAvailability = errors.New("bad availability")

@@ -311,7 +311,7 @@ func (p *Pipeline) classify(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		err := next.ProcessTask(ctx, t)
 		id, _ := asynq.GetTaskID(ctx)
-		key := "handoff:jobs:ratelimited:" + t.Type() + ":" + id
+		key := keyRateLimited(t.Type(), id)
 		var rl *handoff.RateLimitError
 		if errors.As(err, &rl) && id != "" {
 			pipe := p.rdb.TxPipeline()

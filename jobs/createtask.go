@@ -68,7 +68,7 @@ func (p *Pipeline) createTask(ctx context.Context, pl CreateTaskPayload) error {
 	if err != nil {
 		return err
 	}
-	unlock, ok, err := redislock.TryAcquire(ctx, p.rdb, keyHandoff(pl.HandoffID)+":lock", p.cfg.CreateTaskTimeout+10*time.Second)
+	unlock, ok, err := redislock.TryAcquire(ctx, p.rdb, keyHandoffLock(pl.HandoffID), p.cfg.CreateTaskTimeout+10*time.Second)
 	if err != nil {
 		return fmt.Errorf("lock handoff %s: %w", pl.HandoffID, err)
 	}

@@ -184,9 +184,6 @@ func (p *Pipeline) notifyOwnerChanged(ctx context.Context, l Lease) error {
 	return p.rdb.Set(ctx, keyLeaseNotified(l.Conversation), l.Seq, p.cfg.StateTTL).Err()
 }
 
-func keyLeaseSeq(conv string) string      { return "handoff:own:seq:" + conv }
-func keyLeaseNotified(conv string) string { return "handoff:own:notified:" + conv }
-
 // renotifyOwner re-announces the lease's last change if its notice was
 // not queued (the job that changed it failed before queueing): the retried
 // job finds "no change" and comes here.

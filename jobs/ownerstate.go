@@ -32,9 +32,6 @@ type OwnerStatePayload struct {
 	Seq          int64  `json:"seq"`
 }
 
-func keyOwnerStateWritten(conv string) string { return "handoff:own:crm:" + conv }
-func keyOwnerStateLock(conv string) string    { return "handoff:own:crm:lock:" + conv }
-
 // queueOwnerState queues the CRM mirror of change l, when the CRM of the
 // lease's handoff mirrors owner states. One task per change (TaskID
 // conversation + seq), retried like the pipeline's other tasks.

@@ -90,7 +90,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 	if ev.DedupeKey == "" {
 		ev.DedupeKey = ek
 	}
-	decidedKey := "handoff:jobs:decided:" + ek
+	decidedKey := keyDecided(ek)
 
 	// A retry after the decision was recorded reuses it: one audit record
 	// per event, and the same decision whatever changed since.
@@ -255,7 +255,7 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 	if d.Action == handoff.ActionAssist {
 		// The agent keeps the conversation. One open FYI task per
 		// conversation and rung: later matches are appended to it.
-		akey := "handoff:assist:" + conv + ":" + d.Matched()
+		akey := keyAssist(conv, d.Matched())
 		ok, err := p.rdb.SetNX(ctx, akey, rec.HandoffID, p.cfg.StateTTL).Result()
 		if err != nil {
 			return fmt.Errorf("record assist of %s: %w", conv, err)
@@ -323,7 +323,7 @@ func (p *Pipeline) act(ctx context.Context, ev handoff.Event, crm handoff.Source
 	if err != nil {
 		return err
 	}
-	first, err := p.rdb.SetNX(ctx, "handoff:jobs:started:"+rec.HandoffID, 1, p.cfg.StateTTL).Result()
+	first, err := p.rdb.SetNX(ctx, keyHandoffStarted(rec.HandoffID), 1, p.cfg.StateTTL).Result()
 	if err == nil && first {
 		p.m.handoffs.WithLabelValues(string(d.Action), d.Matched(), string(ev.Source), ev.Channel).Inc()
 		pipe := p.rdb.TxPipeline()
@@ -379,7 +379,7 @@ func (p *Pipeline) followUp(ctx context.Context, lease Lease, ev handoff.Event, 
 				lease.Conversation, lease.HandoffID)
 		}
 	}
-	mark := "handoff:jobs:appended:" + lease.TaskID + ":" + ev.DedupeKey
+	mark := keyAppended(lease.TaskID, ev.DedupeKey)
 	if n, err := p.rdb.Exists(ctx, mark).Result(); err == nil && n > 0 {
 		return nil
 	}

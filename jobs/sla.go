@@ -162,7 +162,7 @@ func (p *Pipeline) finish(ctx context.Context, id string, rec record, resolution
 		if err != nil {
 			return err
 		}
-		akey := "handoff:assist:" + conv + ":" + rec["rung"]
+		akey := keyAssist(conv, rec["rung"])
 		if cur, _ := p.rdb.Get(ctx, akey).Result(); cur == id {
 			_ = p.rdb.Del(ctx, akey).Err()
 		}

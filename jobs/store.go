@@ -13,21 +13,6 @@ import (
 	"github.com/handoff-dev/handoff"
 )
 
-// Redis keys. Everything the pipeline stores lives under "handoff:".
-const (
-	keyAudit    = "handoff:audit"    // stream of decisions and ownership changes
-	keyOutcomes = "handoff:outcomes" // hash of outcome counters
-	keyTTH      = "handoff:outcomes:tth"
-	keyComplete = "handoff:outcomes:completeness"
-)
-
-func keyLease(conv string) string    { return "handoff:own:" + conv }
-func keyLeaseLog(conv string) string { return "handoff:own:log:" + conv }
-func keyHandoff(id string) string    { return "handoff:h:" + id }
-func keyOpen(crm handoff.Source, tenant string) string {
-	return "handoff:open:" + string(crm) + ":" + tenant
-}
-
 // Lease is a conversation's ownership: who may talk to the buyer.
 // agent → pending (a handoff task exists, nobody started it) → human →
 // released (given back to the agent; behaves like agent).

@@ -20,7 +20,6 @@ import (
 // conversation waits for its task: member the handoff id, score the
 // milliseconds of its last enqueue or attempt. An entry leaves the set
 // when the task is recorded or the handoff is abandoned.
-const keyAwaiting = "handoff:awaiting-task"
 
 // sweepGrace is how old an entry must be before SweepLost looks at it: a
 // fresh one may still be between the ZADD and the enqueue.
@@ -139,7 +138,7 @@ func (p *Pipeline) RunSweeps(ctx context.Context) {
 		}
 		// Not released: held for half an interval, it lets one process
 		// of the deployment sweep per interval.
-		_, ok, err := redislock.TryAcquire(ctx, p.rdb, "handoff:jobs:sweep:lock", max(every/2, time.Second))
+		_, ok, err := redislock.TryAcquire(ctx, p.rdb, keySweepLock, max(every/2, time.Second))
 		if err != nil || !ok {
 			continue
 		}

@@ -27,7 +27,7 @@ const appendLockWait = 15 * time.Second
 // appendLockWait, then returns a retryable error: the job is retried and
 // the note is not lost.
 func (p *Pipeline) appendToTask(ctx context.Context, crm CRM, tenant, taskID, note string) error {
-	key := "handoff:jobs:task-lock:" + taskID
+	key := keyTaskLock(taskID)
 	ttl := max(p.cfg.EventTimeout, p.cfg.SLACheckTimeout) + 10*time.Second // only matters if a worker dies holding it
 	wctx, cancel := context.WithTimeout(ctx, appendLockWait)
 	release, err := redislock.Acquire(wctx, p.rdb, key, ttl)

@@ -21,12 +21,6 @@ import (
 // pipeline acts on), and create-task completes it with the owner and due
 // time once the CRM task exists. Each write is followed by a PUBLISH of the
 // turn's dedupe key on ChannelTurns, which wakes the waiting request.
-const (
-	// ChannelTurns is the Redis pub/sub channel that announces memo writes.
-	ChannelTurns = "handoff:turns"
-)
-
-func keyTurn(dedupeKey string) string { return "handoff:turn:" + dedupeKey }
 
 // TurnDecision is the decision on one agent turn, as the agent reads it.
 type TurnDecision struct {

@@ -10,10 +10,6 @@ import (
 	"github.com/handoff-dev/handoff/internal/worktime"
 )
 
-// keyTTHWorking holds time-to-human samples on each handoff's SLA clock:
-// working time when its route has a calendar, else wall time.
-const keyTTHWorking = "handoff:outcomes:tth_working"
-
 // Calendars looks up the working-time calendars routes name
 // (Route.Calendar); *ladder.Ladder is one. Without it every SLA runs on
 // wall time.

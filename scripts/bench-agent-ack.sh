@@ -13,7 +13,8 @@
 # BENCH_RATE/s for BENCH_SECONDS per slice, in four slices ordered
 # new-base-base-new so a drift of the machine's other load cancels out, and
 # prints the latency from each scheduled send to its 2xx, per server, and
-# the ratio new/base. Everything it started is stopped on exit.
+# the ratio new/base, and the server's CPU time per 1,000 acknowledged
+# turns (steadier than latency on a shared machine). Everything it started is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,10 +75,16 @@ for side in new base; do
   wait_http "http://127.0.0.1:${port[$side]}/healthz" "$side" "${pid[$side]}"
 done
 
+# CPU seconds used so far by a process (utime+stime): less sensitive to
+# the machine's other load than latency is.
+proc_cpu() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.3f", ($12 + $13) / t }' "/proc/$1/stat"; }
 load() { # name side duration
   echo "bench-agent-ack: $1" >&2
+  local c0
+  c0=$(proc_cpu "${pid[$2]}")
   timeout $((SECONDS_EACH + 30)) "$work/handoff-load" --target "http://127.0.0.1:${port[$2]}" --json \
     --source agent --rate "$RATE" --concurrency 64 --duration "$3" >"$work/$1.json"
+  echo "$(proc_cpu "${pid[$2]}") $c0" | awk '{ printf "%.3f\n", $1 - $2 }' >"$work/$1.cpu"
 }
 load warm-new new 1s
 load warm-base base 1s
@@ -90,19 +97,22 @@ python3 - "$work" "$RATE" "$BASE" <<'EOF'
 import json, os, sys
 work, rate, base = sys.argv[1], sys.argv[2], sys.argv[3]
 r = {n: json.load(open(os.path.join(work, n + ".json"))) for n in ("new-1", "new-2", "base-1", "base-2")}
+cpu = {n: float(open(os.path.join(work, n + ".cpu")).read()) for n in r}
 def bad(x):
     b = {k: v for k, v in x["status"].items() if not k.startswith("2")}
     b.update(x.get("errors") or {})
     return ", ".join(f"{k}={v}" for k, v in sorted(b.items())) or "none"
 print(f"\nagent turns without Prefer, {rate}/s on a fixed schedule, latency from the scheduled send to the 2xx (ms)")
-print(f"    {'':16}{'acked/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}  unsent  non-2xx/errors")
+print(f"    {'':16}{'acked/s':>9}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'CPU ms/1k':>11}  unsent  non-2xx/errors")
 for n in ("new-1", "base-1", "base-2", "new-2"):
     x, l = r[n], r[n]["latency_ms"]
     label = ("this tree" if n.startswith("new") else base) + " #" + n[-1]
-    print(f"    {label:16}{x['requests_acked_per_s']:>9.0f}{l['p50']:>8.2f}{l['p90']:>8.2f}{l['p99']:>8.2f}{l['max']:>8.2f}  {x['requests_unsent']:>6}  {bad(x)}")
+    print(f"    {label:16}{x['requests_acked_per_s']:>9.0f}{l['p50']:>8.2f}{l['p90']:>8.2f}{l['p99']:>8.2f}{l['max']:>8.2f}{cpu[n] * 1e6 / max(x['requests_acked'], 1):>11.1f}  {x['requests_unsent']:>6}  {bad(x)}")
 def mean(side, q): return (r[side + "-1"]["latency_ms"][q] + r[side + "-2"]["latency_ms"][q]) / 2
 print(f"\nthis tree / {base} (mean of the two slices each):")
 for q in ("p50", "p90", "p99"):
     print(f"    {q}  {mean('new', q):7.2f} / {mean('base', q):7.2f} ms = {mean('new', q) / mean('base', q):5.2f} x")
+def cpk(side): return sum(cpu[side + s] for s in ("-1", "-2")) * 1e6 / max(sum(r[side + s]["requests_acked"] for s in ("-1", "-2")), 1)
+print(f"    CPU of the server per 1,000 acknowledged turns  {cpk('new'):7.1f} / {cpk('base'):7.1f} ms = {cpk('new') / cpk('base'):5.2f} x")
 print(f"    load average: {open('/proc/loadavg').read().split()[0:3]} on {os.cpu_count()} CPUs")
 EOF

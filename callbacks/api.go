@@ -27,6 +27,9 @@ type Delivery struct {
 	Conversation  string     `json:"conversation,omitempty"`
 	Sequence      int64      `json:"sequence,omitempty"`
 	Replay        bool       `json:"replay,omitempty"`
+	// Target is where a notification to people goes: its format and
+	// host (the rest of a chat webhook's URL is its secret).
+	Target string `json:"target,omitempty"`
 }
 
 // RegisterAPI mounts, on the admin /api group:

@@ -40,6 +40,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/ladder"
 )
 
 // Queue and task type of deliveries.
@@ -63,14 +64,37 @@ type Config struct {
 	// Retention is how long a delivered callback is kept (listed by
 	// GET /api/callbacks, its webhook-id reserved against re-sending).
 	Retention time.Duration `env:"AGENT_CALLBACK_RETENTION, default=72h"`
+	// NotifyWebhookSecret signs the events sent to the ladder's
+	// "webhook:URL" notify targets that name no variable of their own.
+	NotifyWebhookSecret string `env:"NOTIFY_WEBHOOK_SECRET"`
 }
 
 // Enabled reports whether callbacks are configured.
 func (c Config) Enabled() bool { return c.URL != "" || c.Secret != "" }
 
+// CheckSecret checks a Standard Webhooks signing secret held in the
+// environment variable name: whsec_ + base64 of at least 16 bytes.
+func CheckSecret(name, secret string) error {
+	if !strings.HasPrefix(secret, "whsec_") {
+		return fmt.Errorf("%s: must start with whsec_ (Standard Webhooks secret: whsec_ + base64 of 24 to 64 random bytes)", name)
+	}
+	if _, err := standardwebhooks.NewWebhook(secret); err != nil {
+		return fmt.Errorf("%s: the part after whsec_ is not base64", name)
+	}
+	if key, _ := decodeSecret(secret); len(key) < 16 {
+		return fmt.Errorf("%s: %d bytes is too short; use 24 to 64 random bytes (e.g. echo whsec_$(openssl rand -base64 32))", name, len(key))
+	}
+	return nil
+}
+
 // Validate checks the URL and secret. The URL must be https://, or http://
 // on a loopback host (a receiver on the same machine).
 func (c Config) Validate() error {
+	if c.NotifyWebhookSecret != "" {
+		if err := CheckSecret("NOTIFY_WEBHOOK_SECRET", c.NotifyWebhookSecret); err != nil {
+			return err
+		}
+	}
 	if !c.Enabled() {
 		return nil
 	}
@@ -87,14 +111,8 @@ func (c Config) Validate() error {
 	if c.Secret == "" {
 		return errors.New("AGENT_CALLBACK_SECRET: required with AGENT_CALLBACK_URL (whsec_ followed by base64 of 24 to 64 random bytes)")
 	}
-	if !strings.HasPrefix(c.Secret, "whsec_") {
-		return errors.New("AGENT_CALLBACK_SECRET: must start with whsec_ (Standard Webhooks secret: whsec_ + base64 of 24 to 64 random bytes)")
-	}
-	if _, err := standardwebhooks.NewWebhook(c.Secret); err != nil {
-		return errors.New("AGENT_CALLBACK_SECRET: the part after whsec_ is not base64")
-	}
-	if key, _ := decodeSecret(c.Secret); len(key) < 16 {
-		return fmt.Errorf("AGENT_CALLBACK_SECRET: %d bytes is too short; use 24 to 64 random bytes (e.g. echo whsec_$(openssl rand -base64 32))", len(key))
+	if err := CheckSecret("AGENT_CALLBACK_SECRET", c.Secret); err != nil {
+		return err
 	}
 	for name, d := range map[string]time.Duration{"AGENT_CALLBACK_TIMEOUT": c.Timeout, "AGENT_CALLBACK_RETRY_BASE": c.RetryBase,
 		"AGENT_CALLBACK_RETRY_MAX_DELAY": c.RetryMaxDelay, "AGENT_CALLBACK_RETENTION": c.Retention} {
@@ -143,6 +161,11 @@ type Deps struct {
 	HTTPClient *http.Client          // optional; redirects are never followed
 	Logger     *slog.Logger
 	Clock      func() time.Time
+	// WebhookSecrets are the signing secrets of the ladder's webhook notify
+	// targets, by the environment variable that holds each (see
+	// ladder.NotifyTarget.SecretEnv); NOTIFY_WEBHOOK_SECRET comes from
+	// Config when it is not given here.
+	WebhookSecrets map[string]string
 }
 
 // Sender queues and delivers callbacks. It implements jobs.Notifier.
@@ -154,6 +177,8 @@ type Sender struct {
 	http *http.Client
 	log  *slog.Logger
 	now  func() time.Time
+	// hooks sign webhook notify targets, by secret variable name.
+	hooks map[string]*standardwebhooks.Webhook
 	// predecessorWait is how long a delivery waits in-process for the
 	// previous owner change of its conversation before retrying later.
 	predecessorWait time.Duration
@@ -194,8 +219,25 @@ func New(cfg Config, deps Deps) (*Sender, error) {
 		}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	hooks := map[string]*standardwebhooks.Webhook{}
+	secrets := map[string]string{}
+	if cfg.NotifyWebhookSecret != "" {
+		secrets[ladder.DefaultWebhookSecretEnv] = cfg.NotifyWebhookSecret
+	}
+	for name, secret := range deps.WebhookSecrets {
+		secrets[name] = secret
+	}
+	for name, secret := range secrets {
+		if err := CheckSecret(name, secret); err != nil {
+			return nil, err
+		}
+		var err error
+		if hooks[name], err = standardwebhooks.NewWebhook(secret); err != nil {
+			return nil, fmt.Errorf("%s: not a Standard Webhooks secret", name)
+		}
+	}
 	s := &Sender{cfg: cfg, wh: wh, q: deps.Enqueuer, insp: asynq.NewInspectorFromRedisClient(deps.Redis), http: hc,
-		log: deps.Logger, now: deps.Clock, predecessorWait: 2 * time.Second}
+		log: deps.Logger, now: deps.Clock, hooks: hooks, predecessorWait: 2 * time.Second}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -216,9 +258,13 @@ type payload struct {
 	Seq          int64           `json:"seq,omitempty"`
 	Body         json.RawMessage `json:"body"`
 	Replay       bool            `json:"replay,omitempty"`
-	// URL and Format: a chat notification (chat.go), sent unsigned to URL.
-	URL    string `json:"url,omitempty"`
-	Format string `json:"format,omitempty"`
+	// URL and Format: a notification to people (chat.go), sent unsigned
+	// to URL in a chat format, or, for the webhook format, signed with
+	// the secret held in the environment variable SecretEnv (the secret
+	// itself is never queued).
+	URL       string `json:"url,omitempty"`
+	Format    string `json:"format,omitempty"`
+	SecretEnv string `json:"secret_env,omitempty"`
 }
 
 // envelope is the body of a callback, as Standard Webhooks recommends:
@@ -269,6 +315,9 @@ func (s *Sender) Deliver(ctx context.Context, t *asynq.Task) error {
 	var pl payload
 	if err := json.Unmarshal(t.Payload(), &pl); err != nil || pl.ID == "" || len(pl.Body) == 0 {
 		return fmt.Errorf("callback payload is not valid: %w", asynq.SkipRetry)
+	}
+	if pl.URL != "" && pl.Format == ladder.FormatWebhook {
+		return s.sendWebhook(ctx, pl)
 	}
 	if pl.URL != "" {
 		return s.sendChat(ctx, pl)
@@ -363,21 +412,32 @@ func (s *Sender) send(ctx context.Context, pl payload) error {
 	if s.wh == nil {
 		return fmt.Errorf("callback %s: AGENT_CALLBACK_URL is not set any more: %w", pl.ID, asynq.SkipRetry)
 	}
-	ts := s.now()
-	sig, err := s.wh.Sign(pl.ID, ts, pl.Body)
+	req, err := s.signedRequest(ctx, s.wh, s.cfg.URL, pl)
 	if err != nil {
-		return fmt.Errorf("sign callback %s: %w", pl.ID, asynq.SkipRetry)
+		return fmt.Errorf("callback %s: %w", pl.ID, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.URL, bytes.NewReader(pl.Body))
+	return s.post(ctx, req, "callback "+pl.ID, "callback receiver", redactURL(s.cfg.URL), "fix AGENT_CALLBACK_URL")
+}
+
+// signedRequest is the POST of pl's body to u with the Standard Webhooks
+// headers (webhook-id, webhook-timestamp, webhook-signature) signed by wh.
+// An error is final (asynq.SkipRetry).
+func (s *Sender) signedRequest(ctx context.Context, wh *standardwebhooks.Webhook, u string, pl payload) (*http.Request, error) {
+	ts := s.now()
+	sig, err := wh.Sign(pl.ID, ts, pl.Body)
 	if err != nil {
-		return fmt.Errorf("build callback request: %w", asynq.SkipRetry)
+		return nil, fmt.Errorf("sign: %w", asynq.SkipRetry)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(pl.Body))
+	if err != nil {
+		return nil, fmt.Errorf("build the request: %w", asynq.SkipRetry)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Handoff-Callbacks/1")
 	req.Header.Set(standardwebhooks.HeaderWebhookID, pl.ID)
 	req.Header.Set(standardwebhooks.HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set(standardwebhooks.HeaderWebhookSignature, sig)
-	return s.post(ctx, req, "callback "+pl.ID, "callback receiver", redactURL(s.cfg.URL), "fix AGENT_CALLBACK_URL")
+	return req, nil
 }
 
 // retryAfter reads Retry-After: seconds or an HTTP date (RFC 9110 10.2.3).

@@ -149,11 +149,17 @@ func startSender(t *testing.T, rc *receiver) harness {
 
 func startSenderURL(t *testing.T, u string) harness {
 	t.Helper()
+	return startSenderWith(t, validConfig(u), nil)
+}
+
+// startSenderWith runs a sender of cfg (retries shortened) and its worker;
+// secrets are the webhook notify targets' signing secrets.
+func startSenderWith(t *testing.T, cfg Config, secrets map[string]string) harness {
+	t.Helper()
 	rdb := testredis.New(t).Client(t)
 	client := asynq.NewClientFromRedisClient(rdb)
-	cfg := validConfig(u)
 	cfg.RetryBase, cfg.RetryMaxDelay, cfg.MaxRetry = 100*time.Millisecond, 200*time.Millisecond, 3
-	s, err := New(cfg, Deps{Redis: rdb, Enqueuer: client})
+	s, err := New(cfg, Deps{Redis: rdb, Enqueuer: client, WebhookSecrets: secrets})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,9 @@ import (
 // unsigned to that webhook (the URL is its secret) in the target's format.
 //
 // Formats (see ladder.ParseNotifyTarget for the target syntax):
+//   - webhook: a Standard Webhooks-signed JSON event, as the callbacks
+//     are ({"type","timestamp","data"}; WebhookEvent), signed with the
+//     secret held in the target's environment variable.
 //   - slack: {"text": ...} with Slack mrkdwn (<url|label>, *bold*), as
 //     Slack incoming webhooks accept (https://api.slack.com/messaging/webhooks).
 //   - mattermost: {"text": ...} in Markdown, as Mattermost incoming
@@ -44,13 +47,20 @@ func (s *Sender) NotifyPeople(ctx context.Context, a jobs.Alert) error {
 			s.log.WarnContext(ctx, "notification target skipped", "handoff_id", a.HandoffID, "error", err)
 			continue
 		}
-		body, err := ChatBody(t.Format, a)
+		h := sha256.Sum256([]byte(t.Format + "\x00" + t.URL))
+		id := a.ID + "_" + hex.EncodeToString(h[:6])
+		pl := payload{V: 1, ID: id, Type: "notify." + a.Kind, Conversation: a.Conversation, URL: t.URL, Format: t.Format}
+		if t.Format == ladder.FormatWebhook {
+			// Start-up checks that every secret the ladder names is set;
+			// a process without it archives the delivery, saying which.
+			pl.SecretEnv = t.SecretEnv
+			pl.Type, pl.Body, err = WebhookEvent(a, s.now())
+		} else {
+			pl.Body, err = ChatBody(t.Format, a)
+		}
 		if err != nil {
 			return err
 		}
-		h := sha256.Sum256([]byte(t.Format + "\x00" + t.URL))
-		id := a.ID + "_" + hex.EncodeToString(h[:6])
-		pl := payload{V: 1, ID: id, Type: "notify." + a.Kind, Conversation: a.Conversation, Body: body, URL: t.URL, Format: t.Format}
 		if err := s.enqueue(ctx, pl, id); err != nil {
 			return err
 		}
@@ -166,6 +176,59 @@ func ChatBody(format string, a jobs.Alert) (json.RawMessage, error) {
 		return nil, fmt.Errorf("encode %s notification of handoff %s: %w", format, a.HandoffID, err)
 	}
 	return b, nil
+}
+
+// WebhookEvent is the event a webhook notify target receives for a:
+// handoff.task_created for a handoff's team (AlertHandoff),
+// handoff.sla_breached for a climb notify step (AlertSLA). Its data carry
+// the same names as the agent's callbacks of those types, plus what the
+// chat messages say in words: reason, sla_seconds and summary.
+func WebhookEvent(a jobs.Alert, now time.Time) (string, json.RawMessage, error) {
+	typ := jobs.NoticeTaskCreated
+	if a.Kind == jobs.AlertSLA {
+		typ = jobs.NoticeSLABreached
+	}
+	data := map[string]any{
+		"handoff_id": a.HandoffID, "conversation": a.Conversation, "action": a.Action, "rung": a.Rung, "reason": a.Why,
+		"owner":   map[string]any{"id": a.Owner.ID, "email": a.Owner.Email, "name": a.Owner.Name},
+		"summary": lines(a).title,
+	}
+	for k, v := range map[string]string{"task_id": a.TaskID, "task_url": a.TaskURL, "crm": a.CRM, "tenant": a.Tenant} {
+		if v != "" {
+			data[k] = v
+		}
+	}
+	if a.SLA > 0 {
+		data["sla_seconds"] = int64(a.SLA / time.Second)
+	}
+	if !a.Due.IsZero() {
+		data["due_at"] = a.Due.UTC()
+	}
+	if a.Kind == jobs.AlertSLA {
+		data["step"] = a.Step
+	}
+	b, err := json.Marshal(envelope{Type: typ, Timestamp: now.UTC(), Data: data})
+	if err != nil {
+		return "", nil, fmt.Errorf("encode the webhook event of handoff %s: %w", a.HandoffID, err)
+	}
+	return typ, b, nil
+}
+
+// sendWebhook posts a signed event to a webhook notify target: same
+// signature as a callback, same answers as any delivery.
+func (s *Sender) sendWebhook(ctx context.Context, pl payload) error {
+	if _, err := ladder.ParseNotifyTarget(ladder.FormatWebhook + ":" + pl.URL); err != nil {
+		return fmt.Errorf("notification %s: %v: %w", pl.ID, err, asynq.SkipRetry)
+	}
+	wh := s.hooks[pl.SecretEnv]
+	if wh == nil {
+		return fmt.Errorf("notification %s: its signing secret %s is not set in this process (set it and run the task again): %w", pl.ID, pl.SecretEnv, asynq.SkipRetry)
+	}
+	req, err := s.signedRequest(ctx, wh, pl.URL, pl)
+	if err != nil {
+		return fmt.Errorf("notification %s: %w", pl.ID, err)
+	}
+	return s.post(ctx, req, "notification "+pl.ID, "webhook notify target", redactURL(pl.URL), "fix the ladder's notify target")
 }
 
 // sendChat posts a chat message: same answers as a callback (2xx done;

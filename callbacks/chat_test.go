@@ -2,6 +2,7 @@ package callbacks
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -10,8 +11,10 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/testredis"
 	"github.com/handoff-dev/handoff/jobs"
 )
 
@@ -139,5 +142,113 @@ func TestChatOnlySender(t *testing.T) {
 	}
 	if _, err := h.insp.GetTaskInfo(Queue, "msg_x"); err == nil {
 		t.Fatal("a callback was queued without AGENT_CALLBACK_URL")
+	}
+}
+
+func secretOf(b byte) string {
+	return "whsec_" + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune(b)), 32)))
+}
+
+// A webhook notify target gets the alert as a signed JSON event that the
+// Standard Webhooks library verifies with that target's own secret (the
+// default NOTIFY_WEBHOOK_SECRET, or the variable the target names), after
+// a 500; a 400 is not retried; a target whose secret this process lacks
+// is archived saying which variable to set.
+func TestWebhookNotifyTargetSigned(t *testing.T) {
+	def, ops := secretOf('d'), secretOf('o')
+	var opsCalls atomic.Int32
+	rc := newReceiver(t, func(_ int, r *http.Request, _ []byte) int {
+		switch {
+		case r.URL.Path == "/bad":
+			return http.StatusBadRequest
+		case r.URL.Path == "/ops" && opsCalls.Add(1) <= 2:
+			return http.StatusInternalServerError
+		}
+		return http.StatusNoContent
+	})
+	cfg := validConfig("https://agent.example/hooks")
+	cfg.NotifyWebhookSecret = def
+	h := startSenderWith(t, cfg, map[string]string{"OPS_HOOK_SECRET": ops})
+	ctx := context.Background()
+	a := alert("webhook:"+rc.srv.URL+"/default", "webhook:OPS_HOOK_SECRET:"+rc.srv.URL+"/ops", "webhook:"+rc.srv.URL+"/bad",
+		"webhook:MISSING_SECRET:"+rc.srv.URL+"/missing")
+	a.TaskID, a.CRM, a.Tenant = "T1", "hubspot", "62515"
+	for range 2 {
+		if err := h.s.NotifyPeople(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, "the deliveries", 10*time.Second, func() bool {
+		arch, _ := h.insp.ListArchivedTasks(Queue)
+		done, _ := h.insp.ListCompletedTasks(Queue)
+		return len(arch) == 2 && len(done) == 2
+	})
+	time.Sleep(300 * time.Millisecond)
+	verifiers := map[string]string{"/default": def, "/ops": ops, "/bad": def}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	byPath := map[string]int{}
+	ids := map[string]string{}
+	for i, r := range rc.got {
+		byPath[r.URL.Path]++
+		wh, err := standardwebhooks.NewWebhook(verifiers[r.URL.Path])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wh.Verify(rc.bodies[i], r.Header); err != nil {
+			t.Errorf("%s: does not verify with its secret: %v", r.URL.Path, err)
+		}
+		if prev, ok := ids[r.URL.Path]; ok && prev != r.Header.Get("webhook-id") {
+			t.Errorf("%s: webhook-id changed between attempts: %s, %s", r.URL.Path, prev, r.Header.Get("webhook-id"))
+		}
+		ids[r.URL.Path] = r.Header.Get("webhook-id")
+		var ev struct {
+			Type string         `json:"type"`
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal(rc.bodies[i], &ev); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := ev.Data["owner"].(map[string]any)
+		if ev.Type != jobs.NoticeTaskCreated || ev.Data["handoff_id"] != "h1" || ev.Data["task_url"] != a.TaskURL || ev.Data["task_id"] != "T1" ||
+			ev.Data["reason"] != a.Why || ev.Data["sla_seconds"] != float64(3600) || ev.Data["due_at"] != "2026-12-02T15:00:00Z" ||
+			o["email"] != "mgr1@acme.example" || ev.Data["conversation"] != "conv-1" {
+			t.Errorf("%s: event %s", r.URL.Path, rc.bodies[i])
+		}
+	}
+	if byPath["/default"] != 1 || byPath["/ops"] != 3 || byPath["/bad"] != 1 || byPath["/missing"] != 0 {
+		t.Fatalf("requests per target %v: want default 1, ops 3 (two 500s), bad 1 (400 not retried), missing 0", byPath)
+	}
+	if ids["/default"] == ids["/ops"] {
+		t.Error("two targets share a webhook-id")
+	}
+	arch, _ := h.insp.ListArchivedTasks(Queue)
+	var errs []string
+	for _, ti := range arch {
+		errs = append(errs, ti.LastErr)
+		if strings.Contains(ti.LastErr, def) || strings.Contains(ti.LastErr, ops) {
+			t.Fatal("a secret in an error")
+		}
+	}
+	joined := strings.Join(errs, " | ")
+	if !strings.Contains(joined, "answered 400") || !strings.Contains(joined, "MISSING_SECRET is not set") {
+		t.Fatalf("archived: %s", joined)
+	}
+	// The climb's event is an SLA breach, with its step.
+	a.Kind, a.Step = jobs.AlertSLA, 2
+	typ, body, err := WebhookEvent(a, time.Now())
+	if err != nil || typ != jobs.NoticeSLABreached || !strings.Contains(string(body), `"step":2`) {
+		t.Fatalf("SLA event %s %s %v", typ, body, err)
+	}
+}
+
+func TestWebhookSecretChecked(t *testing.T) {
+	rdb := testredis.New(t).Client(t)
+	_, err := New(Config{}, Deps{Redis: rdb, Enqueuer: asynq.NewClientFromRedisClient(rdb), WebhookSecrets: map[string]string{"OPS": "hunter2hunter2hunter2"}})
+	if err == nil || !strings.Contains(err.Error(), "OPS: must start with whsec_") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("bad named secret: %v", err)
+	}
+	if err := (Config{NotifyWebhookSecret: "whsec_c2hvcnQ="}).Validate(); err == nil || !strings.Contains(err.Error(), "NOTIFY_WEBHOOK_SECRET") {
+		t.Fatalf("short NOTIFY_WEBHOOK_SECRET: %v", err)
 	}
 }

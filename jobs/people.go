@@ -19,7 +19,7 @@ const (
 )
 
 // Alert is a notification to people: a chat message at each of Targets
-// (the ladder's notify: entries, "FORMAT:URL"). ID is stable per
+// (the ladder's notify: entries, "FORMAT:URL", or a signed webhook). ID is stable per
 // happening, so a retried job queues each message once.
 type Alert struct {
 	ID           string
@@ -34,6 +34,9 @@ type Alert struct {
 	SLA          time.Duration
 	Due          time.Time
 	TaskURL      string
+	TaskID       string
+	CRM          string
+	Tenant       string
 	Step         int // for AlertSLA: the SLA multiple that lapsed
 }
 
@@ -77,7 +80,8 @@ func (p *Pipeline) alertTaskCreated(ctx context.Context, pl CreateTaskPayload, r
 	a := Alert{ID: noticeID("alert", pl.HandoffID, task.ID), Kind: AlertHandoff, Targets: targets, HandoffID: pl.HandoffID,
 		Conversation: pl.Event.Conversation, Action: string(pl.Decision.Action), Rung: pl.Decision.Matched(), Why: why(pl.Decision),
 		Owner: handoff.Owner{ID: rec["owner_id"], Email: rec["owner_email"], Name: rec["owner_name"]},
-		SLA:   p.sla(pl.Decision), Due: rec.time("due"), TaskURL: p.taskURL(ctx, pl.CRM, pl.Tenant, task.ID)}
+		SLA:   p.sla(pl.Decision), Due: rec.time("due"), TaskURL: p.taskURL(ctx, pl.CRM, pl.Tenant, task.ID),
+		TaskID: task.ID, CRM: string(pl.CRM), Tenant: pl.Tenant}
 	if err := p.people.NotifyPeople(ctx, a); err != nil {
 		return fmt.Errorf("queue the team notification of handoff %s: %w", pl.HandoffID, err)
 	}
@@ -108,7 +112,8 @@ func (p *Pipeline) alertClimb(ctx context.Context, id string, rec record, step i
 	a := Alert{ID: noticeID("alert", id, "sla", strconv.Itoa(step)), Kind: AlertSLA, Targets: targets, HandoffID: id,
 		Conversation: rec["conversation"], Action: rec["action"], Rung: rec["rung"], Why: rec["why"],
 		Owner: handoff.Owner{ID: rec["owner_id"], Email: rec["owner_email"], Name: rec["owner_name"]},
-		SLA:   sla, Due: rec.time("due"), TaskURL: p.taskURL(ctx, handoff.Source(rec["crm"]), rec["tenant"], rec["task_id"]), Step: step}
+		SLA:   sla, Due: rec.time("due"), TaskURL: p.taskURL(ctx, handoff.Source(rec["crm"]), rec["tenant"], rec["task_id"]),
+		TaskID: rec["task_id"], CRM: rec["crm"], Tenant: rec["tenant"], Step: step}
 	if err := p.people.NotifyPeople(ctx, a); err != nil {
 		return fmt.Errorf("queue the SLA notification of handoff %s: %w", id, err)
 	}

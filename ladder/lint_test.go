@@ -159,21 +159,46 @@ func TestLintErrors(t *testing.T) {
 
 func TestNotifyTargets(t *testing.T) {
 	for in, want := range map[string]NotifyTarget{
-		"https://hooks.slack.com/services/T/B/x":             {FormatSlack, "https://hooks.slack.com/services/T/B/x"},
-		"slack:https://hooks.slack.com/services/T/B/x":       {FormatSlack, "https://hooks.slack.com/services/T/B/x"},
-		"teams:https://example.logic.azure.com/workflows/1":  {FormatTeams, "https://example.logic.azure.com/workflows/1"},
-		"google_chat:https://chat.googleapis.com/v1/spaces/": {FormatGoogleChat, "https://chat.googleapis.com/v1/spaces/"},
-		"mattermost:http://127.0.0.1:8065/hooks/abc":         {FormatMattermost, "http://127.0.0.1:8065/hooks/abc"},
+		"https://hooks.slack.com/services/T/B/x":             {FormatSlack, "https://hooks.slack.com/services/T/B/x", ""},
+		"slack:https://hooks.slack.com/services/T/B/x":       {FormatSlack, "https://hooks.slack.com/services/T/B/x", ""},
+		"teams:https://example.logic.azure.com/workflows/1":  {FormatTeams, "https://example.logic.azure.com/workflows/1", ""},
+		"google_chat:https://chat.googleapis.com/v1/spaces/": {FormatGoogleChat, "https://chat.googleapis.com/v1/spaces/", ""},
+		"mattermost:http://127.0.0.1:8065/hooks/abc":         {FormatMattermost, "http://127.0.0.1:8065/hooks/abc", ""},
+		"webhook:https://ops.example/hooks/handoff":          {FormatWebhook, "https://ops.example/hooks/handoff", DefaultWebhookSecretEnv},
+		"webhook:OPS_HOOK_SECRET:https://ops.example/h":      {FormatWebhook, "https://ops.example/h", "OPS_HOOK_SECRET"},
+		"webhook:HOOK_2:http://127.0.0.1:9000/h":             {FormatWebhook, "http://127.0.0.1:9000/h", "HOOK_2"},
+		"webhook:http://localhost:9000/h":                    {FormatWebhook, "http://localhost:9000/h", DefaultWebhookSecretEnv},
 	} {
 		got, err := ParseNotifyTarget(in)
 		if err != nil || got != want {
 			t.Errorf("ParseNotifyTarget(%q) = %+v, %v; want %+v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "irc:https://x.example/", "slack:http://hooks.example.com/x", "ftp://x.example/", "slack:not a url", "https://u:p@x.example/"} {
+	for _, bad := range []string{"", "irc:https://x.example/", "slack:http://hooks.example.com/x", "ftp://x.example/", "slack:not a url", "https://u:p@x.example/",
+		"webhook:http://hooks.example.com/x", "webhook:ops_secret:https://ops.example/h", "webhook:9X:https://ops.example/h"} {
 		if _, err := ParseNotifyTarget(bad); err == nil {
 			t.Errorf("ParseNotifyTarget(%q): want an error", bad)
 		}
+	}
+}
+
+// A webhook target names the variable holding its secret; a secret
+// written in the ladder is refused and not repeated in the error.
+func TestNotifyWebhookSecretNotInLadder(t *testing.T) {
+	_, err := ParseNotifyTarget("webhook:whsec_c2VjcmV0c2VjcmV0c2VjcmV0:https://ops.example/h")
+	if err == nil || strings.Contains(err.Error(), "c2VjcmV0") || !strings.Contains(err.Error(), "environment variable") {
+		t.Fatalf("a secret in the ladder: %v", err)
+	}
+	src := "version: t\nteams:\n  ops:\n    owners: [a@example.com]\n    notify: [\"webhook:OPS:https://ops.example/h\", \"webhook:https://audit.example/h\", \"slack:https://hooks.slack.com/x\"]\n" +
+		"  sales:\n    owners: [b@example.com]\n    notify: [\"webhook:OPS:https://ops.example/h\"]\n" +
+		"rungs:\n  - id: r\n    when: \"true\"\n    action: handoff\n    route: {team: ops}\n"
+	l, err := Parse("t.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := l.NotifyTargets()
+	if len(got) != 3 || got[0].SecretEnv != "OPS" || got[1].SecretEnv != DefaultWebhookSecretEnv || got[2].Format != FormatSlack {
+		t.Fatalf("NotifyTargets = %+v", got)
 	}
 }
 

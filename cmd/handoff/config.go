@@ -42,6 +42,11 @@ type Config struct {
 	HubSpot    hubspot.Config
 	Salesforce salesforce.Config
 	Marketo    marketo.Config
+
+	// env is the environment the configuration was read from: the
+	// ladder's webhook notify targets name the variables that hold their
+	// secrets, looked up once the ladder is loaded (webhookSecrets).
+	env envconfig.Lookuper
 }
 
 // LogConfig selects the log level and format.
@@ -91,6 +96,7 @@ func loadConfig(ctx context.Context, env envconfig.Lookuper) (Config, error) {
 	if err := cfg.validate(); err != nil {
 		return cfg, &exitError{code: 2, msg: "configuration: " + err.Error()}
 	}
+	cfg.env = env
 	return cfg, nil
 }
 

@@ -205,6 +205,13 @@ func TestConfigErrorsBeforeAnyIO(t *testing.T) {
 		"TOKEN_ENCRYPTION_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32)),
 	}
 	marketo := map[string]string{"MARKETO_BASE_URL": "https://123-abc-456.mktorest.com", "MARKETO_CLIENT_ID": "id", "MARKETO_CLIENT_SECRET": "s"}
+	hookLadder := filepath.Join(t.TempDir(), "hooks.yaml")
+	if err := os.WriteFile(hookLadder, []byte("version: t\nteams:\n  ops:\n    owners: [a@example.com]\n"+
+		"    notify: [\"webhook:OPS_HOOK_SECRET:https://ops.example/h\", \"webhook:https://audit.example/h\"]\n"+
+		"rungs:\n  - id: r\n    when: \"true\"\n    action: handoff\n    route: {team: ops}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	okSecret := "whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 32))
 	cases := []struct {
 		env  map[string]string
 		want string
@@ -215,6 +222,11 @@ func TestConfigErrorsBeforeAnyIO(t *testing.T) {
 		{map[string]string{"SALESFORCE_ORG_IDS": "00Dshort"}, "SALESFORCE_ORG_IDS"},
 		{map[string]string{"LADDER_FILE": filepath.Join(t.TempDir(), "missing.yaml")}, "LADDER_FILE"},
 		{marketo, "MARKETO_TASK_TARGET"}, // the Marketo connector's own check
+		// The ladder's webhook notify targets name the variables of their secrets.
+		{map[string]string{"LADDER_FILE": hookLadder, "NOTIFY_WEBHOOK_SECRET": okSecret}, "ops.example is signed with the secret in OPS_HOOK_SECRET, which is not set"},
+		{map[string]string{"LADDER_FILE": hookLadder, "OPS_HOOK_SECRET": okSecret}, "secret in NOTIFY_WEBHOOK_SECRET, which is not set"},
+		{map[string]string{"LADDER_FILE": hookLadder, "OPS_HOOK_SECRET": "plaintext-secret-123", "NOTIFY_WEBHOOK_SECRET": okSecret}, "OPS_HOOK_SECRET: must start with whsec_"},
+		{map[string]string{"NOTIFY_WEBHOOK_SECRET": "whsec_c2hvcnQ="}, "NOTIFY_WEBHOOK_SECRET: 5 bytes is too short"},
 	}
 	for _, c := range cases {
 		env := map[string]string{}

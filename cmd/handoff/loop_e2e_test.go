@@ -14,12 +14,14 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/handoff-dev/handoff/connectors/hubspot/hubspottest"
+	"github.com/handoff-dev/handoff/internal/testredis"
 	"github.com/handoff-dev/handoff/jobs"
 )
 
@@ -170,7 +172,8 @@ func TestE2ESynchronousDecision(t *testing.T) {
 
 // callbackReceiver is an agent's callback endpoint: it verifies every
 // request with the Standard Webhooks library, answers 500 until
-// recovered, and 410 for conversations whose id starts with "gone-".
+// recovered, 410 for conversations whose id starts with "gone-" and 400
+// for those starting with "bad-".
 type callbackReceiver struct {
 	t      *testing.T
 	wh     *standardwebhooks.Webhook
@@ -185,7 +188,8 @@ type callbackReceiver struct {
 	mu       sync.Mutex
 	attempts map[string]int // per webhook-id
 	accepted []callback     // the 2xx answers, in arrival order
-	gone     map[string]int
+	gone     map[string]int // 410 answers per webhook-id
+	refused  map[string]int // 400 answers per webhook-id
 	badSig   int
 }
 
@@ -201,7 +205,7 @@ func newCallbackReceiver(t *testing.T) *callbackReceiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc := &callbackReceiver{t: t, wh: wh, secret: secret, attempts: map[string]int{}, gone: map[string]int{}, hung: make(chan string, 1)}
+	rc := &callbackReceiver{t: t, wh: wh, secret: secret, attempts: map[string]int{}, gone: map[string]int{}, refused: map[string]int{}, hung: make(chan string, 1)}
 	rc.down.Store(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -225,6 +229,11 @@ func newCallbackReceiver(t *testing.T) *callbackReceiver {
 		if conv, _ := cb.Data["conversation"].(string); strings.HasPrefix(conv, "gone-") {
 			rc.gone[id]++
 			w.WriteHeader(http.StatusGone)
+			return
+		}
+		if conv, _ := cb.Data["conversation"].(string); strings.HasPrefix(conv, "bad-") {
+			rc.refused[id]++
+			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		if rc.down.Load() {
@@ -254,6 +263,9 @@ func (rc *callbackReceiver) snapshot() ([]callback, map[string]int, map[string]i
 	for k, v := range rc.gone {
 		gone[k] = v
 	}
+	for k, v := range rc.refused {
+		gone[k] = v // the not-retried answers, 410 or 400
+	}
 	return append([]callback(nil), rc.accepted...), att, gone, rc.badSig
 }
 
@@ -280,15 +292,15 @@ func byType(cbs []callback, typ string) []callback {
 
 // A receiver that answers 500 for a while gets every event once it
 // recovers: each webhook-id accepted exactly once, owner changes of a
-// conversation in sequence order; a receiver answering 410 gets one try,
-// archived (listed, and replayable); every request verifies with the
-// Standard Webhooks library.
+// conversation in sequence order; a receiver answering 410 or 400 gets
+// one try, archived (listed, and replayable); every request verifies with
+// the Standard Webhooks library.
 func TestE2ECallbacksSurviveAnOutage(t *testing.T) {
 	t.Parallel()
 	rc := newCallbackReceiver(t)
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: rc.env()})
 	tag := runTag()
-	beaConv, anaConv, goneConv := "conv-bea-"+tag, "conv-ana-"+tag, "gone-ian-"+tag
+	beaConv, anaConv, goneConv, badConv := "conv-bea-"+tag, "conv-ana-"+tag, "gone-ian-"+tag, "bad-chris-"+tag
 
 	bea := d.agentDelivery("bea", agentTurn("t-bea-"+tag, beaConv, "bea@firstharbor.example", "email", 1,
 		"Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0))
@@ -301,6 +313,8 @@ func TestE2ECallbacksSurviveAnOutage(t *testing.T) {
 	mustPost(t, ctx, d, d.agentDelivery("student", agentTurn("t-stu-"+tag, "conv-stu-"+tag, studentEmail, "chat", 1,
 		perSeat, "Our Team plan is listed on the pricing page.", 0.9, 0)))
 	mustPost(t, ctx, d, d.agentDelivery("gone", agentTurn("t-gone-"+tag, goneConv, ianEmail, "chat", 1,
+		"Can I talk to a human please?", "Let me find someone for you.", 0.9, 0)))
+	mustPost(t, ctx, d, d.agentDelivery("bad", agentTurn("t-bad-"+tag, badConv, "chris@globex.example", "chat", 1,
 		"Can I talk to a human please?", "Let me find someone for you.", 0.9, 0)))
 	mustDrain(t, ctx, d, 30*time.Second)
 
@@ -390,13 +404,16 @@ func TestE2ECallbacksSurviveAnOutage(t *testing.T) {
 		}
 	}
 
-	// 410: one attempt each, archived and listed.
-	if len(gone) == 0 {
-		t.Fatal("the 410 conversation got no callback")
+	// 410 and 400: one attempt each, archived and listed.
+	rc.mu.Lock()
+	n410, n400 := len(rc.gone), len(rc.refused)
+	rc.mu.Unlock()
+	if n410 == 0 || n400 == 0 {
+		t.Fatalf("the 410 and 400 conversations got %d and %d callbacks", n410, n400)
 	}
 	for id, n := range gone {
 		if n != 1 {
-			t.Errorf("410 for %s was retried (%d attempts)", id, n)
+			t.Errorf("410/400 for %s was retried (%d attempts)", id, n)
 		}
 	}
 	list := func(query string) []map[string]any {
@@ -420,7 +437,14 @@ func TestE2ECallbacksSurviveAnOutage(t *testing.T) {
 		t.Fatalf("archived callbacks %v, want the %d answered 410", archived, len(gone))
 	}
 	for _, cb := range archived {
-		if gone[cb["webhook_id"].(string)] != 1 || !strings.Contains(cb["last_error"].(string), "410") {
+		id := cb["webhook_id"].(string)
+		rc.mu.Lock()
+		want := "410"
+		if rc.refused[id] > 0 {
+			want = "400"
+		}
+		rc.mu.Unlock()
+		if gone[id] != 1 || !strings.Contains(cb["last_error"].(string), "answered "+want+", which is not retried") {
 			t.Errorf("archived callback %v", cb)
 		}
 	}
@@ -564,5 +588,78 @@ func TestE2ECallbackInFlightAtShutdownIsDelivered(t *testing.T) {
 	}
 	if oc := ownerChanges(cbs, conv); oc[0].Data["sequence"] != float64(1) || oc[1].Data["sequence"] != float64(2) {
 		t.Errorf("owner changes out of order: %v", oc)
+	}
+}
+
+// A worker killed (SIGKILL) in the middle of a delivery loses nothing: the
+// delivery it held comes back through asynq's lease recovery and the next
+// worker process delivers it, and every other callback of the handoff,
+// once each and in sequence order. The worker is a `handoff serve --role
+// worker` subprocess; the HTTP side runs in-process.
+func TestE2ECallbackWorkerKilledMidDelivery(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	rc := newCallbackReceiver(t)
+	rc.down.Store(false)
+	rc.hang.Store(true)
+	env := rc.env()
+	env["AGENT_CALLBACK_TIMEOUT"] = "60s" // the hung request outlives the kill, not the other way round
+	bin := buildHandoff(t)
+	d, err := startDemo(ctx, demoOptions{RedisURL: testredis.New(t).URL(), Role: roleHTTP, Extra: env})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w := startServeProc(t, ctx, bin, roleWorker, d.Env)
+	tag := runTag()
+	conv := "conv-bea-" + tag
+	mustPost(t, ctx, d, d.agentDelivery("bea", agentTurn("t-bea-"+tag, conv, "bea@firstharbor.example", "email", 1,
+		"Can you send your SOC 2 report and a DPA for our review?", "I will check what we can share.", 0.8, 0)))
+	var hungID string
+	select {
+	case hungID = <-rc.hung:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no callback reached the receiver\n%s", w.tail())
+	}
+	if info, err := d.app.inspector.GetTaskInfo("callbacks", hungID); err != nil || info.State.String() != "active" {
+		t.Fatalf("the hung delivery %s is not active: %v %v", hungID, info, err)
+	}
+	if err := w.signal(t, syscall.SIGKILL, 10*time.Second); err == nil {
+		t.Fatal("the worker exited cleanly on SIGKILL?")
+	}
+	w = startServeProc(t, ctx, bin, roleWorker, d.Env)
+	eventually(t, 3*time.Minute, "the killed worker's delivery, after lease recovery", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		for _, cb := range cbs {
+			if cb.ID == hungID {
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, 30*time.Second, "all of bea's callbacks", func() bool {
+		cbs, _, _, _ := rc.snapshot()
+		return len(ownerChanges(cbs, conv)) == 2 && len(byType(cbs, jobs.NoticeTaskCreated)) == 1 && len(byType(cbs, jobs.NoticeDecided)) == 1
+	})
+	time.Sleep(time.Second)
+	cbs, _, _, bad := rc.snapshot()
+	seen := map[string]int{}
+	for _, cb := range cbs {
+		seen[cb.ID]++
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("webhook-id %s accepted %d times", id, n)
+		}
+	}
+	if bad != 0 || len(cbs) != 4 {
+		t.Errorf("%d accepted (want 4: decided, task_created, two owner changes), %d bad signatures", len(cbs), bad)
+	}
+	if oc := ownerChanges(cbs, conv); len(oc) != 2 || oc[0].Data["sequence"] != float64(1) || oc[1].Data["sequence"] != float64(2) {
+		t.Errorf("owner changes out of order: %v", oc)
+	}
+	if t.Failed() {
+		t.Logf("worker log tail:\n%s", w.tail())
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/handoff-dev/handoff/connectors/hubspot/hubspottest"
 )
@@ -59,10 +63,10 @@ topics:
 teams:
   sales:
     owners: [ae1@acme.example]
-    notify: ["slack:%[1]s/services/sales"]
+    notify: ["slack:%[1]s/services/sales", "webhook:%[2]s/events/sales"]
   managers:
     owners: [mgr1@acme.example]
-    notify: ["mattermost:%[1]s/hooks/managers"]
+    notify: ["mattermost:%[1]s/hooks/managers", "webhook:MANAGERS_HOOK_SECRET:%[2]s/events/managers"]
 rungs:
   - id: pricing
     description: Pricing questions go to sales
@@ -74,18 +78,73 @@ climb:
   - {after: 1x, do: notify, to: {team: managers}}
 `
 
+// eventReceiver is a generic webhook notify target: it verifies each
+// request with the Standard Webhooks library and the secret of its path,
+// answers 500 to the first attempt of each webhook-id, and records the
+// events it accepts by path.
+type eventReceiver struct {
+	srv     *httptest.Server
+	secrets map[string]string // path → whsec_ secret
+	mu      sync.Mutex
+	tries   map[string]int // webhook-id → attempts
+	got     map[string][]callback
+	bad     int
+}
+
+func newEventReceiver(t *testing.T, secrets map[string]string) *eventReceiver {
+	er := &eventReceiver{secrets: secrets, tries: map[string]int{}, got: map[string][]callback{}}
+	er.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		er.mu.Lock()
+		defer er.mu.Unlock()
+		wh, err := standardwebhooks.NewWebhook(er.secrets[r.URL.Path])
+		if err != nil || wh.Verify(b, r.Header) != nil {
+			er.bad++
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		id := r.Header.Get("webhook-id")
+		if er.tries[id]++; er.tries[id] == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		var cb callback
+		_ = json.Unmarshal(b, &cb)
+		cb.ID = id
+		er.got[r.URL.Path] = append(er.got[r.URL.Path], cb)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(er.srv.Close)
+	return er
+}
+
+func (er *eventReceiver) events(path string) []callback {
+	er.mu.Lock()
+	defer er.mu.Unlock()
+	return append([]callback(nil), er.got[path]...)
+}
+
 // Through the real server, worker, Redis and HubSpot fake: the handoff
 // tells the sales channel who owns it, why, when it is due and where the
 // task is; when the 2s SLA lapses the climb notify step tells the
-// managers' channel (to:) and the sales channel (the owner's team).
+// managers' channel (to:) and the sales channel (the owner's team). The
+// teams' generic webhook targets get the same news as signed events
+// (handoff.task_created, then handoff.sla_breached), each verified with
+// the Standard Webhooks library and its own secret, delivered once each
+// after a 500.
 func TestE2EHandoffNotifiesTeams(t *testing.T) {
 	t.Parallel()
 	cr := newChatReceiver(t)
+	salesSecret := "whsec_" + base64.StdEncoding.EncodeToString(mustRandom(32))
+	managersSecret := "whsec_" + base64.StdEncoding.EncodeToString(mustRandom(32))
+	er := newEventReceiver(t, map[string]string{"/events/sales": salesSecret, "/events/managers": managersSecret})
 	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(fmt.Sprintf(notifyLadder, cr.srv.URL)), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(notifyLadder, cr.srv.URL, er.srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file}})
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file,
+		"NOTIFY_WEBHOOK_SECRET": salesSecret, "MANAGERS_HOOK_SECRET": managersSecret,
+		"AGENT_CALLBACK_RETRY_BASE": "200ms", "AGENT_CALLBACK_RETRY_MAX_DELAY": "1s"}})
 	tag := runTag()
 	mustPost(t, ctx, d, d.agentDelivery("ana price", agentTurn("t-ntf-"+tag, "conv-ntf-"+tag, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)))
 	eventually(t, 30*time.Second, "the sales channel hears of the handoff", func() bool { return len(cr.texts("/services/sales")) >= 1 })
@@ -111,5 +170,41 @@ func TestE2EHandoffNotifiesTeams(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if n := len(cr.texts("/hooks/managers")); n != 1 {
 		t.Fatalf("managers got %d messages, want 1", n)
+	}
+
+	// The generic webhook targets.
+	eventually(t, 20*time.Second, "the signed events", func() bool {
+		return len(er.events("/events/sales")) == 2 && len(er.events("/events/managers")) == 1
+	})
+	time.Sleep(time.Second) // anything more that would arrive
+	sales, managers := er.events("/events/sales"), er.events("/events/managers")
+	er.mu.Lock()
+	bad, tries := er.bad, maps.Clone(er.tries)
+	er.mu.Unlock()
+	if bad != 0 {
+		t.Fatalf("%d requests did not verify with the Standard Webhooks library", bad)
+	}
+	if len(sales) != 2 || len(managers) != 1 {
+		t.Fatalf("events: sales %v, managers %v", sales, managers)
+	}
+	for _, cb := range append(sales, managers...) {
+		if tries[cb.ID] != 2 {
+			t.Errorf("webhook-id %s: %d attempts, want a 500 then one delivery", cb.ID, tries[cb.ID])
+		}
+	}
+	created := sales[0]
+	o, _ := created.Data["owner"].(map[string]any)
+	if created.Type != "handoff.task_created" || o["email"] != "ae1@acme.example" || created.Data["task_id"] != ids[0] ||
+		!strings.HasSuffix(created.Data["task_url"].(string), "/record/0-27/"+ids[0]) || created.Data["rung"] != "pricing" ||
+		!strings.Contains(created.Data["reason"].(string), "pricing") || created.Data["sla_seconds"] != float64(2) || created.Data["due_at"] == nil {
+		t.Errorf("sales task_created event: %+v", created)
+	}
+	for _, cb := range []callback{sales[1], managers[0]} {
+		if cb.Type != "handoff.sla_breached" || cb.Data["step"] != float64(1) || cb.Data["task_id"] != ids[0] {
+			t.Errorf("sla_breached event: %+v", cb)
+		}
+	}
+	if sales[1].ID == managers[0].ID {
+		t.Error("two targets got the same webhook-id")
 	}
 }

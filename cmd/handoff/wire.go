@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -213,7 +214,11 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 	// The sender delivers callbacks (with AGENT_CALLBACK_URL) and the
 	// ladder's chat notifications (always: teams may name notify targets).
 	var notifier jobs.Notifier
-	if p.callbacks, err = callbacks.New(cfg.Callbacks, callbacks.Deps{Redis: conn.Client, Enqueuer: client, Logger: log}); err != nil {
+	secrets, err := webhookSecrets(cfg, active)
+	if err != nil {
+		return nil, err
+	}
+	if p.callbacks, err = callbacks.New(cfg.Callbacks, callbacks.Deps{Redis: conn.Client, Enqueuer: client, Logger: log, WebhookSecrets: secrets}); err != nil {
 		return nil, err
 	}
 	if cfg.Callbacks.Enabled() {
@@ -226,6 +231,38 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 	}
 	log.Info("escalation ladder loaded", "version", active.Version(), "file", active.File(), "shadow", cfg.Ladder.ShadowFile != "")
 	return p, nil
+}
+
+// webhookSecrets reads the signing secret of every webhook notify target
+// of the ladder from the variable the target names, so a missing one
+// stops start-up instead of archiving the team's notifications later.
+func webhookSecrets(cfg Config, l *ladder.Ladder) (map[string]string, error) {
+	out := map[string]string{}
+	for _, t := range l.NotifyTargets() {
+		if t.Format != ladder.FormatWebhook {
+			continue
+		}
+		name := t.SecretEnv
+		v := cfg.Callbacks.NotifyWebhookSecret
+		if name != ladder.DefaultWebhookSecretEnv {
+			v = ""
+			if cfg.env != nil {
+				v, _ = cfg.env.Lookup(name)
+			}
+		}
+		if v == "" {
+			host := ""
+			if u, err := url.Parse(t.URL); err == nil {
+				host = u.Host
+			}
+			return nil, fmt.Errorf("LADDER_FILE: the webhook notify target at %s is signed with the secret in %s, which is not set (whsec_ + base64 of 24 to 64 random bytes)", host, name)
+		}
+		if err := callbacks.CheckSecret(name, v); err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, nil
 }
 
 // defaultHTTPClient is the base client for CRM calls (OAuth transports wrap it).

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gojson "github.com/goccy/go-json"
@@ -38,14 +40,30 @@ type EventPayload struct {
 	Event handoff.Event `json:"event"`
 }
 
-// DedupeKeyPrefix prefixes the Redis key that remembers an ingested event.
-const DedupeKeyPrefix = "handoff:dedupe:"
+// Redis keys of the ingest side, with their lifetimes. The dedupe marker
+// of an event is its own task record, asynq:{events}:t:<dedupe key>, kept
+// by asynq while the task waits or runs and, once done, for DedupeTTL
+// (asynq.Retention); an archived task is kept 90 days. The keys below are
+// the only ones the ingester writes or reads itself; each is a single key,
+// so no operation spans hash slots.
+const (
+	// LegacyDedupeKeyPrefix prefixes the dedupe key that releases before
+	// the task record became the marker wrote after each enqueue
+	// ("handoff:dedupe:<dedupe key>", EX DEDUPE_TTL). It is only read, and
+	// only while LegacyDedupeUntilKey says such keys may still be alive.
+	LegacyDedupeKeyPrefix = "handoff:dedupe:"
+	// LegacyDedupeUntilKey holds the unix second until which legacy dedupe
+	// keys are honoured: 0 on a fresh install, the first start of this
+	// release plus DEDUPE_TTL on an upgraded one. Written once (SET NX),
+	// never expires, one small string per deployment.
+	LegacyDedupeUntilKey = "handoff:ingest:legacy-dedupe-until"
+)
 
 // IngestConfig tunes the enqueue side. Zero values take the defaults.
 type IngestConfig struct {
-	// DedupeTTL is how long an ingested event's key is remembered. It must
-	// outlive the senders' redelivery windows (HubSpot and Salesforce: 24h)
-	// and the task's own retention.
+	// DedupeTTL is how long a finished event's task is kept as its dedupe
+	// marker (asynq retention, counted from completion). It must outlive
+	// the senders' redelivery windows (HubSpot and Salesforce: 24h).
 	DedupeTTL time.Duration `env:"DEDUPE_TTL, default=72h"`
 	// MaxRetry and Timeout of event:process tasks. Timeout is stored by
 	// asynq in whole seconds; it is rounded up to at least 1s. Timeout is
@@ -89,16 +107,23 @@ type Ingester struct {
 	client Enqueuer
 	rdb    redis.UniversalClient
 	cfg    IngestConfig
+	now    func() time.Time
+	// legacyUntil is the unix second until which legacy dedupe keys are
+	// read (0: never), or -1 until LegacyDedupeUntilKey has been read.
+	legacyUntil atomic.Int64
 }
 
-// NewIngester returns an Ingester that enqueues with client and keeps
-// dedupe keys in rdb (normally the same Redis).
+// NewIngester returns an Ingester that enqueues with client; rdb (the same
+// Redis) holds the upgrade marker and, after an upgrade, the legacy dedupe
+// keys.
 func NewIngester(client *asynq.Client, rdb redis.UniversalClient, cfg IngestConfig) *Ingester {
 	return newIngester(client, rdb, cfg)
 }
 
 func newIngester(client Enqueuer, rdb redis.UniversalClient, cfg IngestConfig) *Ingester {
-	return &Ingester{client: client, rdb: rdb, cfg: cfg.withDefaults()}
+	in := &Ingester{client: client, rdb: rdb, cfg: cfg.withDefaults(), now: time.Now}
+	in.legacyUntil.Store(-1)
+	return in
 }
 
 // Ingest stores every event not stored before and reports how many were new
@@ -106,85 +131,130 @@ func newIngester(client Enqueuer, rdb redis.UniversalClient, cfg IngestConfig) *
 // wrapping handoff.ErrUnavailable: the caller must not acknowledge the
 // batch, and the sender's redelivery dedupes whatever was stored.
 //
-// The order of writes prefers a duplicate over a loss: the task is enqueued
-// first (its TaskID is the dedupe key, so a second enqueue of a live task
-// conflicts), then the dedupe key is written. A crash between the two can
-// only cause a redelivery to be enqueued again, never an event to be lost.
+// The task is the dedupe marker: it is enqueued with TaskID = dedupe key
+// and Retention = DedupeTTL, so asynq keeps its record under that id while
+// it waits, runs or is retried, for DedupeTTL after it completes, and for
+// 90 days once archived; a second enqueue of the same key conflicts
+// (asynq.ErrTaskIDConflict) and counts as a duplicate. The check and the
+// write are one Lua script, so a single event costs one Redis round trip,
+// and no crash can leave a marker without its task or a task without its
+// marker.
 func (in *Ingester) Ingest(ctx context.Context, events []handoff.Event) (handoff.IngestResult, error) {
 	var res handoff.IngestResult
 	if len(events) == 0 {
 		return res, nil
 	}
 	// Same event twice in one batch: keep the first.
-	seen := make(map[string]struct{}, len(events))
-	uniq := make([]int, 0, len(events))
+	var seen map[string]struct{}
+	if len(events) > 1 {
+		seen = make(map[string]struct{}, len(events))
+	}
+	fresh := make([]int, 0, len(events))
 	for i := range events {
 		k := events[i].DedupeKey
 		if k == "" {
 			return res, fmt.Errorf("ingest %s event %q: empty dedupe key", events[i].Source, events[i].NativeID)
 		}
-		if _, dup := seen[k]; dup {
-			res.Duplicates++
-			continue
-		}
-		seen[k] = struct{}{}
-		uniq = append(uniq, i)
-	}
-
-	// 1. Which were seen before (the key outlives the task)?
-	pipe := in.rdb.Pipeline()
-	exists := make([]*redis.IntCmd, len(uniq))
-	for j, i := range uniq {
-		exists[j] = pipe.Exists(ctx, DedupeKeyPrefix+events[i].DedupeKey)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return res, fmt.Errorf("check %d dedupe keys: %w: %w", len(uniq), handoff.ErrUnavailable, err)
-	}
-	fresh := uniq[:0:0]
-	for j, i := range uniq {
-		if exists[j].Val() > 0 {
-			res.Duplicates++
-			continue
+		if seen != nil {
+			if _, dup := seen[k]; dup {
+				res.Duplicates++
+				continue
+			}
+			seen[k] = struct{}{}
 		}
 		fresh = append(fresh, i)
+	}
+
+	// Only in the DEDUPE_TTL after an upgrade: drop what the previous
+	// release remembered in its own keys (its finished tasks are gone).
+	fresh, err := in.dropLegacyDuplicates(ctx, events, fresh, &res)
+	if err != nil {
+		return res, err
 	}
 	if len(fresh) == 0 {
 		return res, nil
 	}
 
-	// 2. Enqueue the new ones, a few at a time.
 	outcome := make([]error, len(fresh)) // nil = enqueued, errDup = conflict
 	in.enqueueAll(ctx, events, fresh, outcome)
-
-	// 3. Remember every key whose task now exists (new or conflicting), even
-	// when part of the batch failed: the redelivery then dedupes cheaply.
-	pipe = in.rdb.Pipeline()
 	var firstErr error
-	stored := 0
-	for j, i := range fresh {
+	for j := range fresh {
 		switch {
 		case outcome[j] == nil:
 			res.Accepted++
 		case errors.Is(outcome[j], errDup):
 			res.Duplicates++
-		default:
-			if firstErr == nil {
-				firstErr = outcome[j]
-			}
-			continue
-		}
-		pipe.Set(ctx, DedupeKeyPrefix+events[i].DedupeKey, "1", in.cfg.DedupeTTL)
-		stored++
-	}
-	if stored > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("write %d dedupe keys: %w", stored, err)
+		case firstErr == nil:
+			firstErr = outcome[j]
 		}
 	}
 	if firstErr != nil {
 		return res, fmt.Errorf("ingest %d events (%d stored): %w: %w", len(events), res.Accepted, handoff.ErrUnavailable, firstErr)
 	}
 	return res, nil
+}
+
+// dropLegacyDuplicates removes from idx the events a legacy dedupe key
+// remembers, counting them in res. It costs nothing (no Redis call) unless
+// the deployment was upgraded less than DEDUPE_TTL ago.
+func (in *Ingester) dropLegacyDuplicates(ctx context.Context, events []handoff.Event, idx []int, res *handoff.IngestResult) ([]int, error) {
+	until := in.legacyUntil.Load()
+	if until < 0 {
+		var err error
+		if until, err = in.readLegacyWindow(ctx); err != nil {
+			return nil, fmt.Errorf("read the dedupe upgrade marker: %w: %w", handoff.ErrUnavailable, err)
+		}
+	}
+	if until == 0 || in.now().Unix() >= until {
+		return idx, nil
+	}
+	pipe := in.rdb.Pipeline()
+	exists := make([]*redis.IntCmd, len(idx))
+	for j, i := range idx {
+		exists[j] = pipe.Exists(ctx, LegacyDedupeKeyPrefix+events[i].DedupeKey)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("check %d legacy dedupe keys: %w: %w", len(idx), handoff.ErrUnavailable, err)
+	}
+	kept := idx[:0:0]
+	for j, i := range idx {
+		if exists[j].Val() > 0 {
+			res.Duplicates++
+			continue
+		}
+		kept = append(kept, i)
+	}
+	return kept, nil
+}
+
+// readLegacyWindow reads LegacyDedupeUntilKey, writing it on the first
+// start of this release on a Redis: 0 when no release has enqueued events
+// there (a fresh install), else now + DedupeTTL, the longest a legacy key
+// written before this start can live. SET NX makes concurrent first starts
+// agree on one value. The result is kept for the process's life.
+func (in *Ingester) readLegacyWindow(ctx context.Context) (int64, error) {
+	v, err := in.rdb.Get(ctx, LegacyDedupeUntilKey).Int64()
+	if errors.Is(err, redis.Nil) {
+		var until int64
+		// asynq lists a queue once something was enqueued on it; only the
+		// ingester enqueues on the events queue.
+		queues, qerr := asynq.NewInspectorFromRedisClient(in.rdb).Queues()
+		if qerr != nil {
+			return 0, fmt.Errorf("list asynq queues: %w", qerr)
+		}
+		if slices.Contains(queues, QueueEvents) {
+			until = in.now().Add(in.cfg.DedupeTTL).Unix()
+		}
+		if err = in.rdb.SetNX(ctx, LegacyDedupeUntilKey, until, 0).Err(); err != nil {
+			return 0, fmt.Errorf("write %s: %w", LegacyDedupeUntilKey, err)
+		}
+		v, err = in.rdb.Get(ctx, LegacyDedupeUntilKey).Int64()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", LegacyDedupeUntilKey, err)
+	}
+	in.legacyUntil.Store(v)
+	return v, nil
 }
 
 var errDup = errors.New("task id conflict")
@@ -223,6 +293,7 @@ func (in *Ingester) enqueue(ctx context.Context, ev *handoff.Event) error {
 		asynq.Queue(QueueEvents),
 		asynq.MaxRetry(in.cfg.MaxRetry),
 		asynq.Timeout(in.cfg.Timeout),
+		asynq.Retention(in.cfg.DedupeTTL),
 	)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return errDup

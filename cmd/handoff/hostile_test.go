@@ -352,7 +352,7 @@ func TestHostileReplays(t *testing.T) {
 	}
 
 	// A HubSpot workflow webhook (signature v2: no timestamp, so replays
-	// are absorbed by the dedupe key alone).
+	// are absorbed by the dedupe marker alone).
 	wfRoute := webhooks.PathHubSpot + "?kind=form_submission&channel=web&object=contact"
 	wfBody := []byte(`{"vid":5101,"portal-id":62515,"properties":{"email":{"value":"ana@acme.example"}}}`)
 	wf := Delivery{Route: wfRoute, Body: wfBody, Header: http.Header{}}
@@ -369,8 +369,8 @@ func TestHostileReplays(t *testing.T) {
 		if st != http.StatusOK || !strings.Contains(body, `"accepted":1`) {
 			t.Fatalf("%s first delivery: %d %s", name, st, body)
 		}
-		if after := h.stored(t); after.dedupeKeys != before.dedupeKeys+1 {
-			t.Fatalf("%s first delivery stored %d dedupe keys, want 1", name, after.dedupeKeys-before.dedupeKeys)
+		if after := h.stored(t); after.eventTasks != before.eventTasks+1 {
+			t.Fatalf("%s first delivery stored %d event tasks, want 1", name, after.eventTasks-before.eventTasks)
 		}
 		h.hostile(t, name+" replayed within the window", func(t *testing.T) string {
 			st, body := h.send(t, dl)

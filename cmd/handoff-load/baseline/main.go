@@ -3,9 +3,10 @@
 // acknowledged webhook needs. It verifies nothing and parses nothing; it
 // reads the body, takes the event count from the X-Load-Events header that
 // handoff-load adds, and enqueues one asynq task per event with a TaskID
-// (X-Load-ID + index) and the same options and fan-out as Handoff's
-// ingester, then answers 200. Handoff's ingest throughput is reported as a
-// fraction of this server's, measured in the same run on the same Redis.
+// (X-Load-ID + index) and the same options (retention included) and fan-out
+// as Handoff's ingester, then answers 200. Handoff's ingest throughput is
+// reported as a fraction of this server's, measured in the same run on the
+// same Redis.
 //
 //	baseline --listen 127.0.0.1:18081 --redis redis://127.0.0.1:6379/0
 package main
@@ -120,7 +121,8 @@ func handler(client *asynq.Client, fanout int) echo.HandlerFunc {
 				defer func() { <-sem; wg.Done() }()
 				task := asynq.NewTask("event:process", part)
 				_, err := client.EnqueueContext(ctx, task, asynq.TaskID(id+"-"+strconv.Itoa(i)),
-					asynq.Queue("events"), asynq.MaxRetry(12), asynq.Timeout(60*time.Second))
+					asynq.Queue("events"), asynq.MaxRetry(12), asynq.Timeout(60*time.Second),
+					asynq.Retention(72*time.Hour))
 				switch {
 				case err == nil:
 					accepted.Add(1)

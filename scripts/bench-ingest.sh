@@ -2,7 +2,7 @@
 # Ingest benchmark: Handoff's webhook front door against a bare baseline,
 # measured in the same run on the same Redis (docs/BENCHMARKS.md).
 #
-#   scripts/bench-ingest.sh            # about 70 s after the build
+#   scripts/bench-ingest.sh            # about 70 s after the build (idle machine)
 #
 # It builds handoff, handoff-load and the baseline server, starts a private
 # redis-server (AOF and snapshots off) on a free port in a temporary
@@ -203,7 +203,7 @@ print("\nhandoff / baseline (same run, same Redis):")
 print(f"    single-event throughput  {sratio*100:6.1f} %   target >= 80 %   {verdict(sratio >= 0.80)}")
 print(f"    batch-of-100 throughput  {ratio*100:6.1f} %   target >= 90 %   {verdict(ratio >= 0.90)}")
 print(f"    p99 ack @ {rate}/s         {p99r:6.3g} x   target <= 3 x    {verdict(p99r <= 3 and lh['requests_unsent'] == 0)}   (handoff {lh['latency_ms']['p99']:.2f} ms, baseline {lb['latency_ms']['p99']:.2f} ms)")
-print(f"    peak RSS           {hwm_h/hwm_b if hwm_b else float('nan'):6.2f} x   handoff {hwm_h/1024:.1f} MiB, target < 150 MiB  {verdict(hwm_h < 150*1024)}")
+print(f"    peak RSS                 {hwm_h/hwm_b if hwm_b else float('nan'):6.2f} x   handoff {hwm_h/1024:.1f} MiB, target < 150 MiB  {verdict(hwm_h < 150*1024)}")
 try:
     print(f"    load average during the run: {open('/proc/loadavg').read().split()[0:3]} on {os.cpu_count()} CPUs")
 except OSError:

@@ -505,7 +505,7 @@ func TestEndToEndRedisDown(t *testing.T) {
 
 // BenchmarkIngestPathHubSpot100 is the whole path of one 100-event HubSpot
 // batch through Echo (in process, no socket) into real Redis: verify,
-// parse, dedupe check, 100 enqueues, dedupe keys, answer. Every iteration
+// parse, 100 enqueues (each its own dedupe check), answer. Every iteration
 // sends new events; Redis is flushed between rounds of the benchmark.
 func BenchmarkIngestPathHubSpot100(b *testing.B) {
 	for _, conc := range []int{1, 8, 16} {

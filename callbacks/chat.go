@@ -47,7 +47,13 @@ func (s *Sender) NotifyPeople(ctx context.Context, a jobs.Alert) error {
 			s.log.WarnContext(ctx, "notification target skipped", "handoff_id", a.HandoffID, "error", err)
 			continue
 		}
-		h := sha256.Sum256([]byte(t.Format + "\x00" + t.URL))
+		// One id per target: two webhook targets on one URL signed with
+		// different secrets are two receivers and get one delivery each.
+		key := t.Format + "\x00" + t.URL
+		if t.SecretEnv != "" {
+			key += "\x00" + t.SecretEnv
+		}
+		h := sha256.Sum256([]byte(key))
 		id := a.ID + "_" + hex.EncodeToString(h[:6])
 		pl := payload{V: 1, ID: id, Type: "notify." + a.Kind, Conversation: a.Conversation, URL: t.URL, Format: t.Format}
 		if t.Format == ladder.FormatWebhook {

@@ -252,3 +252,45 @@ func TestWebhookSecretChecked(t *testing.T) {
 		t.Fatalf("short NOTIFY_WEBHOOK_SECRET: %v", err)
 	}
 }
+
+// Two webhook targets on one URL, signed with different secrets, are two
+// receivers: each gets its own delivery (and webhook-id), signed with its
+// own secret.
+func TestWebhookTargetsSharingAURLWithTwoSecrets(t *testing.T) {
+	def, ops := secretOf('d'), secretOf('o')
+	rc := newReceiver(t, func(int, *http.Request, []byte) int { return http.StatusNoContent })
+	cfg := validConfig("https://agent.example/hooks")
+	cfg.NotifyWebhookSecret = def
+	h := startSenderWith(t, cfg, map[string]string{"OPS_HOOK_SECRET": ops})
+	a := alert("webhook:"+rc.srv.URL+"/shared", "webhook:OPS_HOOK_SECRET:"+rc.srv.URL+"/shared")
+	if err := h.s.NotifyPeople(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "both deliveries", 10*time.Second, func() bool {
+		done, _ := h.insp.ListCompletedTasks(Queue)
+		return len(done) == 2
+	})
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.got) != 2 {
+		t.Fatalf("%d requests, want 2", len(rc.got))
+	}
+	if rc.got[0].Header.Get("webhook-id") == rc.got[1].Header.Get("webhook-id") {
+		t.Fatal("the two targets share a webhook-id")
+	}
+	verified := map[string]int{}
+	for i, r := range rc.got {
+		for name, secret := range map[string]string{"default": def, "ops": ops} {
+			wh, err := standardwebhooks.NewWebhook(secret)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wh.Verify(rc.bodies[i], r.Header) == nil {
+				verified[name]++
+			}
+		}
+	}
+	if verified["default"] != 1 || verified["ops"] != 1 {
+		t.Fatalf("deliveries verifying with each secret: %v, want one each", verified)
+	}
+}

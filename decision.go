@@ -48,6 +48,9 @@ type Route struct {
 	// for when the whole route chain is exhausted: everyone away, full or
 	// inactive in the CRM.
 	CatchAll string `json:"catch_all,omitempty"`
+	// Weights are the members' shares of the round robin, in Owners order
+	// (nil: one each): a member of weight 2 gets two tasks per cycle.
+	Weights []int `json:"weights,omitempty"`
 }
 
 // SLA clocks: what an SLA counts.

@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -107,3 +109,59 @@ func TestClimbExcludesLastOwners(t *testing.T) {
 }
 
 func redisZ(score float64, member string) redis.Z { return redis.Z{Score: score, Member: member} }
+
+// rrStart spreads a cycle's turns by weight: each member starts as many
+// turns as its weight, a heavier member's turns are interleaved, and
+// without weights members take turns.
+func TestRoundRobinWeightsStart(t *testing.T) {
+	cases := []struct {
+		weights []int
+		members int
+		want    []int // starts of turns 1..len(want)
+	}{
+		{nil, 3, []int{0, 1, 2, 0, 1, 2}},
+		{[]int{3, 1}, 2, []int{0, 0, 1, 0, 0, 0, 1, 0}},
+		{[]int{1, 2, 1}, 3, []int{1, 0, 2, 1, 1, 0, 2, 1}},
+		{[]int{1, 1}, 3, []int{0, 1, 2}}, // a weights list that does not fit the team: plain turns
+	}
+	for _, tc := range cases {
+		var got []int
+		for n := range len(tc.want) {
+			got = append(got, rrStart(int64(n+1), tc.members, tc.weights))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("weights %v: starts %v, want %v", tc.weights, got, tc.want)
+		}
+	}
+	// Over many cycles the shares are the weights exactly.
+	weights := []int{5, 2, 3}
+	counts := make([]int, 3)
+	for n := int64(1); n <= 1000; n++ {
+		counts[rrStart(n, 3, weights)]++
+	}
+	if !slices.Equal(counts, []int{500, 200, 300}) {
+		t.Errorf("1000 turns at weights %v: %v", weights, counts)
+	}
+}
+
+// Through the pipeline: a weight-3 member gets three of every four
+// handoffs of the team.
+func TestRoundRobinWeightsRoute(t *testing.T) {
+	route := &handoff.Route{Team: "deal_desk", Owners: []string{"dd1@acme.example", "dd2@acme.example"}, Strategy: StrategyRoundRobin, Weights: []int{3, 1}}
+	h := newHarness(t, func(_ *Config, d *Deps) { d.Decider = ruleDecider{version: "v1", sla: time.Hour, route: route} })
+	for i := range 8 {
+		if err := h.deliver(t, agentEvent(fmt.Sprintf("tw%d", i), fmt.Sprintf("conv-w%d", i), "pricing")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.runPending(t); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, s := range h.crm.specs {
+		got[s.Owner.ID]++
+	}
+	if len(h.crm.specs) != 8 || got["101"] != 6 || got["102"] != 2 {
+		t.Fatalf("owners of 8 handoffs = %v, want 101:6 102:2", got)
+	}
+}

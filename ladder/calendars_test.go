@@ -309,3 +309,34 @@ func TestDecideSLAClock(t *testing.T) {
 		}
 	}
 }
+
+// A team's weights reach its routes in member order; lint rejects weights
+// of non-members, weights under 1 and weights on least_open.
+func TestTeamWeights(t *testing.T) {
+	y := strings.Replace(calendarsBase, "calendar: ny}", "calendar: ny, weights: {b@acme.example: 3}}", 1)
+	l, err := Parse("w.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Teams()["sales"].Weights; !slices.Equal(got, []int{1, 3}) {
+		t.Errorf("team weights = %v, want [1 3]", got)
+	}
+	d := l.Decide(handoff.Context{Signals: handoff.Signals{HumanRequest: true}})
+	if d.Route == nil || !slices.Equal(d.Route.Weights, []int{1, 3}) || d.Route.Fallback == nil || d.Route.Fallback.Weights != nil {
+		t.Errorf("route = %+v, want weights [1 3] and none on the fallback", d.Route)
+	}
+	even := strings.Replace(calendarsBase, "calendar: ny}", "calendar: ny, weights: {a@acme.example: 1}}", 1)
+	if l, err := Parse("w.yaml", []byte(even)); err != nil || l.Teams()["sales"].Weights != nil {
+		t.Errorf("all weights 1: %v, %v (want none recorded)", err, l)
+	}
+	for _, tc := range []struct{ new, want string }{
+		{"calendar: ny, weights: {z@acme.example: 2}}", `x.yaml:15: team "sales": weight for "z@acme.example", who is not one of the team's owners`},
+		{"calendar: ny, weights: {a@acme.example: 0}}", `x.yaml:15: team "sales": weight of "a@acme.example" must be at least 1 (take the member out of owners, or mark them away)`},
+		{"calendar: ny, strategy: least_open, weights: {a@acme.example: 2}}", `x.yaml:15: team "sales": weights only apply to strategy round_robin (this team is least_open)`},
+	} {
+		_, err := Parse("x.yaml", []byte(strings.Replace(calendarsBase, "calendar: ny}", tc.new, 1)))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("lint = %v\nwant %s", err, tc.want)
+		}
+	}
+}

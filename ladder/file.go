@@ -82,6 +82,8 @@ type fileTeam struct {
 	Calendar string   `yaml:"calendar"`
 	Capacity *int     `yaml:"capacity"`  // open handoffs per member
 	CatchAll string   `yaml:"catch_all"` // who gets the task when the route chain is exhausted
+	// Weights: a member's share of the round robin (default 1).
+	Weights map[string]int `yaml:"weights"`
 	// Notify: chat webhooks told of the team's handoffs (see notify.go).
 	Notify []string `yaml:"notify"`
 }

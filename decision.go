@@ -135,6 +135,10 @@ type ClimbStep struct {
 	// ExcludeLast: a reassign skips the task's last N owners (the one who
 	// let the SLA lapse, and before them), so it never hands the task back.
 	ExcludeLast int `json:"exclude_last,omitempty"`
+	// MaxReassignments caps a reassign: it does not run once the handoff
+	// has been reassigned this many times (0: no cap), so a task does not
+	// travel the whole company overnight.
+	MaxReassignments int `json:"max_reassignments,omitempty"`
 }
 
 // TraceStep records one rung or exception that was checked.

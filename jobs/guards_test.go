@@ -62,14 +62,23 @@ func TestClimbExcludesLastOwners(t *testing.T) {
 		climb   []handoff.ClimbStep
 		want    []string // reassignments "task:owner:priority"
 		history string
+		capped  int // reassign steps skipped by max_reassignments
 	}{
-		{"exclude_last 1: the other member", []handoff.ClimbStep{{After: 1, Do: "reassign", To: escalation, ExcludeLast: 1}}, []string{"T1:105:high"}, "100,105"},
-		{"exclude_last 0: may hand it back", []handoff.ClimbStep{{After: 1, Do: "reassign", To: escalation}}, []string{"T1:100:high"}, "100,100"},
+		{"exclude_last 1: the other member", []handoff.ClimbStep{{After: 1, Do: "reassign", To: escalation, ExcludeLast: 1}}, []string{"T1:105:high"}, "100,105", 0},
+		{"exclude_last 0: may hand it back", []handoff.ClimbStep{{After: 1, Do: "reassign", To: escalation}}, []string{"T1:100:high"}, "100,100", 0},
 		{"exclude_last 2 over two steps", []handoff.ClimbStep{
 			{After: 1, Do: "reassign", To: escalation, ExcludeLast: 1},
 			{After: 2, Do: "reassign", To: &handoff.Route{Team: "escalation2", Owners: []string{"mgr1@acme.example", "owner@acme.example", "dd1@acme.example"}}, ExcludeLast: 2},
-		}, []string{"T1:105:high", "T1:101:high"}, "100,105,101"},
-		{"nobody else: not reassigned", []handoff.ClimbStep{{After: 1, Do: "reassign", To: only, ExcludeLast: 1}}, nil, ""},
+		}, []string{"T1:105:high", "T1:101:high"}, "100,105,101", 0},
+		{"nobody else: not reassigned", []handoff.ClimbStep{{After: 1, Do: "reassign", To: only, ExcludeLast: 1}}, nil, "", 0},
+		{"max_reassignments 1: the second reassign is skipped", []handoff.ClimbStep{
+			{After: 1, Do: "reassign", To: escalation, ExcludeLast: 1},
+			{After: 2, Do: "reassign", To: &handoff.Route{Team: "escalation2", Owners: []string{"dd1@acme.example"}}, ExcludeLast: 1, MaxReassignments: 1},
+		}, []string{"T1:105:high"}, "100,105", 1},
+		{"max_reassignments 2: both run", []handoff.ClimbStep{
+			{After: 1, Do: "reassign", To: escalation, ExcludeLast: 1, MaxReassignments: 2},
+			{After: 2, Do: "reassign", To: &handoff.Route{Team: "escalation2", Owners: []string{"dd1@acme.example"}}, ExcludeLast: 1, MaxReassignments: 2},
+		}, []string{"T1:105:high", "T1:101:high"}, "100,105,101", 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -103,6 +112,17 @@ func TestClimbExcludesLastOwners(t *testing.T) {
 			}
 			if rec["owner_history"] != tc.history {
 				t.Errorf("owner history %q, want %q", rec["owner_history"], tc.history)
+			}
+			// A capped step is counted once, even when its check runs again.
+			if err := h.p.checkSLA(t.Context(), hid, len(tc.climb)); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := NewOutcomes(h.rdb).Report(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.ReassignmentsCapped != int64(tc.capped) || rep.Reassignments != int64(len(tc.want)) {
+				t.Errorf("outcomes: %d reassignments, %d capped; want %d, %d", rep.Reassignments, rep.ReassignmentsCapped, len(tc.want), tc.capped)
 			}
 		})
 	}

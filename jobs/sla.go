@@ -250,6 +250,17 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 	}
 	switch cs.Do {
 	case "reassign":
+		if n := rec.int("reassigned"); cs.MaxReassignments > 0 && n >= int64(cs.MaxReassignments) {
+			p.log.InfoContext(ctx, "SLA climb: the handoff has had its reassignments; not reassigned", "handoff_id", id, "step", step,
+				"reassigned", n, "max_reassignments", cs.MaxReassignments)
+			if first, err := p.once(ctx, id, fmt.Sprintf("capped:%d", step)); err != nil || !first {
+				return err
+			}
+			if err := p.rdb.HIncrBy(ctx, keyOutcomes, "reassignments_capped", 1).Err(); err != nil {
+				return fmt.Errorf("count the capped reassignment of handoff %s: %w", id, err)
+			}
+			return nil
+		}
 		var c handoff.Context
 		_ = json.Unmarshal([]byte(rec["context"]), &c)
 		skip := lastOwners(rec, cs.ExcludeLast)

@@ -245,7 +245,7 @@ rungs:
 
 func TestGuardsCompile(t *testing.T) {
 	y := strings.Replace(calendarsBase, "  security: {owners: [sec@acme.example]}", "  security: {owners: [sec@acme.example], capacity: 3}", 1)
-	y = strings.Replace(y, "    sla: 30m\n", "    sla: 30m\n    climb:\n      - {after: 1x, do: reassign, to: {team: security}}\n      - {after: 2x, do: reassign, to: {team: emea}, exclude_last: 2}\n      - {after: 3x, do: reassign, to: {team: sales}, exclude_last: 0}\n      - {after: 4x, do: notify}\n", 1)
+	y = strings.Replace(y, "    sla: 30m\n", "    sla: 30m\n    climb:\n      - {after: 1x, do: reassign, to: {team: security}}\n      - {after: 2x, do: reassign, to: {team: emea}, exclude_last: 2, max_reassignments: 1}\n      - {after: 3x, do: reassign, to: {team: sales}, exclude_last: 0}\n      - {after: 4x, do: notify}\n", 1)
 	l, err := Parse("g.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
@@ -267,11 +267,16 @@ func TestGuardsCompile(t *testing.T) {
 		if !slices.Equal(got, []int{1, 2, 0, 0}) {
 			t.Errorf("exclude_last = %v, want [1 2 0 0] (reassign defaults to 1)", got)
 		}
+		if r.climb[1].MaxReassignments != 1 || r.climb[0].MaxReassignments != 0 {
+			t.Errorf("max_reassignments = %d, %d; want 0 (no cap), 1", r.climb[0].MaxReassignments, r.climb[1].MaxReassignments)
+		}
 	}
 	for _, tc := range []struct{ old, new, want string }{
 		{"{owners: [sec@acme.example]}", "{owners: [sec@acme.example], capacity: 0}", `x.yaml:17: team "security": capacity must be at least 1 (leave it out for no limit)`},
 		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: notify, exclude_last: 1}]\n", `x.yaml:29: rung "urgent": climb step 1: exclude_last only applies to reassign`},
 		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: reassign, to: {team: emea}, exclude_last: -1}]\n", `x.yaml:29: rung "urgent": climb step 1: exclude_last must be 0 or more`},
+		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: notify, max_reassignments: 1}]\n", `x.yaml:29: rung "urgent": climb step 1: max_reassignments only applies to reassign`},
+		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: reassign, to: {team: emea}, max_reassignments: 0}]\n", `x.yaml:29: rung "urgent": climb step 1: max_reassignments must be at least 1 (leave it out for no cap)`},
 	} {
 		_, err := Parse("x.yaml", []byte(strings.Replace(calendarsBase, tc.old, tc.new, 1)))
 		if err == nil || err.Error() != tc.want {

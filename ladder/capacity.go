@@ -84,3 +84,19 @@ func (c *compiler) teamWeights(p, id string, t fileTeam) []int {
 	}
 	return out
 }
+
+// maxReassignments checks a climb step's max_reassignments: a reassign
+// runs only while the handoff has been reassigned fewer times (0: no cap).
+func (c *compiler) maxReassignments(sp, kind, id string, i int, s fileClimb) int {
+	switch {
+	case s.MaxReassignments == nil:
+		return 0
+	case s.Do != "reassign":
+		c.errAt(sp+".max_reassignments", kind, id, "climb step %d: max_reassignments only applies to reassign", i+1)
+	case *s.MaxReassignments < 1:
+		c.errAt(sp+".max_reassignments", kind, id, "climb step %d: max_reassignments must be at least 1 (leave it out for no cap)", i+1)
+	default:
+		return *s.MaxReassignments
+	}
+	return 0
+}

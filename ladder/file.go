@@ -103,6 +103,9 @@ type fileClimb struct {
 	Priority string     `yaml:"priority"`
 	// ExcludeLast: a reassign skips the task's last N owners (default 1).
 	ExcludeLast *int `yaml:"exclude_last"`
+	// MaxReassignments: a reassign is skipped once the handoff has been
+	// reassigned this many times (by any step).
+	MaxReassignments *int `yaml:"max_reassignments"`
 }
 
 type fileRung struct {

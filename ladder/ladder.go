@@ -752,6 +752,7 @@ func (c *compiler) climb(p, kind, id string, steps []fileClimb) []handoff.ClimbS
 			st.Priority = c.priority(sp+".priority", kind, id, s.Priority)
 		}
 		st.ExcludeLast = c.excludeLast(sp, kind, id, i, s)
+		st.MaxReassignments = c.maxReassignments(sp, kind, id, i, s)
 		out = append(out, st)
 	}
 	return out

@@ -48,6 +48,9 @@ type Route struct {
 	// for when the whole route chain is exhausted: everyone away, full or
 	// inactive in the CRM.
 	CatchAll string `json:"catch_all,omitempty"`
+	// Weights are the members' shares of the round robin, in Owners order
+	// (nil: one each): a member of weight 2 gets two tasks per cycle.
+	Weights []int `json:"weights,omitempty"`
 }
 
 // SLA clocks: what an SLA counts.
@@ -132,6 +135,10 @@ type ClimbStep struct {
 	// ExcludeLast: a reassign skips the task's last N owners (the one who
 	// let the SLA lapse, and before them), so it never hands the task back.
 	ExcludeLast int `json:"exclude_last,omitempty"`
+	// MaxReassignments caps a reassign: it does not run once the handoff
+	// has been reassigned this many times (0: no cap), so a task does not
+	// travel the whole company overnight.
+	MaxReassignments int `json:"max_reassignments,omitempty"`
 }
 
 // TraceStep records one rung or exception that was checked.

@@ -7,6 +7,10 @@ type Owner struct {
 	ID    string `json:"id"` // CRM owner / user id
 	Email string `json:"email,omitempty"`
 	Name  string `json:"name,omitempty"`
+	// TimeZone is the owner's IANA zone when the CRM keeps one
+	// (Salesforce User.TimeZoneSidKey); their working hours and due dates
+	// are read in it.
+	TimeZone string `json:"time_zone,omitempty"`
 }
 
 // Bundle is the context a human needs to start warm. Connectors render it
@@ -55,8 +59,11 @@ type TaskSpec struct {
 	Owner     Owner      `json:"owner"`
 	Subject   string     `json:"subject"`
 	Due       time.Time  `json:"due"`
-	Priority  Priority   `json:"priority"`
-	Bundle    Bundle     `json:"bundle"`
+	// DueZone is the IANA zone a CRM that keeps due dates without a time
+	// reads Due in: the owner's, else the SLA calendar's (empty: UTC).
+	DueZone  string   `json:"due_zone,omitempty"`
+	Priority Priority `json:"priority"`
+	Bundle   Bundle   `json:"bundle"`
 }
 
 // TaskState is the CRM-neutral status of a task.

@@ -99,6 +99,8 @@ func lines(a jobs.Alert) chatLines {
 	switch a.Kind {
 	case jobs.AlertSLA:
 		l.title = fmt.Sprintf("SLA lapsed (%d× the SLA): handoff %s is not started", a.Step, a.HandoffID)
+	case jobs.AlertCatchAll:
+		l.title = fmt.Sprintf("Nobody on the route could take handoff %s: it went to the catch-all %s", a.HandoffID, who)
 	default:
 		l.title = fmt.Sprintf("New %s for %s: handoff %s", orWord(a.Action, "handoff"), who, a.HandoffID)
 	}

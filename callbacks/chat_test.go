@@ -294,3 +294,24 @@ func TestWebhookTargetsSharingAURLWithTwoSecrets(t *testing.T) {
 		t.Fatalf("deliveries verifying with each secret: %v, want one each", verified)
 	}
 }
+
+// A catch-all alert says that nobody on the route could take the handoff
+// and who has it now, with the reason the route was exhausted.
+func TestChatBodyCatchAll(t *testing.T) {
+	a := alert("slack:https://hooks.example/x")
+	a.Kind = jobs.AlertCatchAll
+	a.Why = "Routed to the catch-all mgr1@acme.example: nobody on the route could take it (tried team deal_desk, dd1@acme.example (away until 2026-12-03))"
+	b, err := ChatBody("slack", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"*Nobody on the route could take handoff h1: it went to the catch-all Mia &lt;Mgr&gt; (mgr1@acme.example)*", "dd1@acme.example (away until 2026-12-03)"} {
+		if !strings.Contains(m["text"], want) {
+			t.Errorf("catch-all message lacks %q:\n%s", want, m["text"])
+		}
+	}
+}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,11 +112,14 @@ func TestOwnerUnavailableAtCreateFallsBack(t *testing.T) {
 }
 
 // With every member away the task goes to the team's catch-all, flagged
-// in the bundle and counted.
+// in the bundle, counted and alerted to the team's notify targets.
 func TestExhaustedRouteGoesToCatchAll(t *testing.T) {
-	team := &handoff.Route{Team: "deal_desk", Owners: []string{"dd1@acme.example", "dd2@acme.example"}, CatchAll: "counsel@acme.example"}
+	team := &handoff.Route{Team: "deal_desk", Owners: []string{"dd1@acme.example", "dd2@acme.example"}, CatchAll: "counsel@acme.example",
+		Notify: []string{"slack:https://hooks.example/deal-desk"}}
+	rp := &recordingPeople{}
 	h := newHarness(t, func(_ *Config, d *Deps) {
 		d.Decider = ruleDecider{version: "v1", sla: time.Hour, route: team}
+		d.People = rp
 	})
 	for _, who := range team.Owners {
 		if _, err := h.p.SetAway(t.Context(), who, h.clock.Now().Add(24*time.Hour), "offsite"); err != nil {
@@ -138,5 +142,9 @@ func TestExhaustedRouteGoesToCatchAll(t *testing.T) {
 	}
 	if n, _ := h.rdb.HGet(t.Context(), keyOutcomes, "catch_all").Int(); n != 1 {
 		t.Errorf("catch_all outcome = %d, want 1", n)
+	}
+	if len(rp.alerts) != 1 || rp.alerts[0].Kind != AlertCatchAll || !slices.Equal(rp.alerts[0].Targets, team.Notify) ||
+		rp.alerts[0].Owner.ID != "106" || !strings.HasPrefix(rp.alerts[0].Why, "Routed to the catch-all counsel@acme.example: nobody on the route could take it") {
+		t.Errorf("alerts = %+v, want one catch_all alert to the team's targets", rp.alerts)
 	}
 }

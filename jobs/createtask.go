@@ -187,7 +187,7 @@ func (p *Pipeline) saveCreating(ctx context.Context, pl CreateTaskPayload, spec 
 	notify, _ := json.Marshal(ownerTeamTargets(pl.Decision.Route, ownerRoute))
 	if err := p.saveRecord(ctx, pl.HandoffID, map[string]any{
 		"state": stateCreating, "creating_at": p.now().UnixMilli(), "owner_id": owner.ID, "owner_email": owner.Email, "owner_name": owner.Name,
-		"owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
+		"owner_tz": owner.TimeZone, "owner_route": ownerRoute, "crm": string(pl.CRM), "tenant": pl.Tenant, "conversation": pl.Event.Conversation,
 		"action": string(pl.Decision.Action), "rung": pl.Decision.Matched(), "source": string(pl.Event.Source), "channel": pl.Event.Channel,
 		"sla_ms": p.sla(pl.Decision).Milliseconds(), "priority": string(spec.Priority), "due": spec.Due.UnixMilli(),
 		"climb": string(climb), "context": string(ctxJSON), "completeness": spec.Bundle.Completeness,
@@ -232,7 +232,8 @@ func (p *Pipeline) taskSpec(ctx context.Context, pl CreateTaskPayload, owner han
 	ref.CRM, ref.Tenant = pl.CRM, pl.Tenant
 	return handoff.TaskSpec{
 		HandoffID: pl.HandoffID, Tenant: pl.Tenant, Contact: ref, CompanyID: c.Account.ID, DealID: c.Deal.ID,
-		Owner: owner, Subject: taskSubject(d, c), Due: p.dueAt(ctx, d, p.now()).UTC().Truncate(time.Second),
+		Owner: owner, Subject: taskSubject(d, c), Due: p.dueAt(ctx, d, p.now(), owner.TimeZone).UTC().Truncate(time.Second),
+		DueZone:  dueZone(p.calendar(ctx, p.slaCalendar(d)), owner),
 		Priority: prio, Bundle: BuildBundle(pl.HandoffID, d, c, pl.Event),
 	}
 }
@@ -249,7 +250,7 @@ func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec 
 		fields["created_at"] = now.UnixMilli()
 		fields["first_owner_id"] = ownerID
 		if rec["due"] == "" {
-			fields["due"] = p.dueAt(ctx, pl.Decision, now).UnixMilli()
+			fields["due"] = p.dueAt(ctx, pl.Decision, now, rec["owner_tz"]).UnixMilli()
 		}
 	}
 	if err := p.saveRecord(ctx, pl.HandoffID, fields); err != nil {
@@ -317,5 +318,5 @@ func (p *Pipeline) afterCreate(ctx context.Context, pl CreateTaskPayload, rec re
 	if created.IsZero() {
 		created = p.now()
 	}
-	return p.sched.SLACheck(ctx, pl.HandoffID, 1, p.dueAt(ctx, pl.Decision, created))
+	return p.sched.SLACheck(ctx, pl.HandoffID, 1, p.dueAt(ctx, pl.Decision, created, rec["owner_tz"]))
 }

@@ -12,8 +12,9 @@ import (
 	"github.com/handoff-dev/handoff"
 )
 
-// Guards on who gets a task: a team's capacity (open handoffs per member)
-// and a climb's exclude_last (never hand the task back to who let it lapse).
+// Guards on who gets a task: a team's capacity (open handoffs per member),
+// a climb's exclude_last (never hand the task back to who let it lapse)
+// and max_reassignments (enforced in climb, sla.go).
 
 func skipSet(ids []string) map[string]bool {
 	if len(ids) == 0 {

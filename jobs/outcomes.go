@@ -34,7 +34,10 @@ type Report struct {
 	HandoffPrecision   Ratio        `json:"handoff_precision"`
 	ShadowAgreement    Ratio        `json:"shadow_agreement"`
 	Reassignments      int64        `json:"reassignments"`
-	FollowUps          int64        `json:"follow_ups"`
+	// ReassignmentsCapped counts reassign steps skipped because the
+	// handoff had had its max_reassignments.
+	ReassignmentsCapped int64 `json:"reassignments_capped"`
+	FollowUps           int64 `json:"follow_ups"`
 }
 
 // Counts is a total with a breakdown.
@@ -136,6 +139,7 @@ func (o *Outcomes) Report(ctx context.Context) (Report, error) {
 	r.HandoffPrecision = ratio(n("warranted"), n("with_disposition"))
 	r.ShadowAgreement = ratio(n("shadow_agreed"), n("shadow_decisions"))
 	r.Reassignments = n("reassignments")
+	r.ReassignmentsCapped = n("reassignments_capped")
 	r.FollowUps = n("followups")
 	if r.TimeToHuman, err = o.percentiles(ctx, keyTTH); err != nil {
 		return r, err

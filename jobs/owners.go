@@ -118,13 +118,14 @@ func (r *ownerResolver) one(ctx context.Context, who string) (handoff.Owner, boo
 }
 
 // roundRobin takes the next member from a per-team counter in Redis
-// (shared by every worker), skipping members the CRM does not know.
+// (shared by every worker), skipping members the CRM does not know. With
+// weights a member of weight w starts w of every sum(weights) turns.
 func (r *ownerResolver) roundRobin(ctx context.Context, rt handoff.Route) (handoff.Owner, bool, error) {
 	n, err := r.p.rdb.Incr(ctx, "handoff:rr:"+string(r.src)+":"+r.tenant+":"+rt.Team).Result()
 	if err != nil {
 		return handoff.Owner{}, false, fmt.Errorf("advance round robin of team %s: %w", rt.Team, err)
 	}
-	start := int((n - 1) % int64(len(rt.Owners)))
+	start := rrStart(n, len(rt.Owners), rt.Weights)
 	for i := range rt.Owners {
 		o, ok, err := r.one(ctx, rt.Owners[(start+i)%len(rt.Owners)])
 		if err == nil && ok {
@@ -138,6 +139,37 @@ func (r *ownerResolver) roundRobin(ctx context.Context, rt handoff.Route) (hando
 		}
 	}
 	return handoff.Owner{}, false, nil
+}
+
+// rrStart is the member the n-th turn (from 1) of a round robin starts
+// at. Without weights members take turns; with weights the turns of one
+// cycle are spread out by smooth weighted round robin (weights 3 and 1 give
+// a a b a, not a a a b), so a heavier member is not handed a burst.
+func rrStart(n int64, members int, weights []int) int {
+	if len(weights) != members {
+		return int((n - 1) % int64(members))
+	}
+	total := 0
+	for _, w := range weights {
+		total += max(w, 0)
+	}
+	if total == 0 {
+		return int((n - 1) % int64(members))
+	}
+	turn := int((n - 1) % int64(total))
+	cur := make([]int, members)
+	pick := 0
+	for range turn + 1 {
+		pick = 0
+		for i, w := range weights {
+			cur[i] += max(w, 0)
+			if cur[i] > cur[pick] {
+				pick = i
+			}
+		}
+		cur[pick] -= total
+	}
+	return pick
 }
 
 // leastOpen picks the member with the fewest open handoffs (counted in

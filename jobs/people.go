@@ -16,6 +16,9 @@ import (
 const (
 	AlertHandoff = "handoff" // a handoff's task was created
 	AlertSLA     = "sla"     // a climb notify step: the task's SLA lapsed
+	// AlertCatchAll: the whole route chain was exhausted (away, full or
+	// inactive) and the task went to the team's catch-all.
+	AlertCatchAll = "catch_all"
 )
 
 // Alert is a notification to people: a chat message at each of Targets
@@ -23,7 +26,7 @@ const (
 // happening, so a retried job queues each message once.
 type Alert struct {
 	ID           string
-	Kind         string // AlertHandoff | AlertSLA
+	Kind         string // AlertHandoff | AlertSLA | AlertCatchAll
 	Targets      []string
 	HandoffID    string
 	Conversation string
@@ -77,8 +80,13 @@ func (p *Pipeline) alertTaskCreated(ctx context.Context, pl CreateTaskPayload, r
 	if p.people == nil || len(targets) == 0 {
 		return nil
 	}
-	a := Alert{ID: noticeID("alert", pl.HandoffID, task.ID), Kind: AlertHandoff, Targets: targets, HandoffID: pl.HandoffID,
-		Conversation: pl.Event.Conversation, Action: string(pl.Decision.Action), Rung: pl.Decision.Matched(), Why: why(pl.Decision),
+	kind, reason := AlertHandoff, why(pl.Decision)
+	if viaCatchAll(rec["owner_route"]) {
+		// Said as such: the team hears that nobody on its route could take it.
+		kind, reason = AlertCatchAll, catchAllReason(rec["owner_route"])+" ("+reason+")"
+	}
+	a := Alert{ID: noticeID("alert", pl.HandoffID, task.ID), Kind: kind, Targets: targets, HandoffID: pl.HandoffID,
+		Conversation: pl.Event.Conversation, Action: string(pl.Decision.Action), Rung: pl.Decision.Matched(), Why: reason,
 		Owner: handoff.Owner{ID: rec["owner_id"], Email: rec["owner_email"], Name: rec["owner_name"]},
 		SLA:   p.sla(pl.Decision), Due: rec.time("due"), TaskURL: p.taskURL(ctx, pl.CRM, pl.Tenant, task.ID),
 		TaskID: task.ID, CRM: string(pl.CRM), Tenant: pl.Tenant}

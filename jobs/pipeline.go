@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -90,8 +91,12 @@ type Pipeline struct {
 	m        *metrics
 	// calendars resolve route calendars (worktime.go); nil: wall time.
 	calendars Calendars
-	notifier  Notifier
-	people    PeopleNotifier
+	// zones caches calendars read in owners' time zones (zonedCalendar →
+	// *worktime.Calendar; loading a zone reads the zone database, tens of
+	// microseconds). Entries are small and few: calendars × owner zones.
+	zones    sync.Map
+	notifier Notifier
+	people   PeopleNotifier
 }
 
 // New checks the dependencies and registers the metrics.

@@ -250,6 +250,17 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 	}
 	switch cs.Do {
 	case "reassign":
+		if n := rec.int("reassigned"); cs.MaxReassignments > 0 && n >= int64(cs.MaxReassignments) {
+			p.log.InfoContext(ctx, "SLA climb: the handoff has had its reassignments; not reassigned", "handoff_id", id, "step", step,
+				"reassigned", n, "max_reassignments", cs.MaxReassignments)
+			if first, err := p.once(ctx, id, fmt.Sprintf("capped:%d", step)); err != nil || !first {
+				return err
+			}
+			if err := p.rdb.HIncrBy(ctx, keyOutcomes, "reassignments_capped", 1).Err(); err != nil {
+				return fmt.Errorf("count the capped reassignment of handoff %s: %w", id, err)
+			}
+			return nil
+		}
 		var c handoff.Context
 		_ = json.Unmarshal([]byte(rec["context"]), &c)
 		skip := lastOwners(rec, cs.ExcludeLast)
@@ -267,7 +278,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		}
 		history := withOwner(rec, owner.ID)
 		pipe := p.rdb.TxPipeline()
-		pipe.HSet(ctx, keyHandoff(id), "owner_id", owner.ID, "owner_email", owner.Email, "owner_name", owner.Name, "priority", string(prio), "owner_history", history)
+		pipe.HSet(ctx, keyHandoff(id), "owner_id", owner.ID, "owner_email", owner.Email, "owner_name", owner.Name, "owner_tz", owner.TimeZone, "priority", string(prio), "owner_history", history)
 		pipe.HIncrBy(ctx, keyHandoff(id), "reassigned", 1)
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), -1, rec["owner_id"])
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), 1, owner.ID)
@@ -276,7 +287,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 			return fmt.Errorf("record reassignment of handoff %s: %w", id, err)
 		}
 		prev := ownerData(rec["owner_id"], rec["owner_email"], rec["owner_name"])
-		rec["owner_id"], rec["owner_email"], rec["owner_name"], rec["priority"], rec["owner_history"] = owner.ID, owner.Email, owner.Name, string(prio), history
+		rec["owner_id"], rec["owner_email"], rec["owner_name"], rec["owner_tz"], rec["priority"], rec["owner_history"] = owner.ID, owner.Email, owner.Name, owner.TimeZone, string(prio), history
 		p.m.reassignments.Inc()
 		if conv := rec["conversation"]; conv != "" {
 			_, _, err := p.transition(ctx, conv, fmt.Sprintf("SLA lapsed %d×: task reassigned", step), func(cur Lease) (Lease, error) {

@@ -40,6 +40,43 @@ func (p *Pipeline) calendar(ctx context.Context, name string) *worktime.Calendar
 	return cal
 }
 
+// ownerCalendar is cal on the owner's own clock when the owner has a time
+// zone (from the CRM) that differs from the calendar's, else cal.
+func (p *Pipeline) ownerCalendar(cal *worktime.Calendar, zone string) *worktime.Calendar {
+	if cal == nil || zone == "" || zone == cal.Location().String() {
+		return cal
+	}
+	key := zonedCalendar{cal, zone}
+	if in, ok := p.zones.Load(key); ok {
+		return in.(*worktime.Calendar)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return cal // an unknown zone: the calendar's
+	}
+	in := cal.In(loc)
+	p.zones.Store(key, in)
+	return in
+}
+
+// zonedCalendar keys Pipeline.zones: a calendar read in an owner's zone.
+type zonedCalendar struct {
+	cal  *worktime.Calendar
+	zone string
+}
+
+// dueZone is the zone a due date is read in: the owner's, else the SLA
+// calendar's, else "" (UTC).
+func dueZone(cal *worktime.Calendar, owner handoff.Owner) string {
+	if owner.TimeZone != "" {
+		return owner.TimeZone
+	}
+	if cal != nil {
+		return cal.Location().String()
+	}
+	return ""
+}
+
 // slaAt is when d has passed since from on the calendar's clock: d of
 // working time (so it is never outside working hours), or with no
 // calendar d of wall time.
@@ -53,9 +90,10 @@ func slaAt(cal *worktime.Calendar, from time.Time, d time.Duration) time.Time {
 	return from.Add(d) // a calendar without working time ahead: wall time
 }
 
-// dueAt is when a decision's SLA, started at from, is due.
-func (p *Pipeline) dueAt(ctx context.Context, d handoff.Decision, from time.Time) time.Time {
-	return slaAt(p.calendar(ctx, p.slaCalendar(d)), from, p.sla(d))
+// dueAt is when a decision's SLA, started at from, is due for an owner
+// in the given time zone ("": the calendar's).
+func (p *Pipeline) dueAt(ctx context.Context, d handoff.Decision, from time.Time, zone string) time.Time {
+	return slaAt(p.ownerCalendar(p.calendar(ctx, p.slaCalendar(d)), zone), from, p.sla(d))
 }
 
 // checkAt is when the SLA check of a recorded handoff at n times its SLA
@@ -65,7 +103,7 @@ func (p *Pipeline) checkAt(ctx context.Context, rec record, n int) time.Time {
 	if sla <= 0 {
 		sla = p.cfg.DefaultSLA
 	}
-	return slaAt(p.calendar(ctx, rec["calendar"]), rec.time("created_at"), time.Duration(n)*sla)
+	return slaAt(p.ownerCalendar(p.calendar(ctx, rec["calendar"]), rec["owner_tz"]), rec.time("created_at"), time.Duration(n)*sla)
 }
 
 // sampleWorkingTTH records a handoff's time to human on its SLA clock,
@@ -73,7 +111,7 @@ func (p *Pipeline) checkAt(ctx context.Context, rec record, n int) time.Time {
 // morning took minutes of working time, not a weekend.
 func (p *Pipeline) sampleWorkingTTH(ctx context.Context, pipe redis.Pipeliner, rec record, created, at time.Time) {
 	tth := at.Sub(created)
-	if cal := p.calendar(ctx, rec["calendar"]); cal != nil {
+	if cal := p.ownerCalendar(p.calendar(ctx, rec["calendar"]), rec["owner_tz"]); cal != nil {
 		tth = cal.Between(created, at)
 	}
 	p.sample(ctx, pipe, keyTTHWorking, tth.Seconds())

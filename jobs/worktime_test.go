@@ -178,3 +178,49 @@ func TestWorkingTimeSLAClock(t *testing.T) {
 		})
 	}
 }
+
+// An owner whose CRM user has a time zone works the team's hours on their
+// own clock: at 17:00 New York on a Friday a Los Angeles owner still has
+// 30 minutes of hours, so a 1 h SLA is due at 15:00 their time (18:00 in
+// New York), the due date is read in their zone, and the SLA check runs then.
+func TestWorkingTimeOwnerZoneWins(t *testing.T) {
+	l, err := ladder.Parse("wt.yaml", []byte(workingTimeLadder))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(_ *Config, d *Deps) { d.Decider = l })
+	o := h.crm.owners["dd1@acme.example"]
+	o.TimeZone = "America/Los_Angeles"
+	h.crm.owners["dd1@acme.example"] = o
+	h.clock.t = newYork(t, "2026-12-04 17:00")
+	if err := h.deliver(t, agentEvent("t1", "conv-tz", "what is your pricing?")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.runPending(t); err != nil {
+		t.Fatal(err)
+	}
+	due := newYork(t, "2026-12-04 18:00")
+	if len(h.crm.specs) != 1 || !h.crm.specs[0].Due.Equal(due) || h.crm.specs[0].DueZone != "America/Los_Angeles" {
+		t.Fatalf("specs = %+v, want one due %s in America/Los_Angeles", h.crm.specs, due)
+	}
+	hid := HandoffID("62515", "conv-tz", "pricing", "agent:t1")
+	if s := h.scheduled(t); len(s) != 1 || !s[0].NextProcessAt.Equal(due) {
+		t.Fatalf("scheduled = %+v, want sla:1 at %s", s, due)
+	}
+	if rec, _ := h.p.loadRecord(t.Context(), hid); rec["owner_tz"] != "America/Los_Angeles" {
+		t.Errorf("record owner_tz %q", rec["owner_tz"])
+	}
+	// Without a zone of their own the owner counts New York hours and the
+	// due date is read in the calendar's zone.
+	h2 := newHarness(t, func(_ *Config, d *Deps) { d.Decider = l })
+	h2.clock.t = newYork(t, "2026-12-04 17:00")
+	if err := h2.deliver(t, agentEvent("t1", "conv-tz", "what is your pricing?")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h2.runPending(t); err != nil {
+		t.Fatal(err)
+	}
+	if s := h2.crm.specs; len(s) != 1 || !s[0].Due.Equal(newYork(t, "2026-12-07 09:30")) || s[0].DueZone != "America/New_York" {
+		t.Fatalf("specs = %+v, want one due Monday 09:30 in America/New_York", s)
+	}
+}

@@ -245,7 +245,7 @@ rungs:
 
 func TestGuardsCompile(t *testing.T) {
 	y := strings.Replace(calendarsBase, "  security: {owners: [sec@acme.example]}", "  security: {owners: [sec@acme.example], capacity: 3}", 1)
-	y = strings.Replace(y, "    sla: 30m\n", "    sla: 30m\n    climb:\n      - {after: 1x, do: reassign, to: {team: security}}\n      - {after: 2x, do: reassign, to: {team: emea}, exclude_last: 2}\n      - {after: 3x, do: reassign, to: {team: sales}, exclude_last: 0}\n      - {after: 4x, do: notify}\n", 1)
+	y = strings.Replace(y, "    sla: 30m\n", "    sla: 30m\n    climb:\n      - {after: 1x, do: reassign, to: {team: security}}\n      - {after: 2x, do: reassign, to: {team: emea}, exclude_last: 2, max_reassignments: 1}\n      - {after: 3x, do: reassign, to: {team: sales}, exclude_last: 0}\n      - {after: 4x, do: notify}\n", 1)
 	l, err := Parse("g.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
@@ -267,11 +267,16 @@ func TestGuardsCompile(t *testing.T) {
 		if !slices.Equal(got, []int{1, 2, 0, 0}) {
 			t.Errorf("exclude_last = %v, want [1 2 0 0] (reassign defaults to 1)", got)
 		}
+		if r.climb[1].MaxReassignments != 1 || r.climb[0].MaxReassignments != 0 {
+			t.Errorf("max_reassignments = %d, %d; want 0 (no cap), 1", r.climb[0].MaxReassignments, r.climb[1].MaxReassignments)
+		}
 	}
 	for _, tc := range []struct{ old, new, want string }{
 		{"{owners: [sec@acme.example]}", "{owners: [sec@acme.example], capacity: 0}", `x.yaml:17: team "security": capacity must be at least 1 (leave it out for no limit)`},
 		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: notify, exclude_last: 1}]\n", `x.yaml:29: rung "urgent": climb step 1: exclude_last only applies to reassign`},
 		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: reassign, to: {team: emea}, exclude_last: -1}]\n", `x.yaml:29: rung "urgent": climb step 1: exclude_last must be 0 or more`},
+		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: notify, max_reassignments: 1}]\n", `x.yaml:29: rung "urgent": climb step 1: max_reassignments only applies to reassign`},
+		{"    sla: 30m\n", "    sla: 30m\n    climb: [{after: 1x, do: reassign, to: {team: emea}, max_reassignments: 0}]\n", `x.yaml:29: rung "urgent": climb step 1: max_reassignments must be at least 1 (leave it out for no cap)`},
 	} {
 		_, err := Parse("x.yaml", []byte(strings.Replace(calendarsBase, tc.old, tc.new, 1)))
 		if err == nil || err.Error() != tc.want {
@@ -306,6 +311,37 @@ func TestDecideSLAClock(t *testing.T) {
 		}
 		if d.SLAClock != tc.want {
 			t.Errorf("%s: SLAClock %q, want %q", tc.name, d.SLAClock, tc.want)
+		}
+	}
+}
+
+// A team's weights reach its routes in member order; lint rejects weights
+// of non-members, weights under 1 and weights on least_open.
+func TestTeamWeights(t *testing.T) {
+	y := strings.Replace(calendarsBase, "calendar: ny}", "calendar: ny, weights: {b@acme.example: 3}}", 1)
+	l, err := Parse("w.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Teams()["sales"].Weights; !slices.Equal(got, []int{1, 3}) {
+		t.Errorf("team weights = %v, want [1 3]", got)
+	}
+	d := l.Decide(handoff.Context{Signals: handoff.Signals{HumanRequest: true}})
+	if d.Route == nil || !slices.Equal(d.Route.Weights, []int{1, 3}) || d.Route.Fallback == nil || d.Route.Fallback.Weights != nil {
+		t.Errorf("route = %+v, want weights [1 3] and none on the fallback", d.Route)
+	}
+	even := strings.Replace(calendarsBase, "calendar: ny}", "calendar: ny, weights: {a@acme.example: 1}}", 1)
+	if l, err := Parse("w.yaml", []byte(even)); err != nil || l.Teams()["sales"].Weights != nil {
+		t.Errorf("all weights 1: %v, %v (want none recorded)", err, l)
+	}
+	for _, tc := range []struct{ new, want string }{
+		{"calendar: ny, weights: {z@acme.example: 2}}", `x.yaml:15: team "sales": weight for "z@acme.example", who is not one of the team's owners`},
+		{"calendar: ny, weights: {a@acme.example: 0}}", `x.yaml:15: team "sales": weight of "a@acme.example" must be at least 1 (take the member out of owners, or mark them away)`},
+		{"calendar: ny, strategy: least_open, weights: {a@acme.example: 2}}", `x.yaml:15: team "sales": weights only apply to strategy round_robin (this team is least_open)`},
+	} {
+		_, err := Parse("x.yaml", []byte(strings.Replace(calendarsBase, "calendar: ny}", tc.new, 1)))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("lint = %v\nwant %s", err, tc.want)
 		}
 	}
 }

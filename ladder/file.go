@@ -82,6 +82,8 @@ type fileTeam struct {
 	Calendar string   `yaml:"calendar"`
 	Capacity *int     `yaml:"capacity"`  // open handoffs per member
 	CatchAll string   `yaml:"catch_all"` // who gets the task when the route chain is exhausted
+	// Weights: a member's share of the round robin (default 1).
+	Weights map[string]int `yaml:"weights"`
 	// Notify: chat webhooks told of the team's handoffs (see notify.go).
 	Notify []string `yaml:"notify"`
 }
@@ -101,6 +103,9 @@ type fileClimb struct {
 	Priority string     `yaml:"priority"`
 	// ExcludeLast: a reassign skips the task's last N owners (default 1).
 	ExcludeLast *int `yaml:"exclude_last"`
+	// MaxReassignments: a reassign is skipped once the handoff has been
+	// reassigned this many times (by any step).
+	MaxReassignments *int `yaml:"max_reassignments"`
 }
 
 type fileRung struct {

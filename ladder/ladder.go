@@ -40,6 +40,9 @@ type Team struct {
 	Calendar string   `json:"calendar,omitempty"`
 	Capacity int      `json:"capacity,omitempty"`  // open handoffs per member; 0: no limit
 	CatchAll string   `json:"catch_all,omitempty"` // owner for an exhausted route chain
+	// Weights are the members' round-robin shares, in Owners order (nil:
+	// all 1).
+	Weights []int `json:"weights,omitempty"`
 	// Notify are the team's notification targets (see ParseNotifyTarget).
 	Notify []string `json:"notify,omitempty"`
 }
@@ -128,7 +131,7 @@ func (l *Ladder) File() string { return l.file }
 func (l *Ladder) Teams() map[string]Team {
 	out := make(map[string]Team, len(l.teams))
 	for id, t := range l.teams {
-		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity, CatchAll: t.CatchAll, Notify: slices.Clone(t.Notify)}
+		out[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: t.Calendar, Capacity: t.Capacity, CatchAll: t.CatchAll, Weights: slices.Clone(t.Weights), Notify: slices.Clone(t.Notify)}
 	}
 	return out
 }
@@ -279,7 +282,8 @@ func (c *compiler) compile() *Ladder {
 			c.errAt(p+".strategy", "team", id, "unknown strategy %q (want one of %s)", t.Strategy, strings.Join(validStrategies, ", "))
 		}
 		l.teams[id] = Team{Owners: slices.Clone(t.Owners), Strategy: t.Strategy, Calendar: c.calendarRef(p+".calendar", "team", id, t.Calendar),
-			Capacity: c.teamCapacity(p, id, t.Capacity), CatchAll: c.teamCatchAll(p, id, t.CatchAll), Notify: c.notifyTargets(p+".notify", id, t.Notify)}
+			Capacity: c.teamCapacity(p, id, t.Capacity), CatchAll: c.teamCatchAll(p, id, t.CatchAll), Notify: c.notifyTargets(p+".notify", id, t.Notify),
+			Weights: c.teamWeights(p, id, t)}
 	}
 
 	// Topics and the text analyzer.
@@ -713,6 +717,7 @@ func (c *compiler) route(p, kind, id string, fr *fileRoute) *handoff.Route {
 		r.Capacity = t.Capacity
 		r.Notify = t.Notify
 		r.CatchAll = t.CatchAll
+		r.Weights = t.Weights
 		team = t
 	}
 	r.Calendar = c.routeCalendar(p, kind, id, fr, team)
@@ -747,6 +752,7 @@ func (c *compiler) climb(p, kind, id string, steps []fileClimb) []handoff.ClimbS
 			st.Priority = c.priority(sp+".priority", kind, id, s.Priority)
 		}
 		st.ExcludeLast = c.excludeLast(sp, kind, id, i, s)
+		st.MaxReassignments = c.maxReassignments(sp, kind, id, i, s)
 		out = append(out, st)
 	}
 	return out

@@ -39,6 +39,7 @@ type demoEnv struct {
 	AdminToken string
 	Env        map[string]string
 	app        *app
+	clock      func() time.Time // the pipeline's time (nil: the wall clock), kept for restarts
 	cancel     context.CancelFunc
 	served     chan error
 
@@ -61,6 +62,8 @@ type demoOptions struct {
 	Log      io.Writer         // service log (JSON); nil discards
 	LogLevel string
 	Role     string // serve role of the in-process app: "" = all (http + worker)
+	// Clock is the pipeline's time (nil: the wall clock).
+	Clock func() time.Time
 }
 
 // seedTeams adds every owner email of every team to the fakes' users (the
@@ -131,7 +134,7 @@ func stdSecret() (string, []byte) {
 // the Salesforce org through the real OAuth routes, and returns when the
 // service is ready.
 func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
-	d := &demoEnv{http: &http.Client{Timeout: 30 * time.Second}}
+	d := &demoEnv{http: &http.Client{Timeout: 30 * time.Second}, clock: o.Clock}
 	// Every member of the ladder's teams is a user of each fake CRM, so a
 	// route to a team lands on the member the decision names.
 	lad, err := ladder.LoadOrDefault(o.Extra["LADDER_FILE"])
@@ -216,7 +219,7 @@ func startDemo(ctx context.Context, o demoOptions) (*demoEnv, error) {
 	if role == "" {
 		role = roleAll
 	}
-	a, err := newApp(ctx, cfg, role, log)
+	a, err := newApp(ctx, cfg, role, log, o.Clock)
 	if err != nil {
 		d.Close()
 		return nil, err

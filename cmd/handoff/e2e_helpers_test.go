@@ -33,6 +33,7 @@ type e2eOptions struct {
 	RealRedis bool              // a real redis-server database (testredis) instead of the embedded one
 	Extra     map[string]string // more environment
 	Log       io.Writer         // the service's JSON log (nil discards)
+	Clock     func() time.Time  // the pipeline's time (nil: the wall clock)
 }
 
 // newE2E starts the whole product against the fakes for one test and stops
@@ -44,7 +45,7 @@ func newE2E(t *testing.T, o e2eOptions) (*demoEnv, context.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	extra := map[string]string{}
-	opts := demoOptions{Extra: extra, Log: o.Log}
+	opts := demoOptions{Extra: extra, Log: o.Log, Clock: o.Clock}
 	if dir := os.Getenv("HANDOFF_E2E_LOG_DIR"); dir != "" && opts.Log == nil {
 		// The service's JSON log per test, for debugging a failure.
 		f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log"))
@@ -200,7 +201,7 @@ func (d *demoEnv) restartApp(t *testing.T, ctx context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(ctx, cfg, roleAll, quietLogger())
+	a, err := newApp(ctx, cfg, roleAll, quietLogger(), d.clock)
 	if err != nil {
 		t.Fatal(err)
 	}

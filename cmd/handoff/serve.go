@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, env envconfig.Lookuper, stdout
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	app, err := newApp(ctx, cfg, *role, log)
+	app, err := newApp(ctx, cfg, *role, log, nil)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,9 @@ type app struct {
 	http      *httpserver.Server
 }
 
-func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*app, error) {
+// newApp builds the product; clock is the pipeline's time (nil: the wall
+// clock), so tests can run a Friday evening and the Monday after it.
+func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger, clock func() time.Time) (*app, error) {
 	conn, err := redisconn.Open(ctx, cfg.Redis, log)
 	if err != nil {
 		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
@@ -121,7 +123,7 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger) (*ap
 	// refuses MEMORY USAGE instead of failing every scrape.
 	a.registry.MustRegister(queuemetrics.New(a.inspector, conn.Client, log))
 
-	pl, err := buildPipeline(cfg, conn, a.client, a.registry, log, defaultHTTPClient())
+	pl, err := buildPipeline(cfg, conn, a.client, a.registry, log, defaultHTTPClient(), clock)
 	if err != nil {
 		conn.Close()
 		return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}

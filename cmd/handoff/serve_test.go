@@ -268,7 +268,7 @@ func TestGracefulShutdownFinishesInFlightRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := newApp(context.Background(), cfg, roleAll, log)
+	a, err := newApp(context.Background(), cfg, roleAll, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func TestShutdownStopsWorkerAtOnceAndWithinTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	a, err := newApp(context.Background(), cfg, roleAll, slog.New(slog.NewTextHandler(logs, nil)))
+	a, err := newApp(context.Background(), cfg, roleAll, slog.New(slog.NewTextHandler(logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,7 +184,7 @@ type pipeline struct {
 	callbacks *callbacks.Sender
 }
 
-func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg prometheus.Registerer, log *slog.Logger, httpc *http.Client) (*pipeline, error) {
+func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg prometheus.Registerer, log *slog.Logger, httpc *http.Client, clock func() time.Time) (*pipeline, error) {
 	active, err := ladder.LoadOrDefault(cfg.Ladder.File)
 	if err != nil {
 		return nil, fmt.Errorf("LADDER_FILE: %w", err)
@@ -225,7 +225,7 @@ func buildPipeline(cfg Config, conn *redisconn.Conn, client *asynq.Client, reg p
 		notifier = p.callbacks
 	}
 	p.jobs, err = jobs.New(cfg.Jobs, jobs.Deps{Redis: conn.Client, CRMs: p.crms.enabled(), Enricher: en, Decider: active,
-		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg, Notifier: notifier, People: p.callbacks})
+		Shadow: shadow, Enqueuer: client, Logger: log, Metrics: reg, Notifier: notifier, People: p.callbacks, Clock: clock})
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}

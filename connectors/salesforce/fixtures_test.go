@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/connectors/salesforce"
@@ -118,8 +119,8 @@ func TestClientAgainstDocumentedFixtures(t *testing.T) {
 	}
 
 	o, err := c.OwnerByEmail(ctx, tenant, "dd1@acme.example")
-	if err != nil || o.ID != salesforcetest.UserDD1 {
-		t.Fatalf("owner %+v %v", o, err)
+	if err != nil || o.ID != salesforcetest.UserDD1 || o.TimeZone != "America/New_York" {
+		t.Fatalf("owner %+v %v (want the user's TimeZoneSidKey as the time zone)", o, err)
 	}
 
 	spec := sampleSpec()
@@ -144,6 +145,9 @@ func TestClientAgainstDocumentedFixtures(t *testing.T) {
 	gt, err := c.GetTask(ctx, tenant, "00T5e0000000001AAC")
 	if err != nil || gt.State != handoff.TaskCompleted || gt.CompletedAt.IsZero() || gt.Disposition != "Left voicemail" {
 		t.Fatalf("get %+v %v", gt, err)
+	}
+	if want := time.Date(2026, 11, 24, 17, 30, 0, 0, time.UTC); !gt.Due.Equal(want) {
+		t.Errorf("get: due %s, want the ReminderDateTime %s", gt.Due, want)
 	}
 	get := (*reqs)[len(*reqs)-1]
 	if get.URL.Path != "/services/data/v62.0/sobjects/Task/00T5e0000000001AAC" || !strings.Contains(get.URL.Query().Get("fields"), "Handoff_Id__c") {

@@ -89,6 +89,7 @@ type userRec struct {
 	Name     string `json:"Name"`
 	Email    string `json:"Email"`
 	IsActive bool   `json:"IsActive"`
+	TimeZone string `json:"TimeZoneSidKey"`
 }
 
 const oppFields = "Id, Name, StageName, Probability, IsClosed, IsWon, Amount, CloseDate, OwnerId"
@@ -123,7 +124,7 @@ func AccountOpportunitiesQuery(accountID string) string {
 
 // UserByEmailQuery finds an active user by email.
 func UserByEmailQuery(email string) string {
-	return "SELECT Id, Name, Email, IsActive FROM User WHERE Email = " + Quote(email) +
+	return "SELECT Id, Name, Email, IsActive, TimeZoneSidKey FROM User WHERE Email = " + Quote(email) +
 		" AND IsActive = true ORDER BY LastModifiedDate DESC LIMIT 1"
 }
 
@@ -397,5 +398,5 @@ func (c *Client) OwnerByEmail(ctx context.Context, tenant, email string) (handof
 		return handoff.Owner{}, fmt.Errorf("salesforce owner by email (tenant %s): no active user: %w", tenant, handoff.ErrNotFound)
 	}
 	u := res.Records[0]
-	return handoff.Owner{ID: u.ID, Email: u.Email, Name: u.Name}, nil
+	return handoff.Owner{ID: u.ID, Email: u.Email, Name: u.Name, TimeZone: u.TimeZone}, nil
 }

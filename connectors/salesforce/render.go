@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/handoff-dev/handoff"
@@ -28,6 +29,10 @@ const (
 	PriorityLow      = "Low"
 )
 
+// ReminderLayout is how ReminderDateTime is written: an ISO 8601
+// dateTime in UTC with milliseconds, as the REST API returns it.
+const ReminderLayout = "2006-01-02T15:04:05.000Z"
+
 // TaskFields is the JSON body of a Task create / upsert.
 type TaskFields struct {
 	OwnerID      string `json:"OwnerId,omitempty"`
@@ -35,9 +40,14 @@ type TaskFields struct {
 	WhatID       string `json:"WhatId,omitempty"`
 	Subject      string `json:"Subject"`
 	Description  string `json:"Description"`
-	ActivityDate string `json:"ActivityDate,omitempty"` // YYYY-MM-DD
-	Priority     string `json:"Priority,omitempty"`     // empty: the org's default
-	Status       string `json:"Status,omitempty"`       // empty: the org's default
+	ActivityDate string `json:"ActivityDate,omitempty"` // YYYY-MM-DD, in the owner's zone
+	// ReminderDateTime is the exact due instant (ActivityDate alone says
+	// "today" for a 30-minute SLA); IsReminderSet makes Salesforce remind
+	// the owner then.
+	ReminderDateTime string `json:"ReminderDateTime,omitempty"`
+	IsReminderSet    bool   `json:"IsReminderSet,omitempty"`
+	Priority         string `json:"Priority,omitempty"` // empty: the org's default
+	Status           string `json:"Status,omitempty"`   // empty: the org's default
 }
 
 // SFPriority maps a handoff priority to the Task Priority picklist.
@@ -86,8 +96,17 @@ func RenderTask(spec handoff.TaskSpec) TaskFields {
 		}
 	}
 	if !spec.Due.IsZero() {
-		// ActivityDate is a date (midnight UTC); no time zone shift.
-		f.ActivityDate = spec.Due.UTC().Format("2006-01-02")
+		// ActivityDate is a date without a zone: the owner's calendar day of
+		// the due time (a 17:00 New York due is not tomorrow in UTC).
+		loc := time.UTC
+		if spec.DueZone != "" {
+			if l, err := time.LoadLocation(spec.DueZone); err == nil {
+				loc = l
+			}
+		}
+		f.ActivityDate = spec.Due.In(loc).Format(time.DateOnly)
+		f.ReminderDateTime = spec.Due.UTC().Format(ReminderLayout)
+		f.IsReminderSet = true
 	}
 	return f
 }

@@ -130,6 +130,32 @@ func TestRenderTaskContent(t *testing.T) {
 	}
 }
 
+// The due date is the owner's calendar day, beside the exact instant as a
+// reminder: 00:30 UTC on the 24th is still the 23rd in New York, and a
+// 30-minute SLA is not "today" without a time.
+func TestRenderTaskDueInOwnerZone(t *testing.T) {
+	cases := []struct {
+		zone, date string
+	}{
+		{"", "2026-11-24"},
+		{"America/New_York", "2026-11-23"},
+		{"Asia/Tokyo", "2026-11-24"},
+		{"Not/AZone", "2026-11-24"}, // an unknown zone: UTC
+	}
+	for _, tc := range cases {
+		spec := sampleSpec()
+		spec.DueZone = tc.zone
+		f := salesforce.RenderTask(spec)
+		if f.ActivityDate != tc.date || f.ReminderDateTime != "2026-11-24T00:30:00.000Z" || !f.IsReminderSet {
+			t.Errorf("zone %q: ActivityDate %s ReminderDateTime %s IsReminderSet %v; want %s, 2026-11-24T00:30:00.000Z, true",
+				tc.zone, f.ActivityDate, f.ReminderDateTime, f.IsReminderSet, tc.date)
+		}
+	}
+	if s := salesforce.RenderTask(sparseSpec()); s.ReminderDateTime != "" || s.IsReminderSet {
+		t.Errorf("no due time: reminder %q %v", s.ReminderDateTime, s.IsReminderSet)
+	}
+}
+
 func TestRenderTaskLimits(t *testing.T) {
 	spec := sampleSpec()
 	spec.Subject = strings.Repeat("é", 250) + "😀😀😀😀" + strings.Repeat("x", 50)

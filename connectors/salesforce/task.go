@@ -30,13 +30,14 @@ type taskRec struct {
 	OwnerID           string `json:"OwnerId"`
 	Priority          string `json:"Priority"`
 	ActivityDate      string `json:"ActivityDate"`
+	ReminderDateTime  string `json:"ReminderDateTime"`
 	CompletedDateTime string `json:"CompletedDateTime"`
 	CallDisposition   string `json:"CallDisposition"`
 	Description       string `json:"Description"`
 }
 
 func (c *Client) taskFields() string {
-	return "Id, Subject, Status, IsClosed, OwnerId, Priority, ActivityDate, CompletedDateTime, CallDisposition, " + c.cfg.HandoffIDField
+	return "Id, Subject, Status, IsClosed, OwnerId, Priority, ActivityDate, ReminderDateTime, CompletedDateTime, CallDisposition, " + c.cfg.HandoffIDField
 }
 
 // TaskByHandoffIDQuery finds the task carrying a handoff id.
@@ -169,9 +170,7 @@ func (c *Client) createdTask(ctx context.Context, spec handoff.TaskSpec, fields 
 		ID: res.ID, HandoffID: spec.HandoffID, OwnerID: fields.OwnerID, State: handoff.TaskNotStarted,
 		Priority: fromSFPriority(fields.Priority), Subject: fields.Subject, URL: c.recordURL(ctx, spec.Tenant, res.ID),
 	}
-	if fields.ActivityDate != "" {
-		t.Due, _ = time.Parse("2006-01-02", fields.ActivityDate)
-	}
+	t.Due = taskDue(fields.ActivityDate, fields.ReminderDateTime)
 	c.log.InfoContext(ctx, "salesforce task upserted", "tenant", spec.Tenant, "task", res.ID, "created", res.Created)
 	return t, nil
 }
@@ -219,9 +218,7 @@ func (c *Client) toTask(ctx context.Context, tenant string, raw json.RawMessage)
 		State: taskState(r.Status, r.IsClosed), Priority: fromSFPriority(r.Priority), Subject: r.Subject,
 		Disposition: r.CallDisposition, URL: c.recordURL(ctx, tenant, r.ID),
 	}
-	if r.ActivityDate != "" {
-		t.Due, _ = time.Parse("2006-01-02", r.ActivityDate)
-	}
+	t.Due = taskDue(r.ActivityDate, r.ReminderDateTime)
 	if r.CompletedDateTime != "" {
 		t.CompletedAt = parseDateTime(r.CompletedDateTime)
 	}
@@ -401,4 +398,16 @@ func (c *Client) ReassignTask(ctx context.Context, tenant, taskID string, owner 
 		return fmt.Errorf("salesforce reassign task %s (tenant %s): %w", taskID, tenant, err)
 	}
 	return nil
+}
+
+// taskDue is a task's due time: the reminder's instant when it has one,
+// else its ActivityDate (a date, read as midnight UTC).
+func taskDue(activityDate, reminder string) time.Time {
+	if reminder != "" {
+		if t := parseDateTime(reminder); !t.IsZero() {
+			return t
+		}
+	}
+	d, _ := time.Parse(time.DateOnly, activityDate)
+	return d
 }

@@ -261,6 +261,18 @@ func addCountryDay(days map[int32]struct{}, h *cal.Holiday, y int) {
 	}
 }
 
+// In is the calendar read in another time zone: the same weekly hours
+// and holidays, on the clock of loc (an owner in another zone keeps the
+// team's hours locally). The receiver is not changed.
+func (c *Calendar) In(loc *time.Location) *Calendar {
+	if loc == nil || loc == c.loc {
+		return c
+	}
+	in := *c
+	in.loc = loc
+	return &in
+}
+
 // Location is the calendar's time zone.
 func (c *Calendar) Location() *time.Location { return c.loc }
 

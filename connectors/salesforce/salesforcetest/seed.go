@@ -1,5 +1,7 @@
 package salesforcetest
 
+import "cmp"
+
 // Seed is the fake org's starting data.
 type Seed struct {
 	OrgID         string
@@ -16,6 +18,9 @@ type Seed struct {
 type User struct {
 	ID, FirstName, LastName, Email, Username, Title string
 	Inactive                                        bool
+	// TimeZone is the user's TimeZoneSidKey (an IANA zone name, required
+	// on every Salesforce user); empty means America/New_York.
+	TimeZone string
 }
 
 // Queue is a Group of type Queue (a lead owner that cannot own tasks).
@@ -169,7 +174,7 @@ func (s Seed) records(tierField string) map[string][]record {
 	}
 	for _, u := range s.Users {
 		add("User", record{"Id": u.ID, "Name": name(u.FirstName, u.LastName), "FirstName": str(u.FirstName), "LastName": u.LastName,
-			"Email": u.Email, "Username": u.Username, "Title": str(u.Title), "IsActive": !u.Inactive, "Alias": nil, "ManagerId": nil})
+			"Email": u.Email, "Username": u.Username, "Title": str(u.Title), "IsActive": !u.Inactive, "Alias": nil, "ManagerId": nil, "TimeZoneSidKey": cmp.Or(u.TimeZone, "America/New_York")})
 	}
 	for _, q := range s.Queues {
 		add("Group", record{"Id": q.ID, "Name": q.Name, "Type": "Queue", "Email": str(q.Email), "DeveloperName": nil})

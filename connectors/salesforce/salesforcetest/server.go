@@ -1142,7 +1142,20 @@ var (
 	taskPriorities = []string{"High", "Normal", "Low"}
 	dateRe         = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 	textLimits     = map[string]int{"Subject": 255, "Description": 32000, "CallDisposition": 255}
+	taskBooleans   = map[string]bool{"IsReminderSet": true}
 )
+
+// parseDateTime reads an ISO 8601 dateTime as the REST API accepts it:
+// 2026-12-07T17:30:00Z, with milliseconds, or with an offset such as
+// +0000 or -05:00.
+func parseDateTime(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.000-0700", "2006-01-02T15:04:05-0700"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
 
 // applyTaskLocked validates a Task write like Salesforce does and applies
 // it to rec (creating it when create is set). It writes the error response
@@ -1173,10 +1186,30 @@ func (s *Server) applyTaskLocked(w http.ResponseWriter, rec record, fields map[s
 				return false
 			}
 			upd[canon] = v
+		case bool:
+			if !taskBooleans[canon] {
+				apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of string from %T value for field %s", v, canon))
+				return false
+			}
+			upd[canon] = v
 		default:
 			apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of string from %T value for field %s", v, canon))
 			return false
 		}
+	}
+	for f := range taskBooleans {
+		if v, ok := upd[f].(string); ok {
+			apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of boolean from VALUE_STRING value %s or request may be missing a required field", v))
+			return false
+		}
+	}
+	if v, ok := upd["ReminderDateTime"].(string); ok {
+		t, ok := parseDateTime(v)
+		if !ok {
+			apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of datetime from VALUE_STRING value %s or request may be missing a required field", v))
+			return false
+		}
+		upd["ReminderDateTime"] = t.UTC().Format("2006-01-02T15:04:05.000+0000") // as the API returns it
 	}
 	if v, ok := upd["ActivityDate"].(string); ok && !dateRe.MatchString(v) {
 		apiError(w, http.StatusBadRequest, "JSON_PARSER_ERROR", fmt.Sprintf("Cannot deserialize instance of date from VALUE_STRING value %s or request may be missing a required field", v))

@@ -179,7 +179,7 @@ func TestTaskWritesAndUpsert(t *testing.T) {
 	tok := session(t, s)
 	base := s.URL + "/services/data/v62.0/sobjects/Task"
 
-	r := call(t, "POST", base, tok, `{"Subject":"Call","WhoId":"`+ContactJane+`","WhatId":"`+OppGlobexEnterprise+`","ActivityDate":"2026-11-24"}`)
+	r := call(t, "POST", base, tok, `{"Subject":"Call","WhoId":"`+ContactJane+`","WhatId":"`+OppGlobexEnterprise+`","ActivityDate":"2026-11-24","ReminderDateTime":"2026-11-24T12:30:00-05:00","IsReminderSet":true}`)
 	var cr struct {
 		ID      string `json:"id"`
 		Success bool   `json:"success"`
@@ -193,10 +193,16 @@ func TestTaskWritesAndUpsert(t *testing.T) {
 	if rec["OwnerId"] != UserAdmin || rec["Status"] != "Not Started" || rec["Priority"] != "Normal" || rec["IsClosed"] != false {
 		t.Fatalf("defaults: %v", rec)
 	}
+	if rec["ReminderDateTime"] != "2026-11-24T17:30:00.000+0000" || rec["IsReminderSet"] != true {
+		t.Fatalf("reminder: %v %v, want the instant in UTC as the API returns it, and true", rec["ReminderDateTime"], rec["IsReminderSet"])
+	}
 
 	for _, c := range []struct{ body, code string }{
 		{`{"Subject":"` + strings.Repeat("s", 256) + `"}`, "STRING_TOO_LONG"},
 		{`{"ActivityDate":"2026-11-24T10:00:00Z"}`, "JSON_PARSER_ERROR"},
+		{`{"ReminderDateTime":"2026-11-24"}`, "JSON_PARSER_ERROR"},
+		{`{"IsReminderSet":"true"}`, "JSON_PARSER_ERROR"},
+		{`{"Subject":true}`, "JSON_PARSER_ERROR"},
 		{`{"Priority":"Urgent"}`, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"},
 		{`{"OwnerId":"` + UserFormer + `"}`, "INACTIVE_OWNER_OR_USER"},
 		{`{"OwnerId":"0055e00000NONE1AAA"}`, "INVALID_CROSS_REFERENCE_KEY"},

@@ -58,7 +58,7 @@ func (s *objSchema) child(name, object, field string) *objSchema {
 func schemas(tierField, handoffField string) map[string]*objSchema {
 	m := map[string]*objSchema{}
 	add := func(s *objSchema) { m[strings.ToLower(s.name)] = s }
-	add(newSchema("User", "005", "Name", "FirstName", "LastName", "Email", "Username", "Title", "IsActive", "Alias").
+	add(newSchema("User", "005", "Name", "FirstName", "LastName", "Email", "Username", "Title", "IsActive", "Alias", "TimeZoneSidKey").
 		parent("Manager", "ManagerId", "User"))
 	m["user"].fields["managerid"] = "ManagerId"
 	add(newSchema("Group", "00G", "Name", "Type", "Email", "DeveloperName"))
@@ -86,7 +86,7 @@ func schemas(tierField, handoffField string) map[string]*objSchema {
 		parent("Contact", "ContactId", "Contact").
 		parent("Opportunity", "OpportunityId", "Opportunity"))
 	task := newSchema("Task", "00T", "Subject", "Description", "Status", "IsClosed", "Priority", "OwnerId", "WhoId",
-		"WhatId", "ActivityDate", "CompletedDateTime", "CallDisposition", "TaskSubtype", "Type", handoffField).
+		"WhatId", "ActivityDate", "ReminderDateTime", "IsReminderSet", "CompletedDateTime", "CallDisposition", "TaskSubtype", "Type", handoffField).
 		parent("Owner", "OwnerId", "User").
 		parent("Who", "WhoId", "Contact", "Lead").
 		parent("What", "WhatId", "Account", "Opportunity")

@@ -40,25 +40,6 @@ type EventPayload struct {
 	Event handoff.Event `json:"event"`
 }
 
-// Redis keys of the ingest side, with their lifetimes. The dedupe marker
-// of an event is its own task record, asynq:{events}:t:<dedupe key>, kept
-// by asynq while the task waits or runs and, once done, for DedupeTTL
-// (asynq.Retention); an archived task is kept 90 days. The keys below are
-// the only ones the ingester writes or reads itself; each is a single key,
-// so no operation spans hash slots.
-const (
-	// LegacyDedupeKeyPrefix prefixes the dedupe key that releases before
-	// the task record became the marker wrote after each enqueue
-	// ("handoff:dedupe:<dedupe key>", EX DEDUPE_TTL). It is only read, and
-	// only while LegacyDedupeUntilKey says such keys may still be alive.
-	LegacyDedupeKeyPrefix = "handoff:dedupe:"
-	// LegacyDedupeUntilKey holds the unix second until which legacy dedupe
-	// keys are honoured: 0 on a fresh install, the first start of this
-	// release plus DEDUPE_TTL on an upgraded one. Written once (SET NX),
-	// never expires, one small string per deployment.
-	LegacyDedupeUntilKey = "handoff:ingest:legacy-dedupe-until"
-)
-
 // IngestConfig tunes the enqueue side. Zero values take the defaults.
 type IngestConfig struct {
 	// DedupeTTL is how long a finished event's task is kept as its dedupe

@@ -56,6 +56,26 @@ func keyAppended(taskID, dedupe string) string {
 	return "handoff:jobs:appended:" + taskID + ":" + dedupe
 }
 
+// Ingest.
+//
+// The dedupe marker of an event is its own task record,
+// asynq:{events}:t:<dedupe key>, kept by asynq while the task waits or runs
+// and, once done, for DEDUPE_TTL (asynq.Retention); an archived task is
+// kept 90 days. The keys below are the only ones the ingester writes or
+// reads itself; each is a single key, so no operation spans hash slots.
+const (
+	// LegacyDedupeKeyPrefix prefixes the dedupe key that releases before
+	// the task record became the marker wrote after each enqueue
+	// ("handoff:dedupe:<dedupe key>", EX DEDUPE_TTL). It is only read, and
+	// only while LegacyDedupeUntilKey says such keys may still be alive.
+	LegacyDedupeKeyPrefix = "handoff:dedupe:"
+	// LegacyDedupeUntilKey holds the unix second until which legacy dedupe
+	// keys are honoured: 0 on a fresh install, the first start of this
+	// release plus DEDUPE_TTL on an upgraded one. Written once (SET NX),
+	// never expires, one small string per deployment.
+	LegacyDedupeUntilKey = "handoff:ingest:legacy-dedupe-until"
+)
+
 // Decisions.
 //
 //   - handoff:jobs:decided:<event>  an event's recorded decision, reused by its retries; DECISION_MEMO_TTL
@@ -84,8 +104,16 @@ const (
 
 // Owners.
 //
+//   - handoff:rr:<crm>:<tenant>:<team>            a team's round-robin counter; no expiry (one per team)
+//   - handoff:owner:<crm>:<tenant>:<email>        the CRM owner of an email (JSON); OWNER_CACHE_TTL (a tenth of it when unknown)
 //   - handoff:away:<email>                        an owner's away period (JSON); expires at its end
 //   - handoff:owner-active:<crm>:<tenant>:<id>    "0" while the CRM reports the owner inactive; OWNER_ACTIVE_TTL
+func keyRoundRobin(src handoff.Source, tenant, team string) string {
+	return "handoff:rr:" + string(src) + ":" + tenant + ":" + team
+}
+func keyOwnerByEmail(src handoff.Source, tenant, email string) string {
+	return "handoff:owner:" + string(src) + ":" + tenant + ":" + strings.ToLower(email)
+}
 func keyAway(email string) string { return "handoff:away:" + strings.ToLower(strings.TrimSpace(email)) }
 func keyOwnerActive(src handoff.Source, tenant, id string) string {
 	return "handoff:owner-active:" + string(src) + ":" + tenant + ":" + id

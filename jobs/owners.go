@@ -121,7 +121,7 @@ func (r *ownerResolver) one(ctx context.Context, who string) (handoff.Owner, boo
 // (shared by every worker), skipping members the CRM does not know. With
 // weights a member of weight w starts w of every sum(weights) turns.
 func (r *ownerResolver) roundRobin(ctx context.Context, rt handoff.Route) (handoff.Owner, bool, error) {
-	n, err := r.p.rdb.Incr(ctx, "handoff:rr:"+string(r.src)+":"+r.tenant+":"+rt.Team).Result()
+	n, err := r.p.rdb.Incr(ctx, keyRoundRobin(r.src, r.tenant, rt.Team)).Result()
 	if err != nil {
 		return handoff.Owner{}, false, fmt.Errorf("advance round robin of team %s: %w", rt.Team, err)
 	}
@@ -216,7 +216,7 @@ func (r *ownerResolver) leastOpen(ctx context.Context, rt handoff.Route) (handof
 // OwnerCacheTTL (unknown emails for a tenth of it). ok is false when the
 // CRM has no such owner.
 func (p *Pipeline) ownerByEmail(ctx context.Context, crm CRM, src handoff.Source, tenant, email string) (handoff.Owner, bool, error) {
-	key := "handoff:owner:" + string(src) + ":" + tenant + ":" + strings.ToLower(email)
+	key := keyOwnerByEmail(src, tenant, email)
 	b, err := p.rdb.Get(ctx, key).Bytes()
 	if err == nil {
 		var o handoff.Owner

@@ -66,6 +66,7 @@ type OpenHandoff struct {
 	OwnerEmail   string         `json:"owner_email"`
 	OwnerName    string         `json:"owner_name"`
 	TaskID       string         `json:"task_id"`
+	TaskURL      string         `json:"task_url,omitempty"`
 	Priority     string         `json:"priority"`
 	Created      time.Time      `json:"created"`
 	Due          time.Time      `json:"due"`
@@ -132,6 +133,8 @@ func (p *Pipeline) OpenBoard(ctx context.Context, f BoardFilter) ([]OpenHandoff,
 			if l, err := p.lease(ctx, conv); err == nil {
 				out[start+i].OwnerState = l.State
 			}
+			o := &out[start+i]
+			o.TaskURL = p.taskURL(ctx, o.CRM, o.Tenant, o.TaskID)
 		}
 		if len(ids) < page {
 			break
@@ -139,3 +142,6 @@ func (p *Pipeline) OpenBoard(ctx context.Context, f BoardFilter) ([]OpenHandoff,
 	}
 	return out, nil
 }
+
+// Outcomes returns the reader over the pipeline's records.
+func (p *Pipeline) Outcomes() *Outcomes { return NewOutcomes(p.rdb) }

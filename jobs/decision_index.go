@@ -62,9 +62,9 @@ func (p *Pipeline) indexDecision(ctx context.Context, entryID string, crm handof
 // DecisionQuery selects decisions through the indexes.
 type DecisionQuery struct {
 	Contact, Conversation, Rung, Action, Tenant, CRM string
-	Disagree                                          bool // only where the shadow ladder disagreed
-	From, To                                          time.Time
-	Limit                                             int // default 50, max 500
+	Disagree                                         bool // only where the shadow ladder disagreed
+	From, To                                         time.Time
+	Limit                                            int // default 50, max 500
 }
 
 // FindDecisions returns the newest decisions matching q: it reads the most

@@ -331,7 +331,9 @@ func (c *Console) outcomes(ec echo.Context) error {
 			line("escalation accuracy", func(r jobs.Report) (float64, bool) {
 				return r.EscalationAccuracy.Ratio, r.EscalationAccuracy.Denominator > 0
 			}),
-			line("handoff precision", func(r jobs.Report) (float64, bool) { return r.HandoffPrecision.Ratio, r.HandoffPrecision.Denominator > 0 }),
+			line("handoff precision", func(r jobs.Report) (float64, bool) {
+				return r.HandoffPrecision.Ratio, r.HandoffPrecision.Denominator > 0
+			}),
 		}, share),
 	}
 	return c.render(ec, http.StatusOK, "outcomes", map[string]any{"Title": "Outcomes over time", "F": f, "Total": total, "Charts": charts,
@@ -341,7 +343,7 @@ func (c *Console) outcomes(ec echo.Context) error {
 
 // ownerRow is one owner's line of the distribution.
 type ownerRow struct {
-	Owner                                 string
+	Owner                                string
 	Assigned, Open, Breached, Reassigned int64
 }
 
@@ -382,7 +384,9 @@ func (c *Console) distribution(ec echo.Context) error {
 	for _, r := range rows {
 		list = append(list, *r)
 	}
-	slices.SortFunc(list, func(a, b ownerRow) int { return cmp.Or(cmp.Compare(b.Assigned, a.Assigned), cmp.Compare(a.Owner, b.Owner)) })
+	slices.SortFunc(list, func(a, b ownerRow) int {
+		return cmp.Or(cmp.Compare(b.Assigned, a.Assigned), cmp.Compare(a.Owner, b.Owner))
+	})
 	type skip struct {
 		Target, Why string
 		N           int64
@@ -417,7 +421,7 @@ func (c *Console) shadow(ec echo.Context) error {
 		return c.fail(ec, "reading disagreements", err)
 	}
 	return c.render(ec, http.StatusOK, "shadow", map[string]any{"Title": "Shadow ladder", "F": f, "Total": total.ShadowAgreement,
-		"Chart": lineChart("chart-shadow", "Shadow agreement", at, []series{agree}, func(v float64) string { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" }),
+		"Chart":         lineChart("chart-shadow", "Shadow agreement", at, []series{agree}, func(v float64) string { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" }),
 		"Disagreements": ds, "HasShadow": c.d.Shadow != nil})
 }
 

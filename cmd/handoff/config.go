@@ -13,9 +13,9 @@ import (
 
 	"github.com/handoff-dev/handoff/callbacks"
 	"github.com/handoff-dev/handoff/connectors/hubspot"
-	"github.com/handoff-dev/handoff/console"
 	"github.com/handoff-dev/handoff/connectors/marketo"
 	"github.com/handoff-dev/handoff/connectors/salesforce"
+	"github.com/handoff-dev/handoff/console"
 	"github.com/handoff-dev/handoff/enrich"
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"

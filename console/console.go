@@ -55,6 +55,7 @@ type Records interface {
 	FindDecisions(ctx context.Context, q jobs.DecisionQuery) ([]jobs.DecisionRecord, error)
 	DecisionByID(ctx context.Context, id string) (jobs.DecisionRecord, bool, error)
 	Series(ctx context.Context, w jobs.Window) ([]jobs.Point, jobs.Report, map[string]int64, error)
+	Counters(ctx context.Context, w jobs.Window) (map[string]int64, error)
 }
 
 // Deps are the console's collaborators.

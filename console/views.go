@@ -153,7 +153,7 @@ func (c *Console) decisions(ec echo.Context) error {
 		return c.bad(ec, err)
 	}
 	q := jobs.DecisionQuery{Contact: strings.TrimSpace(ec.QueryParam("contact")), Conversation: strings.TrimSpace(ec.QueryParam("conversation")),
-		Rung: strings.TrimSpace(ec.QueryParam("rung")), Action: ec.QueryParam("action"), Tenant: f.Tenant, CRM: f.CRM, From: f.W.From, To: f.W.To, Limit: 100}
+		Rung: strings.TrimSpace(ec.QueryParam("rung")), Action: ec.QueryParam("action"), Tenant: f.Tenant, CRM: f.CRM, From: f.W.From, To: f.W.To, Limit: 50, Brief: true}
 	ds, err := c.d.Records.FindDecisions(ec.Request().Context(), q)
 	if err != nil {
 		return c.fail(ec, "reading decisions", err)
@@ -207,7 +207,7 @@ func (c *Console) conversation(ec echo.Context) error {
 	if err != nil {
 		return c.fail(ec, "reading the conversation", err)
 	}
-	ds, err := c.d.Records.FindDecisions(ctx, jobs.DecisionQuery{Conversation: id, Limit: 200})
+	ds, err := c.d.Records.FindDecisions(ctx, jobs.DecisionQuery{Conversation: id, Limit: 200, Brief: true})
 	if err != nil {
 		return c.fail(ec, "reading the conversation's decisions", err)
 	}
@@ -353,7 +353,7 @@ func (c *Console) distribution(ec echo.Context) error {
 		return c.bad(ec, err)
 	}
 	ctx := ec.Request().Context()
-	_, _, counters, err := c.d.Records.Series(ctx, f.W)
+	counters, err := c.d.Records.Counters(ctx, f.W)
 	if err != nil {
 		return c.fail(ec, "reading distribution", err)
 	}
@@ -416,7 +416,7 @@ func (c *Console) shadow(ec echo.Context) error {
 		at[i] = p.At
 		agree.Values[i] = nan(p.Report.ShadowAgreement.Denominator > 0, p.Report.ShadowAgreement.Ratio)
 	}
-	ds, err := c.d.Records.FindDecisions(ctx, jobs.DecisionQuery{Disagree: true, Tenant: f.Tenant, CRM: f.CRM, From: f.W.From, To: f.W.To, Limit: 100})
+	ds, err := c.d.Records.FindDecisions(ctx, jobs.DecisionQuery{Disagree: true, Tenant: f.Tenant, CRM: f.CRM, From: f.W.From, To: f.W.To, Limit: 50, Brief: true})
 	if err != nil {
 		return c.fail(ec, "reading disagreements", err)
 	}

@@ -65,6 +65,9 @@ type DecisionQuery struct {
 	Disagree                                         bool // only where the shadow ladder disagreed
 	From, To                                         time.Time
 	Limit                                            int // default 50, max 500
+	// Brief leaves the decision's trace and the context out (a list of
+	// decisions needs neither; decoding them is most of the cost).
+	Brief bool
 }
 
 // FindDecisions returns the newest decisions matching q: it reads the most
@@ -118,7 +121,7 @@ func (o *Outcomes) FindDecisions(ctx context.Context, q DecisionQuery) ([]Decisi
 		if err != nil {
 			return nil, fmt.Errorf("read decision index: %w", err)
 		}
-		recs, err := o.entries(ctx, ids)
+		recs, err := o.entries(ctx, ids, q.Brief)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +148,7 @@ type indexed struct {
 
 // entries reads audit entries by id (one pipelined XRANGE each); entries
 // trimmed from the stream meanwhile are left out.
-func (o *Outcomes) entries(ctx context.Context, ids []string) ([]indexed, error) {
+func (o *Outcomes) entries(ctx context.Context, ids []string, brief bool) ([]indexed, error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
@@ -164,7 +167,19 @@ func (o *Outcomes) entries(ctx context.Context, ids []string) ([]indexed, error)
 			continue
 		}
 		var d DecisionRecord
-		if s, ok := msgs[0].Values["data"].(string); !ok || json.Unmarshal([]byte(s), &d) != nil {
+		s, ok := msgs[0].Values["data"].(string)
+		if !ok {
+			continue
+		}
+		if brief {
+			var b briefRecord
+			if json.Unmarshal([]byte(s), &b) != nil {
+				continue
+			}
+			d = DecisionRecord{At: b.At, Event: b.Event, Action: b.Action, Rung: b.Rung, LadderVersion: b.LadderVersion, Score: b.Score,
+				OwnerState: b.OwnerState, HandoffID: b.HandoffID, TaskID: b.TaskID, Shadow: b.Shadow}
+			d.Context.Event.Text = b.Context.Event.Text
+		} else if json.Unmarshal([]byte(s), &d) != nil {
 			continue
 		}
 		d.ID = msgs[0].ID
@@ -217,9 +232,29 @@ func (o *Outcomes) DecisionByID(ctx context.Context, id string) (DecisionRecord,
 	if _, err := strconv.ParseInt(strings.SplitN(id, "-", 2)[0], 10, 64); err != nil {
 		return DecisionRecord{}, false, nil
 	}
-	recs, err := o.entries(ctx, []string{id})
+	recs, err := o.entries(ctx, []string{id}, false)
 	if err != nil || len(recs) == 0 {
 		return DecisionRecord{}, false, err
 	}
 	return recs[0].DecisionRecord, true, nil
+}
+
+// briefRecord is a DecisionRecord without the trace and the context but
+// the buyer's words.
+type briefRecord struct {
+	At            time.Time      `json:"at"`
+	Event         EventRef       `json:"event"`
+	Action        handoff.Action `json:"action"`
+	Rung          string         `json:"rung,omitempty"`
+	LadderVersion string         `json:"ladder_version"`
+	Score         float64        `json:"score"`
+	OwnerState    string         `json:"owner_state"`
+	HandoffID     string         `json:"handoff_id,omitempty"`
+	TaskID        string         `json:"task_id,omitempty"`
+	Shadow        *ShadowResult  `json:"shadow,omitempty"`
+	Context       struct {
+		Event struct {
+			Text string `json:"text"`
+		} `json:"event"`
+	} `json:"context"`
 }

@@ -181,3 +181,25 @@ func (o *Outcomes) Series(ctx context.Context, w Window) (points []Point, total 
 	}
 	return points, reportFrom(maps.Clone(all), s), counters, nil
 }
+
+// Counters sums the counters of the hours of w (no samples, no series):
+// what the distribution view needs.
+func (o *Outcomes) Counters(ctx context.Context, w Window) (map[string]int64, error) {
+	hs := w.hours()
+	pipe := o.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(hs))
+	for i, h := range hs {
+		cmds[i] = pipe.HGetAll(ctx, hourKey(h))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read outcome buckets: %w", err)
+	}
+	sum := map[string]int64{}
+	for _, c := range cmds {
+		for k, v := range c.Val() {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			sum[k] += n
+		}
+	}
+	return sum, nil
+}

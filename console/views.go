@@ -305,11 +305,9 @@ func (c *Console) outcomes(ec echo.Context) error {
 		}
 		return s
 	}
-	count := func(n int64) string { return strconv.FormatInt(n, 10) }
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }
 	share := func(v float64) string { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" }
 	hours := func(v float64) string { return durText(time.Duration(v * float64(time.Second))) }
-	_ = count
 	var rungLines []series
 	for i, r := range sortedKV(total.Handoffs.ByRung) {
 		if i == 6 {
@@ -319,8 +317,21 @@ func (c *Console) outcomes(ec echo.Context) error {
 		rungLines = append(rungLines, line(rung, func(r jobs.Report) (float64, bool) { return float64(r.Handoffs.ByRung[rung]), true }))
 	}
 	rungLines = append([]series{line("all handoffs", func(r jobs.Report) (float64, bool) { return float64(r.Handoffs.Total), true })}, rungLines...)
+	var teamLines []series
+	for i, tm := range sortedKV(prefixed(counters, "team_assigned:")) {
+		if i == 6 {
+			break
+		}
+		team := tm.Key
+		s := series{Name: "team " + team, Values: make([]float64, len(points))}
+		for j, p := range points {
+			s.Values[j] = float64(p.Teams[team])
+		}
+		teamLines = append(teamLines, s)
+	}
 	charts := []template.HTML{
 		lineChart("chart-handoffs", "Handoffs by rung", at, rungLines, num),
+		lineChart("chart-teams", "Tasks by team", at, teamLines, num),
 		lineChart("chart-tth", "Time to human (p50, p90)", at, []series{
 			line("p50", func(r jobs.Report) (float64, bool) { return r.TimeToHuman.P50, r.TimeToHuman.Samples > 0 }),
 			line("p90", func(r jobs.Report) (float64, bool) { return r.TimeToHuman.P90, r.TimeToHuman.Samples > 0 }),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -151,6 +152,8 @@ func (o *Outcomes) ReportWindow(ctx context.Context, w Window) (Report, error) {
 type Point struct {
 	At     time.Time `json:"at"`
 	Report Report    `json:"report"`
+	// Teams counts the step's tasks by the team whose route gave them.
+	Teams map[string]int64 `json:"teams,omitempty"`
 }
 
 // Series splits w into steps (hourly up to 2 days, daily beyond) and
@@ -171,7 +174,14 @@ func (o *Outcomes) Series(ctx context.Context, w Window) (points []Point, total 
 		for j < len(hs) && hs[j].At.Truncate(step).Equal(start) {
 			j++
 		}
-		points = append(points, Point{At: start, Report: reportFrom(merge(hs[i:j]))})
+		h, s := merge(hs[i:j])
+		teams := map[string]int64{}
+		for k, v := range h {
+			if team, ok := strings.CutPrefix(k, "team_assigned:"); ok {
+				teams[team], _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+		points = append(points, Point{At: start, Report: reportFrom(h, s), Teams: teams})
 		i = j
 	}
 	all, s := merge(hs)

@@ -133,12 +133,12 @@ func get(t testing.TB, e *echo.Echo, path string) (int, string) {
 	return rec.Code, string(b)
 }
 
-// With 100,000 audit entries each view renders in < 200 ms at p95
-// (reported always; enforced without the race detector, which slows
-// everything several times over).
+// With 100,000 audit entries each view renders in < 200 ms at p95. It
+// skips under the race detector, which slows everything several times
+// over (make test runs with it; run this one on its own for the figures).
 func TestViewsFastOnRealVolumes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds 100,000 audit entries")
+	if testing.Short() || raceEnabled {
+		t.Skip("seeds 100,000 audit entries; timings under -short or the race detector mean nothing (run go test -run TestViewsFastOnRealVolumes -v ./console/)")
 	}
 	e, _ := perfConsole(t, 100000, 1000)
 	// A decision id to open.
@@ -182,7 +182,7 @@ func TestViewsFastOnRealVolumes(t *testing.T) {
 		slices.Sort(ds)
 		p95 := ds[len(ds)*95/100-1]
 		t.Logf("%-18s p50 %6.1f ms  p95 %6.1f ms", name, ms(ds[len(ds)/2]), ms(p95))
-		if !raceEnabled && p95 > 200*time.Millisecond {
+		if p95 > 200*time.Millisecond {
 			t.Errorf("%s: p95 %s, want < 200ms", name, p95)
 		}
 	}

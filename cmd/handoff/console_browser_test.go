@@ -123,7 +123,10 @@ func signIn(t *testing.T, ctx context.Context, base, token string) {
 func TestConsoleInBrowser(t *testing.T) {
 	chromiumPath(t)
 	consoleToken := "console-read-only-" + runTag()
-	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"CONSOLE_TOKEN": consoleToken}})
+	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"CONSOLE_TOKEN": consoleToken,
+		// A shadow ladder that reads some messages differently, so the
+		// shadow view has disagreements to show.
+		"SHADOW_LADDER_FILE": "../../fixtures/ladders/gtm-basic.yaml"}})
 	steps := d.scenario()
 	for _, s := range steps {
 		if r, err := d.post(ctx, s.Delivery); err != nil || r.Status != 200 {
@@ -223,6 +226,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		shot(t, b, shots, "distribution")
 		browse(t, b, "shadow", chromedp.Navigate(d.Base+"/console/shadow?window=24h"), chromedp.WaitVisible(chromedp.ID("agreement")))
+		if n := js[int](t, b, `document.querySelectorAll('#disagreements tbody tr').length`); n == 0 {
+			t.Fatalf("the shadow view lists no disagreement (agreement %s)", text(t, b, "#agreement"))
+		}
 		shot(t, b, shots, "shadow")
 	})
 

@@ -27,7 +27,7 @@ func NewAPI(p *Pipeline) *API { return &API{p: p, o: NewOutcomes(p.rdb)} }
 //	GET  /decisions?contact=&rung=&action=&limit=
 //	GET  /conversations/:id
 //	POST /conversations/:id/release
-//	GET  /outcomes
+//	GET  /outcomes?window=24h|7d|30d or ?from=&to= (RFC 3339; none: all time)
 //	GET|PUT|DELETE /owners/:email/availability (availability.go)
 func (a *API) Register(g *echo.Group) {
 	g.GET("/decisions", a.decisions)
@@ -129,7 +129,16 @@ func (a *API) release(c echo.Context) error {
 }
 
 func (a *API) outcomes(c echo.Context) error {
-	r, err := a.o.Report(c.Request().Context())
+	w, windowed, err := ParseWindow(c.QueryParam("window"), c.QueryParam("from"), c.QueryParam("to"), a.p.now())
+	if err != nil {
+		return fail(c, http.StatusBadRequest, "bad_window", err.Error())
+	}
+	var r Report
+	if windowed {
+		r, err = a.o.ReportWindow(c.Request().Context(), w)
+	} else {
+		r, err = a.o.Report(c.Request().Context())
+	}
 	if err != nil {
 		return a.internal(c, "reading outcomes", err)
 	}

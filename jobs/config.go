@@ -66,6 +66,9 @@ type Config struct {
 	DecisionMemoTTL time.Duration `env:"DECISION_MEMO_TTL, default=48h"`
 	// OutcomeSamples caps the samples kept for percentiles.
 	OutcomeSamples int64 `env:"OUTCOME_SAMPLES, default=10000"`
+	// OutcomeRetention is how long the hourly outcome buckets (windowed
+	// outcomes, the console's charts) and the console's indexes are kept.
+	OutcomeRetention time.Duration `env:"OUTCOME_RETENTION, default=2160h"`
 	// NegativeDispositions are task dispositions (case-insensitive) that say
 	// the handoff was not needed; see docs/outcomes.md (handoff precision).
 	NegativeDispositions []string `env:"NEGATIVE_DISPOSITIONS, default=not_needed,no_action_needed,not_qualified,wrong_person,spam,duplicate"`
@@ -88,7 +91,7 @@ func Defaults() Config {
 		Concurrency: 20, PollInterval: time.Second, StrictPriority: true, MaxRetry: 25, RetryMaxDelay: 10 * time.Minute, RateLimitMaxRetries: 50,
 		EventTimeout: 60 * time.Second, CreateTaskTimeout: 60 * time.Second, SLACheckTimeout: 30 * time.Second,
 		AuditMaxLen: 100000, AuditMaxAge: 720 * time.Hour, OwnerCacheTTL: 24 * time.Hour, OwnerActiveTTL: 10 * time.Minute, DefaultSLA: 4 * time.Hour,
-		MaxSLAChecks: 12, SLAWatchInterval: time.Hour, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000,
+		MaxSLAChecks: 12, SLAWatchInterval: time.Hour, StateTTL: 2160 * time.Hour, DecisionMemoTTL: 48 * time.Hour, OutcomeSamples: 10000, OutcomeRetention: 2160 * time.Hour,
 		LostTaskSweepInterval: time.Minute,
 		NegativeDispositions:  []string{"not_needed", "no_action_needed", "not_qualified", "wrong_person", "spam", "duplicate"},
 	}

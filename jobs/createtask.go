@@ -259,6 +259,10 @@ func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec 
 	if first, err := p.once(ctx, pl.HandoffID, "counted_created"); err != nil {
 		return err
 	} else if first {
+		cur, err := p.loadRecord(ctx, pl.HandoffID)
+		if err != nil {
+			return err
+		}
 		pipe := p.rdb.TxPipeline()
 		pipe.ZIncrBy(ctx, keyOpen(pl.CRM, pl.Tenant), 1, ownerID)
 		completeness := BuildBundle(pl.HandoffID, pl.Decision, pl.Context, pl.Event).Completeness
@@ -267,6 +271,7 @@ func (p *Pipeline) recordCreated(ctx context.Context, pl CreateTaskPayload, rec 
 			p.count(ctx, pipe, "catch_all")
 		}
 		p.sample(ctx, pipe, keyComplete, completeness)
+		p.boardAdd(ctx, pipe, pl.HandoffID, cur, ownerID)
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("count handoff %s: %w", pl.HandoffID, err)
 		}

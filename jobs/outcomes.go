@@ -105,13 +105,33 @@ func ratio(n, d int64) Ratio {
 	return r
 }
 
-// Report computes the outcome report.
+// Report computes the all-time outcome report.
 func (o *Outcomes) Report(ctx context.Context) (Report, error) {
-	var r Report
 	h, err := o.rdb.HGetAll(ctx, keyOutcomes).Result()
 	if err != nil {
-		return r, fmt.Errorf("read outcome counters: %w", err)
+		return Report{}, fmt.Errorf("read outcome counters: %w", err)
 	}
+	var s samples
+	for i, key := range sampleKeys {
+		raw, err := o.rdb.LRange(ctx, key, 0, -1).Result()
+		if err != nil {
+			return Report{}, fmt.Errorf("read samples %s: %w", key, err)
+		}
+		s[i] = parseSamples(raw)
+	}
+	return reportFrom(h, s), nil
+}
+
+// sampleKeys are the all-time sample lists, in the order of samples.
+var sampleKeys = [3]string{keyTTH, keyTTHWorking, keyComplete}
+
+// samples holds time to human, working time to human and completeness.
+type samples [3][]float64
+
+// reportFrom computes a report from counters (the fields of
+// handoff:outcomes) and samples: the all-time report and a window's use it.
+func reportFrom(h map[string]string, s samples) Report {
+	var r Report
 	n := func(f string) int64 { v, _ := strconv.ParseInt(h[f], 10, 64); return v }
 	by := func(prefix string) map[string]int64 {
 		m := map[string]int64{}
@@ -141,36 +161,33 @@ func (o *Outcomes) Report(ctx context.Context) (Report, error) {
 	r.Reassignments = n("reassignments")
 	r.ReassignmentsCapped = n("reassignments_capped")
 	r.FollowUps = n("followups")
-	if r.TimeToHuman, err = o.percentiles(ctx, keyTTH); err != nil {
-		return r, err
-	}
-	if r.TimeToHumanWorking, err = o.percentiles(ctx, keyTTHWorking); err != nil {
-		return r, err
-	}
-	if r.Completeness, err = o.percentiles(ctx, keyComplete); err != nil {
-		return r, err
-	}
-	return r, nil
+	r.TimeToHuman = percentiles(s[0])
+	r.TimeToHumanWorking = percentiles(s[1])
+	r.Completeness = percentiles(s[2])
+	return r
 }
 
-func (o *Outcomes) percentiles(ctx context.Context, key string) (Percentiles, error) {
-	raw, err := o.rdb.LRange(ctx, key, 0, -1).Result()
-	if err != nil {
-		return Percentiles{}, fmt.Errorf("read samples %s: %w", key, err)
-	}
+func parseSamples(raw []string) []float64 {
 	xs := make([]float64, 0, len(raw))
-	sum := 0.0
 	for _, s := range raw {
 		if v, err := strconv.ParseFloat(s, 64); err == nil {
 			xs = append(xs, v)
-			sum += v
 		}
 	}
-	if len(xs) == 0 {
-		return Percentiles{}, nil
+	return xs
+}
+
+func percentiles(in []float64) Percentiles {
+	if len(in) == 0 {
+		return Percentiles{}
+	}
+	xs := slices.Clone(in)
+	sum := 0.0
+	for _, v := range xs {
+		sum += v
 	}
 	slices.Sort(xs)
-	return Percentiles{Samples: len(xs), Mean: sum / float64(len(xs)), P50: quantile(xs, 0.5), P90: quantile(xs, 0.9)}, nil
+	return Percentiles{Samples: len(xs), Mean: sum / float64(len(xs)), P50: quantile(xs, 0.5), P90: quantile(xs, 0.9)}
 }
 
 // quantile uses the nearest-rank method on sorted xs.

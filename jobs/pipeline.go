@@ -121,6 +121,7 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	orDefault(&cfg.StateTTL, d.StateTTL)
 	orDefault(&cfg.DecisionMemoTTL, d.DecisionMemoTTL)
 	orDefault(&cfg.OutcomeSamples, d.OutcomeSamples)
+	orDefault(&cfg.OutcomeRetention, d.OutcomeRetention)
 	orDefault(&cfg.OwnerCacheTTL, d.OwnerCacheTTL)
 	orDefault(&cfg.OwnerActiveTTL, d.OwnerActiveTTL)
 	orDefault(&cfg.LostTaskSweepInterval, d.LostTaskSweepInterval)

@@ -111,6 +111,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 		// The memo and the audit entry are written in one transaction, only
 		// if no concurrent delivery of the same event wrote them first.
 		won := false
+		var entry *redis.StringCmd
 		err = p.rdb.Watch(ctx, func(tx *redis.Tx) error {
 			n, err := tx.Exists(ctx, decidedKey).Result()
 			if err != nil || n > 0 {
@@ -119,8 +120,8 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 			_, err = tx.TxPipelined(ctx, func(pipe redis.Pipeliner) error {
 				pipe.Set(ctx, decidedKey, rb, p.cfg.DecisionMemoTTL)
 				p.writeTurn(ctx, pipe, ev, turn)
-				p.audit(ctx, pipe, map[string]any{
-					"type": "decision", "action": string(rec.Action), "rung": rec.Rung, "tenant": tenant,
+				entry = p.audit(ctx, pipe, map[string]any{
+					"type": "decision", "action": string(rec.Action), "rung": rec.Rung, "tenant": tenant, "crm": string(crm),
 					"contact_id": ev.Contact.ID, "contact_email": strings.ToLower(ev.Contact.Email),
 					"conversation": rec.Event.Conversation, "handoff_id": rec.HandoffID, "data": string(rb),
 				})
@@ -142,6 +143,7 @@ func (p *Pipeline) processEvent(ctx context.Context, ev handoff.Event) error {
 		if !won { // a concurrent duplicate delivery got there first
 			return p.processEvent(ctx, ev)
 		}
+		p.indexDecision(ctx, entry.Val(), crm, tenant, ev, rec)
 		p.m.decisions.WithLabelValues(string(rec.Action)).Inc()
 		if rec.Shadow != nil {
 			p.m.shadow.WithLabelValues(fmt.Sprint(rec.Shadow.Agree)).Inc()

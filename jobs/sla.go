@@ -73,6 +73,7 @@ func (p *Pipeline) checkSLA(ctx context.Context, id string, step int) error {
 		pipe.HSet(ctx, keyHandoff(id), "resolution", ResolutionUnknown, "closed_at", p.now().UnixMilli())
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), -1, rec["owner_id"])
 		p.count(ctx, pipe, "untracked")
+		pipe.ZRem(ctx, keyBoard, id)
 		_, err := pipe.Exec(ctx)
 		p.m.resolutions.WithLabelValues(ResolutionUnknown).Inc()
 		p.log.InfoContext(ctx, "task state cannot be read from this CRM; SLA checks stop", "handoff_id", id, "crm", src)
@@ -176,6 +177,7 @@ func (p *Pipeline) finish(ctx context.Context, id string, rec record, resolution
 	pipe.HSet(ctx, keyHandoff(id), "resolution", resolution, "closed_at", at.UnixMilli(), "disposition", task.Disposition)
 	pipe.ZIncrBy(ctx, keyOpen(src, tenant), -1, rec["owner_id"])
 	p.count(ctx, pipe, "finished", "resolution:"+resolution)
+	pipe.ZRem(ctx, keyBoard, id)
 	if resolution == ResolutionCompleted {
 		p.count(ctx, pipe, "completed")
 		if rec.int("reassigned") == 0 {
@@ -203,7 +205,7 @@ func (p *Pipeline) breach(ctx context.Context, id string, rec record, step int, 
 		pipe := p.rdb.TxPipeline()
 		p.count(ctx, pipe, "sla_breaches")
 		if step == 1 {
-			p.count(ctx, pipe, "sla_breached_handoffs")
+			p.count(ctx, pipe, "sla_breached_handoffs", "owner_breached:"+ownerKey(rec["owner_email"], rec["owner_id"]))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("count SLA breach of handoff %s: %w", id, err)
@@ -282,7 +284,7 @@ func (p *Pipeline) climb(ctx context.Context, id string, rec record, step int, c
 		pipe.HIncrBy(ctx, keyHandoff(id), "reassigned", 1)
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), -1, rec["owner_id"])
 		pipe.ZIncrBy(ctx, keyOpen(src, tenant), 1, owner.ID)
-		p.count(ctx, pipe, "reassignments")
+		p.count(ctx, pipe, "reassignments", "owner_reassigned_away:"+ownerKey(rec["owner_email"], rec["owner_id"]))
 		if _, err := pipe.Exec(ctx); err != nil {
 			return fmt.Errorf("record reassignment of handoff %s: %w", id, err)
 		}

@@ -160,12 +160,13 @@ func (p *Pipeline) transition(ctx context.Context, conv, reason string, f func(c
 // audit appends one entry to the audit stream inside pipe, bounded by
 // length (MAXLEN ~) and by age (MINID ~). Redis takes one trim strategy per
 // XADD, so the age trim is a separate XTRIM in the same pipeline.
-func (p *Pipeline) audit(ctx context.Context, pipe redis.Pipeliner, values map[string]any) {
-	pipe.XAdd(ctx, &redis.XAddArgs{Stream: keyAudit, MaxLen: p.cfg.AuditMaxLen, Approx: p.cfg.AuditMaxLen > 0, Values: values})
+func (p *Pipeline) audit(ctx context.Context, pipe redis.Pipeliner, values map[string]any) *redis.StringCmd {
+	cmd := pipe.XAdd(ctx, &redis.XAddArgs{Stream: keyAudit, MaxLen: p.cfg.AuditMaxLen, Approx: p.cfg.AuditMaxLen > 0, Values: values})
 	if p.cfg.AuditMaxAge > 0 {
 		minID := strconv.FormatInt(p.now().Add(-p.cfg.AuditMaxAge).UnixMilli(), 10)
 		pipe.XTrimMinIDApprox(ctx, keyAudit, minID, 0)
 	}
+	return cmd
 }
 
 // record is a handoff's state in Redis (hash handoff:h:<id>).
@@ -217,10 +218,12 @@ func (p *Pipeline) count(ctx context.Context, pipe redis.Pipeliner, fields ...st
 	for _, f := range fields {
 		pipe.HIncrBy(ctx, keyOutcomes, f, 1)
 	}
+	p.countHour(ctx, pipe, fields)
 }
 
 // sample keeps a capped list of observations for percentiles.
 func (p *Pipeline) sample(ctx context.Context, pipe redis.Pipeliner, key string, v float64) {
 	pipe.LPush(ctx, key, strconv.FormatFloat(v, 'f', -1, 64))
 	pipe.LTrim(ctx, key, 0, p.cfg.OutcomeSamples-1)
+	p.sampleHour(ctx, pipe, key, v)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (make test). It installs redis-server when it is
 # missing, starts one on a free port in a temporary directory (unless
-# REDIS_TEST_ADDR names one already), runs go vet and the race-enabled test
+# REDIS_TEST_ADDR names one already), installs chromium for the console's
+# browser tests when it is missing, runs go vet and the race-enabled test
 # suite against it, stops it, and exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+
+# The console's browser tests drive a headless Chromium (Debian package
+# chromium); under CI=true they fail instead of skipping when it is missing.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 && [ -z "${CHROMIUM:-}" ]; then
+  echo "test.sh: installing chromium (Debian package) for the console's browser tests" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
 
 started=""

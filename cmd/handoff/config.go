@@ -15,6 +15,7 @@ import (
 	"github.com/handoff-dev/handoff/connectors/hubspot"
 	"github.com/handoff-dev/handoff/connectors/marketo"
 	"github.com/handoff-dev/handoff/connectors/salesforce"
+	"github.com/handoff-dev/handoff/console"
 	"github.com/handoff-dev/handoff/enrich"
 	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"
@@ -38,6 +39,7 @@ type Config struct {
 	Enrich   enrich.Config
 
 	Callbacks callbacks.Config
+	Console   console.Config
 
 	HubSpot    hubspot.Config
 	Salesforce salesforce.Config
@@ -63,6 +65,9 @@ func (c Config) validate() error {
 		return err
 	}
 	if err := c.Callbacks.Validate(); err != nil {
+		return err
+	}
+	if err := c.Console.Validate(c.HTTP.AdminToken); err != nil {
 		return err
 	}
 	if _, err := parseLevel(c.Log.Level); err != nil {

@@ -36,7 +36,8 @@ task created, owner changes) reach a receiver the demo runs on loopback. The
 SDR team notifies a Slack-compatible webhook the demo also runs (its ladder is
 the default one with that notify: target added), which prints what it got.
 
-With --keep it stays up afterwards so the dashboard (/admin/queues/) and the
+With --keep it stays up afterwards so the console (/console/), the dashboard
+(/admin/queues/) and the
 API (/api/decisions, /api/outcomes) can be explored; stop it with Ctrl-C.
 `
 
@@ -156,10 +157,11 @@ func runDemo(ctx context.Context, args []string, env envconfig.Lookuper, stdout,
 	}
 	fmt.Fprintf(stdout, `
 Handoff stays up (Ctrl-C to stop). Admin token: %s
+  console    %s/console/   (sign in with the admin token)
   dashboard  %s/admin/queues/   (user: anything, password: the token)
   decisions  curl -H 'Authorization: Bearer %s' %s/api/decisions
   outcomes   curl -H 'Authorization: Bearer %s' %s/api/outcomes
-`, d.AdminToken, d.Base, d.AdminToken, d.Base, d.AdminToken, d.Base)
+`, d.AdminToken, d.Base, d.Base, d.AdminToken, d.Base, d.AdminToken, d.Base)
 	<-ctx.Done()
 	return nil
 }

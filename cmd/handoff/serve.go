@@ -185,6 +185,10 @@ func newApp(ctx context.Context, cfg Config, role string, log *slog.Logger, cloc
 		if c := pl.crms.salesforce; c != nil && cfg.Salesforce.ClientID != "" {
 			srv.MountOAuth(handoff.SourceSalesforce, "Salesforce", "org", c)
 		}
+		if err := mountConsole(cfg, pl, srv, log); err != nil {
+			conn.Close()
+			return nil, &exitError{code: 2, msg: "configuration: " + err.Error()}
+		}
 		a.dashboard = asynqmon.New(asynqmon.Options{RootPath: "/admin/queues", RedisConnOpt: conn.Opt})
 		if !srv.MountDashboard(a.dashboard) {
 			a.dashboard.Close()

@@ -20,7 +20,9 @@ import (
 	"github.com/handoff-dev/handoff/connectors/ratelimit"
 	"github.com/handoff-dev/handoff/connectors/salesforce"
 	"github.com/handoff-dev/handoff/connectors/tokenstore"
+	"github.com/handoff-dev/handoff/console"
 	"github.com/handoff-dev/handoff/enrich"
+	"github.com/handoff-dev/handoff/internal/httpserver"
 	"github.com/handoff-dev/handoff/internal/redisconn"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/ladder"
@@ -263,6 +265,18 @@ func webhookSecrets(cfg Config, l *ladder.Ladder) (map[string]string, error) {
 		out[name] = v
 	}
 	return out, nil
+}
+
+// mountConsole serves the RevOps console at /console/ (with ADMIN_TOKEN or
+// CONSOLE_TOKEN set).
+func mountConsole(cfg Config, pl *pipeline, srv *httpserver.Server, log *slog.Logger) error {
+	c, err := console.New(cfg.Console, console.Deps{AdminToken: cfg.HTTP.AdminToken, Board: pl.jobs,
+		Records: pl.jobs.Outcomes(), Live: pl.active, Shadow: pl.shadow, Log: log.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	c.Register(srv.Echo)
+	return nil
 }
 
 // defaultHTTPClient is the base client for CRM calls (OAuth transports wrap it).

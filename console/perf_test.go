@@ -1,0 +1,191 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/internal/testredis"
+	"github.com/handoff-dev/handoff/jobs"
+	"github.com/handoff-dev/handoff/ladder"
+)
+
+type noEnricher struct{}
+
+func (noEnricher) Build(_ context.Context, ev handoff.Event) (handoff.Context, error) {
+	return handoff.Context{}, nil
+}
+
+const perfToken = "perf-admin-token-0123456789"
+
+// perfConsole is the console over a real Redis holding n audit decisions
+// (real ladder decisions with their traces) spread over 30 days, their
+// index entries, 30 days of hourly outcome buckets and open handoffs.
+func perfConsole(t testing.TB, n, open int) (*echo.Echo, time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	rdb := testredis.New(t).Client(t)
+	live, err := ladder.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	pl, err := jobs.New(jobs.Config{}, jobs.Deps{Redis: rdb, Enricher: noEnricher{}, Decider: live, Enqueuer: asynq.NewClientFromRedisClient(rdb)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{"What does the enterprise plan cost for 300 seats?", "Can I talk to a person please?", "thanks, that helps",
+		"We need your SOC 2 report and a DPA before we sign", "This is the third time your bot got it wrong, I am furious"}
+	var meta []jobs.DecisionRecord
+	for i, tx := range texts {
+		c := handoff.Context{}
+		c.Event.Source, c.Event.Kind, c.Event.Channel, c.Event.Text = "agent", "agent_turn", "chat", tx
+		c.Contact.Email, c.Account.Name, c.Account.Tier = fmt.Sprintf("buyer%d@example.com", i), "Globex", "tier_1"
+		c.Signals = live.Signals(tx)
+		d := live.Decide(c)
+		r := jobs.DecisionRecord{Action: d.Action, Rung: d.Matched(), LadderVersion: d.LadderVersion, Decision: d, Context: c,
+			Shadow: &jobs.ShadowResult{LadderVersion: "shadow", Action: d.Action, Rung: d.Matched(), Agree: i%2 == 0}}
+		meta = append(meta, r)
+	}
+	start := now.Add(-30 * 24 * time.Hour)
+	step := (30 * 24 * time.Hour) / time.Duration(n)
+	pipe := rdb.Pipeline()
+	flush := func() {
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		r := meta[i%len(meta)]
+		r.At = start.Add(time.Duration(i) * step)
+		r.Event = jobs.EventRef{Source: "agent", Kind: "agent_turn", Contact: handoff.ContactRef{Email: fmt.Sprintf("c%d@example.com", i%5000)},
+			Conversation: fmt.Sprintf("conv-%d", i%20000)}
+		b, _ := json.Marshal(r)
+		id := fmt.Sprintf("%d-%d", r.At.UnixMilli(), i)
+		pipe.XAdd(ctx, &redis.XAddArgs{Stream: "handoff:audit", ID: id, Values: map[string]any{"type": "decision", "action": string(r.Action),
+			"rung": r.Rung, "tenant": "62515", "crm": "hubspot", "contact_id": "", "contact_email": r.Event.Contact.Email,
+			"conversation": r.Event.Conversation, "data": string(b)}})
+		z := redis.Z{Score: float64(r.At.UnixMilli()), Member: id}
+		for _, k := range []string{"", "action:" + string(r.Action), "tenant:62515", "crm:hubspot", "contact:" + r.Event.Contact.Email, "conv:" + r.Event.Conversation} {
+			pipe.ZAdd(ctx, "handoff:console:dec:"+k, z)
+		}
+		if r.Rung != "" {
+			pipe.ZAdd(ctx, "handoff:console:dec:rung:"+r.Rung, z)
+		}
+		if !r.Shadow.Agree {
+			pipe.ZAdd(ctx, "handoff:console:dec:disagree", z)
+		}
+		if i%2000 == 1999 {
+			flush()
+		}
+	}
+	for h := start.Truncate(time.Hour); h.Before(now); h = h.Add(time.Hour) {
+		key := "handoff:outcomes:hour:" + h.Format("2006010215")
+		pipe.HSet(ctx, key, "decisions", 140, "handoffs", 40, "handoffs_rung:pricing", 25, "handoffs_rung:human-request", 15, "tasks_created", 40,
+			"sla_breached_handoffs", 3, "completed", 30, "completed_by_first_assignee", 27, "with_disposition", 20, "warranted", 18,
+			"shadow_decisions", 140, "shadow_agreed", 120, "owner_assigned:ae1@acme.example", 20, "owner_assigned:sdr1@acme.example", 20, "team_assigned:sdr", 20)
+		for j := range 40 {
+			pipe.LPush(ctx, key+":tth", strconv.Itoa(60*(j+1)))
+			pipe.LPush(ctx, key+":completeness", "0.875")
+		}
+		flush()
+	}
+	for i := range open {
+		id := fmt.Sprintf("ho_perf%06d", i)
+		due := now.Add(time.Duration(i-open/4) * time.Minute)
+		pipe.HSet(ctx, "handoff:h:"+id, "crm", "hubspot", "tenant", "62515", "rung", "pricing", "action", "handoff", "conversation", fmt.Sprintf("conv-%d", i),
+			"owner_email", "ae1@acme.example", "task_id", strconv.Itoa(90000000000+i), "created_at", due.Add(-30*time.Minute).UnixMilli(),
+			"due", due.UnixMilli(), "sla_ms", (30 * time.Minute).Milliseconds())
+		pipe.ZAdd(ctx, "handoff:console:open", redis.Z{Score: float64(due.UnixMilli()), Member: id})
+		if i%1000 == 999 {
+			flush()
+		}
+	}
+	flush()
+	c, err := New(Config{Token: "perf-console-read-only-token"}, Deps{AdminToken: perfToken, Board: pl, Records: pl.Outcomes(), Live: live})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	c.Register(e)
+	return e, now
+}
+
+func get(t testing.TB, e *echo.Echo, path string) (int, string) {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Header.Set("Authorization", "Bearer "+perfToken)
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	b, _ := io.ReadAll(rec.Body)
+	return rec.Code, string(b)
+}
+
+// With 100,000 audit entries each view renders in < 200 ms at p95. It
+// skips under the race detector, which slows everything several times
+// over (make test runs with it; run this one on its own for the figures).
+func TestViewsFastOnRealVolumes(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("seeds 100,000 audit entries; timings under -short or the race detector mean nothing (run go test -run TestViewsFastOnRealVolumes -v ./console/)")
+	}
+	e, _ := perfConsole(t, 100000, 1000)
+	// A decision id to open.
+	_, body := get(t, e, "/console/decisions?window=30d")
+	i := strings.Index(body, `href="/console/decisions/`)
+	if i < 0 {
+		t.Fatal("the decisions view lists no decision")
+	}
+	id := body[i+len(`href="/console/decisions/`):]
+	id = id[:strings.IndexByte(id, '"')]
+	views := map[string]struct {
+		path, want string
+	}{
+		"open":              {"/console/open", `data-handoff="ho_perf000000"`},
+		"decisions":         {"/console/decisions?window=30d", "50 shown"},
+		"decisions by rung": {"/console/decisions?window=30d&rung=human-request", "50 shown"},
+		"decision":          {"/console/decisions/" + id, "Checked, in order"},
+		"conversation":      {"/console/conversations/conv-7", "<ol id=\"timeline\""},
+		"outcomes 24h":      {"/console/outcomes?window=24h", `id="chart-handoffs"`},
+		"outcomes 30d":      {"/console/outcomes?window=30d", `id="chart-tth"`},
+		"distribution":      {"/console/distribution?window=30d", "ae1@acme.example"},
+		"shadow":            {"/console/shadow?window=30d", `id="disagreements"`},
+		"playground":        {"/console/playground?from=" + id, "Explain"},
+	}
+	names := make([]string, 0, len(views))
+	for n := range views {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v := views[name]
+		var ds []time.Duration
+		for range 20 {
+			start := time.Now()
+			code, body := get(t, e, v.path)
+			ds = append(ds, time.Since(start))
+			if code != 200 || !strings.Contains(body, v.want) {
+				t.Fatalf("%s: %d, want %q in the page", name, code, v.want)
+			}
+		}
+		slices.Sort(ds)
+		p95 := ds[len(ds)*95/100-1]
+		t.Logf("%-18s p50 %6.1f ms  p95 %6.1f ms", name, ms(ds[len(ds)/2]), ms(p95))
+		if p95 > 200*time.Millisecond {
+			t.Errorf("%s: p95 %s, want < 200ms", name, p95)
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

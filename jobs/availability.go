@@ -12,6 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/handoff-dev/handoff"
 )
 
 // Away is an owner's out-of-office period: routing skips the owner until
@@ -87,12 +89,42 @@ func (r *ownerResolver) away(ctx context.Context, email string) (bool, error) {
 	if email == "" {
 		return false, nil
 	}
-	a, ok, err := r.p.AwayOf(ctx, email)
+	a, ok, err := r.p.ownerAway(ctx, email)
 	if err != nil || !ok {
 		return false, err
 	}
 	r.tried = append(r.tried, fmt.Sprintf("%s (away until %s)", email, a.AwayUntil.UTC().Format(time.RFC3339)))
 	return true, nil
+}
+
+// OwnerFile is what the ladder file says of owners (its owners: section);
+// *ladder.Ladder is one.
+type OwnerFile interface {
+	OwnerZone(email string) string
+	OwnerAway(email string, at time.Time) (until time.Time, reason string, away bool)
+}
+
+// ownerAway is the one rule for "is this owner away now": a period set
+// through the API, else one in the ladder file.
+func (p *Pipeline) ownerAway(ctx context.Context, email string) (Away, bool, error) {
+	a, ok, err := p.AwayOf(ctx, email)
+	if err != nil || ok || p.ownerFile == nil {
+		return a, ok, err
+	}
+	until, reason, away := p.ownerFile.OwnerAway(email, p.now())
+	if !away {
+		return Away{}, false, nil
+	}
+	return Away{Email: strings.ToLower(strings.TrimSpace(email)), AwayUntil: until, Reason: reason}, true, nil
+}
+
+// withFileZone gives an owner the ladder file's time zone when the CRM
+// gave none: the CRM's zone, else the file's, else (later) the calendar's.
+func (p *Pipeline) withFileZone(o handoff.Owner) handoff.Owner {
+	if o.TimeZone == "" && o.Email != "" && p.ownerFile != nil {
+		o.TimeZone = p.ownerFile.OwnerZone(o.Email)
+	}
+	return o
 }
 
 // registerAvailability mounts, under the API group:

@@ -49,16 +49,16 @@ func (p *Pipeline) resolveOwnerExcept(ctx context.Context, crm CRM, src handoff.
 	for rt := route; rt != nil; rt = rt.Fallback {
 		o, ok, err := r.target(ctx, *rt)
 		if err != nil || ok {
-			return o, r.tried, err
+			return p.withFileZone(o), r.tried, err
 		}
 	}
 	if o, ok, err := r.catchAll(ctx, route); err != nil || ok {
-		return o, r.tried, err
+		return p.withFileZone(o), r.tried, err
 	}
 	for _, to := range []string{ToContactOwner, ToAccountOwner, ToDealOwner} {
 		o, ok, err := r.target(ctx, handoff.Route{To: to})
 		if err != nil || ok {
-			return o, r.tried, err
+			return p.withFileZone(o), r.tried, err
 		}
 	}
 	return handoff.Owner{}, r.tried, &PermanentJobError{Err: fmt.Errorf("no owner could be resolved in %s tenant %s (tried %s); add a fallback route with a team or owner known to the CRM",

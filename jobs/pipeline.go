@@ -69,6 +69,10 @@ type Deps struct {
 	// Calendars resolve Route.Calendar for SLAs in working time; default:
 	// the Decider, if it has calendars (*ladder.Ladder does).
 	Calendars Calendars
+	// OwnerFile gives owners' time zones and away periods from the
+	// ladder file; default: the Decider, if it has them (*ladder.Ladder
+	// does).
+	OwnerFile OwnerFile
 	Notifier  Notifier // optional: callbacks on decisions, tasks, owner changes, SLA breaches
 	// People is optional: chat notifications to the ladder's notify:
 	// targets (a handoff's owner team, climb notify steps).
@@ -91,6 +95,8 @@ type Pipeline struct {
 	m        *metrics
 	// calendars resolve route calendars (worktime.go); nil: wall time.
 	calendars Calendars
+	// ownerFile: owners' zones and away periods from the ladder; nil: none.
+	ownerFile OwnerFile
 	// zones caches calendars read in owners' time zones (zonedCalendar →
 	// *worktime.Calendar; loading a zone reads the zone database, tens of
 	// microseconds). Entries are small and few: calendars × owner zones.
@@ -136,6 +142,10 @@ func New(cfg Config, deps Deps) (*Pipeline, error) {
 	p.calendars = deps.Calendars
 	if p.calendars == nil {
 		p.calendars, _ = deps.Decider.(Calendars)
+	}
+	p.ownerFile = deps.OwnerFile
+	if p.ownerFile == nil {
+		p.ownerFile, _ = deps.Decider.(OwnerFile)
 	}
 	if deps.Redis != nil {
 		insp := asynq.NewInspectorFromRedisClient(deps.Redis)

@@ -31,10 +31,14 @@ type fileLadder struct {
 	// Calendars are the named working-time calendars teams and routes
 	// refer to (see calendars.go).
 	Calendars map[string]fileCalendar `yaml:"calendars"`
+	// Owners are per-owner facts keyed by email: a time zone and away
+	// periods (see owners.go).
+	Owners map[string]fileOwner `yaml:"owners"`
 
 	topicOrder    []string // topic ids in file order
 	teamOrder     []string // team ids in file order
 	calendarOrder []string // calendar names in file order
+	ownerOrder    []string // owner emails in file order
 }
 
 type fileDefaults struct {
@@ -199,6 +203,7 @@ func decodeFile(name string, data []byte) (*fileLadder, *source, error) {
 	fl.topicOrder = mapKeysInOrder(src, "$.topics")
 	fl.teamOrder = mapKeysInOrder(src, "$.teams")
 	fl.calendarOrder = mapKeysInOrder(src, "$.calendars")
+	fl.ownerOrder = mapKeysInOrder(src, "$.owners")
 	return &fl, src, nil
 }
 

@@ -70,6 +70,7 @@ type Ladder struct {
 	valueSlots int                                     // trace values of one decision: every rung's paths plus the signals and score steps
 	shadow     bool
 	calendars  map[string]*worktime.Calendar // by name (calendars.go)
+	owners     map[string]ownerFacts         // by lower-case email (owners.go)
 }
 
 type defaults struct {
@@ -285,6 +286,7 @@ func (c *compiler) compile() *Ladder {
 			Capacity: c.teamCapacity(p, id, t.Capacity), CatchAll: c.teamCatchAll(p, id, t.CatchAll), Notify: c.notifyTargets(p+".notify", id, t.Notify),
 			Weights: c.teamWeights(p, id, t)}
 	}
+	l.owners = c.owners()
 
 	// Topics and the text analyzer.
 	for _, id := range f.topicOrder {

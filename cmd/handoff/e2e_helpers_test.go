@@ -293,3 +293,55 @@ func (p *lostResponseProxy) setTarget(t *testing.T, raw string) {
 	}
 	p.target.Store(u)
 }
+
+// writeLadder writes a ladder file for one test and returns its path (for
+// LADDER_FILE).
+func writeLadder(t *testing.T, y string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "ladder.yaml")
+	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// testClock is a clock an end-to-end test moves by hand (e2eOptions.Clock
+// takes its Now), with times written as wall times in one zone.
+type testClock struct {
+	t   *testing.T
+	loc *time.Location
+	ns  atomic.Int64
+}
+
+func newTestClock(t *testing.T, zone, start string) *testClock {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &testClock{t: t, loc: loc}
+	c.Set(start)
+	return c
+}
+
+// Set moves the clock to s, "2006-01-02 15:04" in the clock's zone.
+func (c *testClock) Set(s string) {
+	c.t.Helper()
+	at, err := time.ParseInLocation("2006-01-02 15:04", s, c.loc)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.ns.Store(at.UnixNano())
+}
+
+// At is s ("2006-01-02 15:04") in the clock's zone.
+func (c *testClock) At(s string) time.Time {
+	c.t.Helper()
+	at, err := time.ParseInLocation("2006-01-02 15:04", s, c.loc)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return at
+}
+
+func (c *testClock) Now() time.Time { return time.Unix(0, c.ns.Load()) }

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -499,10 +497,7 @@ func TestE2ECallbacksSLABreachAndReassign(t *testing.T) {
 	t.Parallel()
 	rc := newCallbackReceiver(t)
 	rc.down.Store(false)
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(slaLadder), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, slaLadder)
 	env := rc.env()
 	env["LADDER_FILE"] = file
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: env})

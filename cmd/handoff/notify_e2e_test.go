@@ -8,8 +8,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -138,10 +136,7 @@ func TestE2EHandoffNotifiesTeams(t *testing.T) {
 	salesSecret := "whsec_" + base64.StdEncoding.EncodeToString(mustRandom(32))
 	managersSecret := "whsec_" + base64.StdEncoding.EncodeToString(mustRandom(32))
 	er := newEventReceiver(t, map[string]string{"/events/sales": salesSecret, "/events/managers": managersSecret})
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(fmt.Sprintf(notifyLadder, cr.srv.URL, er.srv.URL)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, fmt.Sprintf(notifyLadder, cr.srv.URL, er.srv.URL))
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file,
 		"NOTIFY_WEBHOOK_SECRET": salesSecret, "MANAGERS_HOOK_SECRET": managersSecret,
 		"AGENT_CALLBACK_RETRY_BASE": "200ms", "AGENT_CALLBACK_RETRY_MAX_DELAY": "1s"}})

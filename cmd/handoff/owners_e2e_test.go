@@ -3,8 +3,6 @@ package main
 import (
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,10 +36,7 @@ rungs:
     priority: medium
     next_steps: ["Call the buyer back"]
 `
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, y)
 	return file
 }
 

@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"html"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -546,10 +544,7 @@ climb:
 // priority.
 func TestE2ESLALapseReassigns(t *testing.T) {
 	t.Parallel()
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(slaLadder), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, slaLadder)
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file}})
 	tag := runTag()
 	mustPost(t, ctx, d, d.agentDelivery("ana price", agentTurn("t-sla-"+tag, "conv-sla-"+tag, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)))

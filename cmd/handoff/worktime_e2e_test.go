@@ -1,10 +1,7 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,19 +16,7 @@ import (
 // the managers, never back to who had it.
 func TestE2EFridayEveningDoesNotClimbOvernight(t *testing.T) {
 	t.Parallel()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var now atomic.Int64
-	set := func(s string) {
-		at, err := time.ParseInLocation("2006-01-02 15:04", s, ny)
-		if err != nil {
-			t.Fatal(err)
-		}
-		now.Store(at.UnixNano())
-	}
-	set("2026-12-04 17:00") // a Friday
+	clock := newTestClock(t, "America/New_York", "2026-12-04 17:00") // a Friday
 	y := `version: "e2e-worktime-1"
 calendars:
   ny: {zone: America/New_York, hours: {mon-fri: ["09:00-17:30"]}}
@@ -49,12 +34,9 @@ rungs:
     climb:
       - {after: 1x, do: reassign, to: {team: managers}}
 `
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, y)
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file},
-		Clock: func() time.Time { return time.Unix(0, now.Load()) }})
+		Clock: clock.Now})
 	tag := runTag()
 	mustPost(t, ctx, d, d.agentDelivery("ana price", agentTurn("t-wt-"+tag, "conv-wt-"+tag, anaEmail, "chat", 1, perSeat, "See the pricing page.", 0.9, 0)))
 	mustDrain(t, ctx, d, 30*time.Second)
@@ -62,7 +44,7 @@ rungs:
 	if len(tasks) != 1 {
 		t.Fatalf("%d tasks, want 1", len(tasks))
 	}
-	due := time.Date(2026, 12, 7, 12, 30, 0, 0, ny)
+	due := clock.At("2026-12-07 12:30")
 	if got := tasks[0].due(t); !got.Equal(due) || tasks[0].Props["hubspot_owner_id"] != hubspottest.OwnerDealDesk1 {
 		t.Fatalf("task due %s owner %s, want Monday 12:30 New York (%s) for dd1", got, tasks[0].Props["hubspot_owner_id"], due.UTC())
 	}
@@ -84,14 +66,14 @@ rungs:
 		t.Fatalf("no SLA check scheduled: %+v", sched)
 	}
 	// Saturday: nothing ran, the task is still dd1's.
-	set("2026-12-05 10:00")
+	clock.Set("2026-12-05 10:00")
 	mustDrain(t, ctx, d, 10*time.Second)
 	if p, _, _ := d.HubSpot.Task(tasks[0].ID); p["hubspot_owner_id"] != hubspottest.OwnerDealDesk1 {
 		t.Fatalf("the task climbed over the weekend: owner %s", p["hubspot_owner_id"])
 	}
 	// Monday 12:30: the check runs and the task goes to the managers, not
 	// back to dd1 (exclude_last 1 by default).
-	set("2026-12-07 12:30")
+	clock.Set("2026-12-07 12:30")
 	if err := d.app.inspector.RunTask(jobs.QueueHandoff, check); err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -15,12 +12,7 @@ import (
 // not created + 4 h (Friday 20:00).
 func TestE2EMarketoDueTokenIsWorkingTime(t *testing.T) {
 	t.Parallel()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var now atomic.Int64
-	now.Store(time.Date(2026, 12, 4, 16, 0, 0, 0, ny).UnixNano()) // a Friday
+	clock := newTestClock(t, "America/New_York", "2026-12-04 16:00") // a Friday
 	y := `version: "e2e-worktime-marketo-1"
 calendars:
   ny: {zone: America/New_York, hours: {mon-fri: ["09:00-17:30"]}}
@@ -35,12 +27,9 @@ rungs:
     route: {team: desk}
     sla: 4h
 `
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, y)
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file},
-		Clock: func() time.Time { return time.Unix(0, now.Load()) }})
+		Clock: clock.Now})
 	tag := runTag()
 	mustPost(t, ctx, d, d.marketoDelivery("mkto quote", marketoQuote(tag)))
 	mustDrain(t, ctx, d, 30*time.Second)
@@ -51,7 +40,7 @@ rungs:
 	if len(tasks) != 1 {
 		t.Fatalf("%d Marketo tasks, want 1", len(tasks))
 	}
-	want := time.Date(2026, 12, 7, 11, 30, 0, 0, ny).UTC().Format(time.RFC3339)
+	want := clock.At("2026-12-07 11:30").UTC().Format(time.RFC3339)
 	if tasks[0].Due != want {
 		t.Fatalf("{{my.handoff_due}} = %q, want %s (Monday 11:30 New York; wall time would say Friday 20:00)", tasks[0].Due, want)
 	}

@@ -3,10 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,19 +20,7 @@ import (
 // report 66 h of wall time to human beside 2.5 h of working time.
 func TestE2ESalesforceFridayDueAndWorkingTimeToHuman(t *testing.T) {
 	t.Parallel()
-	ny, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var now atomic.Int64
-	set := func(s string) {
-		at, err := time.ParseInLocation("2006-01-02 15:04", s, ny)
-		if err != nil {
-			t.Fatal(err)
-		}
-		now.Store(at.UnixNano())
-	}
-	set("2026-12-04 16:00") // a Friday
+	clock := newTestClock(t, "America/New_York", "2026-12-04 16:00") // a Friday
 	y := `version: "e2e-worktime-sf-1"
 calendars:
   ny: {zone: America/New_York, hours: {mon-fri: ["09:00-17:30"]}}
@@ -50,12 +35,9 @@ rungs:
     route: {team: desk}
     sla: 4h
 `
-	file := filepath.Join(t.TempDir(), "ladder.yaml")
-	if err := os.WriteFile(file, []byte(y), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := writeLadder(t, y)
 	d, ctx := newE2E(t, e2eOptions{RealRedis: true, Extra: map[string]string{"LADDER_FILE": file},
-		Clock: func() time.Time { return time.Unix(0, now.Load()) }})
+		Clock: clock.Now})
 	tag := runTag()
 	mustPost(t, ctx, d, d.salesforceEventDelivery("sf jane", "evt-jane-"+tag, salesforceJane(tag)))
 	mustDrain(t, ctx, d, 30*time.Second)
@@ -67,7 +49,7 @@ rungs:
 		t.Fatalf("%d tasks, want 1", len(tasks))
 	}
 	tk := tasks[0]
-	due := time.Date(2026, 12, 7, 11, 30, 0, 0, ny)
+	due := clock.At("2026-12-07 11:30")
 	if tk["OwnerId"] != salesforcetest.UserDD1 {
 		t.Fatalf("task owner %v, want dd1 (%s)", tk["OwnerId"], salesforcetest.UserDD1)
 	}
@@ -95,7 +77,7 @@ rungs:
 		t.Fatalf("no SLA check scheduled: %+v", sched)
 	}
 	// Monday 10:00: dd1 starts the task; the check (run early) sees it.
-	set("2026-12-07 10:00")
+	clock.Set("2026-12-07 10:00")
 	if !d.Salesforce.SetTaskStatus(tk["Id"].(string), "In Progress") {
 		t.Fatal("no such task in the fake")
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hibiken/asynq"
+
 	"github.com/handoff-dev/handoff/connectors/hubspot/hubspottest"
 	"github.com/handoff-dev/handoff/internal/testredis"
 	"github.com/handoff-dev/handoff/jobs"
@@ -280,7 +282,12 @@ func startServeProc(t *testing.T, ctx context.Context, bin, role string, env map
 		t.Fatal(err)
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
+	// HANDOFF_E2E_LOG_DIR=dir keeps each subprocess's log as
+	// dir/<test>-serve-<role>-<port>.log, for debugging a failure.
 	logf := filepath.Join(t.TempDir(), "serve-"+role+".log")
+	if dir := os.Getenv("HANDOFF_E2E_LOG_DIR"); dir != "" {
+		logf = filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-serve-"+role+"-"+strconv.Itoa(port)+".log")
+	}
 	f, err := os.Create(logf)
 	if err != nil {
 		t.Fatal(err)
@@ -411,4 +418,34 @@ func chaosLog(t *testing.T, name string) io.Writer {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// queueDump describes every task of every queue that is not completed:
+// what a test that waits in vain for the pipeline prints.
+func (d *demoEnv) queueDump() string {
+	qs, err := d.app.inspector.Queues()
+	if err != nil {
+		return "list queues: " + err.Error()
+	}
+	var b strings.Builder
+	for _, q := range qs {
+		lists := []struct {
+			state string
+			list  func(string, ...asynq.ListOption) ([]*asynq.TaskInfo, error)
+		}{{"pending", d.app.inspector.ListPendingTasks}, {"active", d.app.inspector.ListActiveTasks},
+			{"scheduled", d.app.inspector.ListScheduledTasks}, {"retry", d.app.inspector.ListRetryTasks},
+			{"archived", d.app.inspector.ListArchivedTasks}}
+		for _, l := range lists {
+			ts, err := l.list(q, asynq.PageSize(50))
+			if err != nil {
+				fmt.Fprintf(&b, "%s %s: %v\n", q, l.state, err)
+				continue
+			}
+			for _, ti := range ts {
+				fmt.Fprintf(&b, "%s %s %s %s retried=%d next=%s err=%q\n", q, l.state, ti.Type, ti.ID, ti.Retried,
+					ti.NextProcessAt.Format(time.RFC3339), ti.LastErr)
+			}
+		}
+	}
+	return b.String()
 }

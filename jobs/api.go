@@ -24,7 +24,7 @@ func NewAPI(p *Pipeline) *API { return &API{p: p, o: NewOutcomes(p.rdb)} }
 
 // Register mounts:
 //
-//	GET  /decisions?contact=&rung=&action=&limit=
+//	GET  /decisions?contact=&conversation=&rung=&action=&tenant=&crm=&limit=
 //	GET  /conversations/:id
 //	POST /conversations/:id/release
 //	GET  /outcomes?window=24h|7d|30d or ?from=&to= (RFC 3339; none: all time)
@@ -56,7 +56,8 @@ func (a *API) internal(c echo.Context, what string, err error) error {
 }
 
 func (a *API) decisions(c echo.Context) error {
-	f := DecisionFilter{Contact: c.QueryParam("contact"), Rung: c.QueryParam("rung"), Action: c.QueryParam("action")}
+	f := DecisionQuery{Contact: c.QueryParam("contact"), Conversation: c.QueryParam("conversation"), Rung: c.QueryParam("rung"),
+		Action: c.QueryParam("action"), Tenant: c.QueryParam("tenant"), CRM: c.QueryParam("crm")}
 	if s := c.QueryParam("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
@@ -69,7 +70,7 @@ func (a *API) decisions(c echo.Context) error {
 	default:
 		return fail(c, http.StatusBadRequest, "bad_action", "action must be one of continue, assist, handoff, hold")
 	}
-	ds, err := a.o.Decisions(c.Request().Context(), f)
+	ds, err := a.o.FindDecisions(c.Request().Context(), f)
 	if err != nil {
 		return a.internal(c, "reading decisions", err)
 	}

@@ -141,3 +141,53 @@ func TestDecisionIndexAndOpenBoard(t *testing.T) {
 		t.Fatalf("tenant filter: %+v", b)
 	}
 }
+
+// A deployment upgraded from a release without the decision indexes: its
+// audit stream is filed under them once, and the queries find what they
+// would have found had the indexes been written with the decisions.
+func TestBackfillDecisionIndexFromTheStream(t *testing.T) {
+	h, _ := outcomeScenario(t)
+	ctx := context.Background()
+	o := NewOutcomes(h.rdb)
+	queries := []DecisionQuery{{}, {Rung: "pricing"}, {Conversation: "o2"}, {Action: "continue"}, {Contact: "ana@acme.example"}, {Tenant: "62515"}}
+	before := make([][]DecisionRecord, len(queries))
+	for i, q := range queries {
+		before[i], _ = o.FindDecisions(ctx, q)
+	}
+	if len(before[0]) != 5 || len(before[1]) != 4 {
+		t.Fatalf("scenario: %d decisions, %d pricing (want 5, 4)", len(before[0]), len(before[1]))
+	}
+	keys, err := h.rdb.Keys(ctx, keyDecisionIndex+"*").Result()
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("no index keys to drop: %v", err)
+	}
+	if err := h.rdb.Del(ctx, keys...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := o.FindDecisions(ctx, DecisionQuery{}); len(ds) != 0 {
+		t.Fatalf("found %d decisions with the indexes dropped", len(ds))
+	}
+	n, err := h.p.BackfillDecisionIndex(ctx)
+	if err != nil || n != len(before[0]) {
+		t.Fatalf("backfill filed %d (want %d): %v", n, len(before[0]), err)
+	}
+	for i, q := range queries {
+		after, err := o.FindDecisions(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before[i]) {
+			t.Errorf("%+v: %d decisions after the backfill, %d before", q, len(after), len(before[i]))
+			continue
+		}
+		for j := range after {
+			if after[j].ID != before[i][j].ID {
+				t.Errorf("%+v: decision %d is %s after the backfill, %s before", q, j, after[j].ID, before[i][j].ID)
+			}
+		}
+	}
+	// Once per deployment: a second start files nothing.
+	if n, err := h.p.BackfillDecisionIndex(ctx); err != nil || n != 0 {
+		t.Fatalf("second backfill filed %d: %v", n, err)
+	}
+}

@@ -21,28 +21,44 @@ func (p *Pipeline) indexDecision(ctx context.Context, entryID string, crm handof
 	if entryID == "" {
 		return
 	}
-	keys := []string{"", "action:" + string(rec.Action), "tenant:" + tenant, "crm:" + string(crm)}
-	if rec.Rung != "" {
-		keys = append(keys, "rung:"+rec.Rung)
+	pipe := p.rdb.Pipeline()
+	p.indexEntry(ctx, pipe, entryID, rec.At, indexKeys(string(rec.Action), tenant, string(crm), rec.Rung, ev.Contact.ID, ev.Contact.Email,
+		rec.Event.Conversation, rec.Shadow != nil && !rec.Shadow.Agree))
+	if _, err := pipe.Exec(ctx); err != nil {
+		p.log.WarnContext(ctx, "index decision for the console", "entry", entryID, "error", err)
 	}
-	if ev.Contact.ID != "" {
-		keys = append(keys, "contact:"+strings.ToLower(ev.Contact.ID))
+}
+
+// indexKeys names the indexes (suffixes of keyDecisionIndex) a decision
+// is filed under.
+func indexKeys(action, tenant, crm, rung, contactID, contactEmail, conv string, disagree bool) []string {
+	keys := []string{"", "action:" + action, "tenant:" + tenant, "crm:" + crm}
+	if rung != "" {
+		keys = append(keys, "rung:"+rung)
 	}
-	if e := strings.ToLower(ev.Contact.Email); e != "" {
+	if contactID != "" {
+		keys = append(keys, "contact:"+strings.ToLower(contactID))
+	}
+	if e := strings.ToLower(contactEmail); e != "" {
 		keys = append(keys, "contact:"+e)
 	}
-	if conv := rec.Event.Conversation; conv != "" {
+	if conv != "" {
 		keys = append(keys, "conv:"+conv)
 	}
-	if rec.Shadow != nil && !rec.Shadow.Agree {
+	if disagree {
 		keys = append(keys, "disagree")
 	}
-	score := float64(rec.At.UnixMilli())
+	return keys
+}
+
+// indexEntry adds entry id (at) to the indexes keys in pipe, trimmed like
+// the stream.
+func (p *Pipeline) indexEntry(ctx context.Context, pipe redis.Pipeliner, entryID string, at time.Time, keys []string) {
+	score := float64(at.UnixMilli())
 	minScore := "-inf"
 	if p.cfg.AuditMaxAge > 0 {
 		minScore = "(" + msString(p.now().Add(-p.cfg.AuditMaxAge))
 	}
-	pipe := p.rdb.Pipeline()
 	for _, k := range keys {
 		key := keyDecisionIndex + k
 		pipe.ZAdd(ctx, key, redis.Z{Score: score, Member: entryID})
@@ -54,8 +70,57 @@ func (p *Pipeline) indexDecision(ctx context.Context, entryID string, crm handof
 			pipe.Expire(ctx, key, p.cfg.AuditMaxAge)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		p.log.WarnContext(ctx, "index decision for the console", "entry", entryID, "error", err)
+}
+
+// BackfillDecisionIndex files the audit stream's decisions under the
+// indexes once per deployment (keyIndexBackfilled, SET NX): a deployment
+// that ran a release without the indexes keeps its history readable, in
+// the console and /api/decisions, which read the indexes only. It walks
+// the stream oldest first in pages; entries already indexed are added
+// again harmlessly (same member, same score). Returns how many it filed.
+func (p *Pipeline) BackfillDecisionIndex(ctx context.Context) (int, error) {
+	first, err := p.rdb.SetNX(ctx, keyIndexBackfilled, p.now().UTC().Format(time.RFC3339), 0).Result()
+	if err != nil {
+		return 0, fmt.Errorf("mark the decision index backfill: %w", err)
+	}
+	if !first {
+		return 0, nil
+	}
+	n, start := 0, "-"
+	for {
+		msgs, err := p.rdb.XRangeN(ctx, keyAudit, start, "+", 1000).Result()
+		if err != nil {
+			_ = p.rdb.Del(ctx, keyIndexBackfilled).Err() // try again at the next start
+			return n, fmt.Errorf("read the audit stream to backfill the decision index: %w", err)
+		}
+		pipe := p.rdb.Pipeline()
+		for _, m := range msgs {
+			if m.Values["type"] != "decision" {
+				continue
+			}
+			var d struct {
+				At     time.Time     `json:"at"`
+				Shadow *ShadowResult `json:"shadow"`
+			}
+			data, _ := m.Values["data"].(string)
+			if json.Unmarshal([]byte(data), &d) != nil || d.At.IsZero() {
+				continue
+			}
+			str := func(k string) string { s, _ := m.Values[k].(string); return s }
+			p.indexEntry(ctx, pipe, m.ID, d.At, indexKeys(str("action"), str("tenant"), str("crm"), str("rung"),
+				str("contact_id"), str("contact_email"), str("conversation"), d.Shadow != nil && !d.Shadow.Agree))
+			n++
+		}
+		if pipe.Len() > 0 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				_ = p.rdb.Del(ctx, keyIndexBackfilled).Err()
+				return n, fmt.Errorf("backfill the decision index: %w", err)
+			}
+		}
+		if len(msgs) < 1000 {
+			return n, nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
 	}
 }
 

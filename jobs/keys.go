@@ -151,6 +151,10 @@ const (
 	// "disagree" (shadow disagreed) are sorted sets of audit stream ids of
 	// decisions scored by time (ms), trimmed with the stream.
 	keyDecisionIndex = "handoff:console:dec:"
+	// keyIndexBackfilled says the stream's decisions were filed under the
+	// indexes once (BackfillDecisionIndex): the time it started; no expiry,
+	// one small string per deployment.
+	keyIndexBackfilled = "handoff:console:dec-backfilled"
 )
 
 // hourKey is the bucket of t's UTC hour.

@@ -196,65 +196,6 @@ func quantile(xs []float64, q float64) float64 {
 	return xs[max(0, min(i, len(xs)-1))]
 }
 
-// DecisionFilter selects audit records.
-type DecisionFilter struct {
-	Contact string // CRM id or email
-	Rung    string
-	Action  string
-	Limit   int // default 50, max 500
-}
-
-// Decisions returns the most recent decisions (newest first) from the audit
-// stream that match f, with their traces. It scans at most 10,000 entries.
-func (o *Outcomes) Decisions(ctx context.Context, f DecisionFilter) ([]DecisionRecord, error) {
-	if f.Limit <= 0 {
-		f.Limit = 50
-	}
-	f.Limit = min(f.Limit, 500)
-	f.Contact = strings.ToLower(f.Contact)
-	var out []DecisionRecord
-	end := "+"
-	scanned := 0
-	for scanned < 10000 && len(out) < f.Limit {
-		msgs, err := o.rdb.XRevRangeN(ctx, keyAudit, end, "-", 500).Result()
-		if err != nil {
-			return nil, fmt.Errorf("read audit stream: %w", err)
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			scanned++
-			if m.Values["type"] != "decision" {
-				continue
-			}
-			if f.Action != "" && m.Values["action"] != f.Action {
-				continue
-			}
-			if f.Rung != "" && m.Values["rung"] != f.Rung {
-				continue
-			}
-			if f.Contact != "" && strings.ToLower(fmt.Sprint(m.Values["contact_id"])) != f.Contact && m.Values["contact_email"] != f.Contact {
-				continue
-			}
-			var d DecisionRecord
-			if s, ok := m.Values["data"].(string); !ok || json.Unmarshal([]byte(s), &d) != nil {
-				continue
-			}
-			d.ID = m.ID
-			out = append(out, d)
-			if len(out) == f.Limit {
-				break
-			}
-		}
-		end = "(" + msgs[len(msgs)-1].ID
-		if len(msgs) < 500 {
-			break
-		}
-	}
-	return out, nil
-}
-
 // Conversation is a conversation's ownership and its history.
 type Conversation struct {
 	ID      string            `json:"id"`

@@ -166,7 +166,7 @@ func (d *demoEnv) chaosCount(t *testing.T, ctx context.Context, res *chaosResult
 	}
 	res.Sent = len(sent)
 	res.Acked = len(acked)
-	recs, err := jobs.NewOutcomes(d.app.redis.Client).Decisions(ctx, jobs.DecisionFilter{Limit: 500})
+	recs, err := jobs.NewOutcomes(d.app.redis.Client).FindDecisions(ctx, jobs.DecisionQuery{Limit: 500})
 	if err != nil {
 		t.Fatalf("read decisions: %v", err)
 	}

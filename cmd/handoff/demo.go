@@ -270,7 +270,7 @@ func (d *demoEnv) scenario() []scenarioStep {
 // with the person whose task it became; then it says which handoffs fell
 // back along their route.
 func (d *demoEnv) printDecisions(ctx context.Context, w io.Writer, steps []scenarioStep) error {
-	recs, err := jobs.NewOutcomes(d.app.redis.Client).Decisions(ctx, jobs.DecisionFilter{Limit: 500})
+	recs, err := jobs.NewOutcomes(d.app.redis.Client).FindDecisions(ctx, jobs.DecisionQuery{Limit: 500})
 	if err != nil {
 		return fmt.Errorf("demo: read decisions: %w", err)
 	}

@@ -54,7 +54,7 @@ func TestDemoScenarioDecisions(t *testing.T) {
 			wantTasks[crm]++
 		}
 	}
-	recs, err := jobs.NewOutcomes(d.app.redis.Client).Decisions(ctx, jobs.DecisionFilter{Limit: 500})
+	recs, err := jobs.NewOutcomes(d.app.redis.Client).FindDecisions(ctx, jobs.DecisionQuery{Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestRecovererArchivesCreateTaskOnItsLastAttempt(t *testing.T) {
 	}
 	var dec jobs.DecisionRecord
 	waitFor(t, 30*time.Second, func() bool {
-		recs, _ := jobs.NewOutcomes(d.app.redis.Client).Decisions(ctx, jobs.DecisionFilter{Limit: 10})
+		recs, _ := jobs.NewOutcomes(d.app.redis.Client).FindDecisions(ctx, jobs.DecisionQuery{Limit: 10})
 		for _, r := range recs {
 			if r.Event.NativeID == turn.ID && r.HandoffID != "" {
 				dec = r

@@ -234,6 +234,16 @@ func (a *app) serve(ctx context.Context, l net.Listener) error {
 		// Handoffs whose create-task asynq archived without the error
 		// handler (a worker killed on the last attempt) are found here.
 		go a.pipeline.jobs.RunSweeps(wctx)
+		// History written before the decision indexes existed, filed
+		// under them once per deployment (the console and /api/decisions
+		// read the indexes only).
+		go func() {
+			if n, err := a.pipeline.jobs.BackfillDecisionIndex(wctx); err != nil {
+				a.log.Warn("backfill the decision index (retried at the next start)", "error", err)
+			} else if n > 0 {
+				a.log.Info("decision index backfilled from the audit stream", "decisions", n)
+			}
+		}()
 		go func() {
 			defer close(workerDone)
 			<-wctx.Done()

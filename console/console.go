@@ -21,6 +21,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/ladder"
 )
@@ -58,15 +59,27 @@ type Records interface {
 	Counters(ctx context.Context, w jobs.Window) (map[string]int64, error)
 }
 
+// TaskRenderer renders a handoff's bundle as one CRM's connector writes
+// it into the task the owner reads: the connector's own function
+// (hubspot.RenderBody, salesforce.RenderDescription, marketo.RenderBody),
+// so the page cannot drift from what was written.
+type TaskRenderer struct {
+	Render func(b handoff.Bundle, handoffID string) string
+	HTML   bool // Render writes HTML (HubSpot's task body); else plain text
+}
+
 // Deps are the console's collaborators.
 type Deps struct {
 	AdminToken string
 	Board      Board
 	Records    Records
-	Live       *ladder.Ladder // the active ladder
-	Shadow     *ladder.Ladder // nil without SHADOW_LADDER_FILE
-	Log        *slog.Logger
-	Now        func() time.Time // nil: time.Now
+	// Tasks are the CRMs' task renderers, by CRM; a decision of a CRM
+	// without one shows the bundle's fields only.
+	Tasks  map[handoff.Source]TaskRenderer
+	Live   *ladder.Ladder // the active ladder
+	Shadow *ladder.Ladder // nil without SHADOW_LADDER_FILE
+	Log    *slog.Logger
+	Now    func() time.Time // nil: time.Now
 }
 
 // Console is the mounted console.

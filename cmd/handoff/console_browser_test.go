@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/hubspot"
 )
 
 // chromiumPath finds the browser the console tests drive: $CHROMIUM, else
@@ -186,9 +190,73 @@ func TestConsoleInBrowser(t *testing.T) {
 		if bundle := text(t, b, "#bundle"); !strings.Contains(bundle, "Goal:") {
 			t.Fatalf("bundle: %s", bundle)
 		}
-		shot(t, b, shots, "decision")
 		browse(t, b, "decisions list", chromedp.Navigate(d.Base+"/console/decisions?window=7d"), chromedp.WaitVisible(chromedp.ID("decisions")))
 		shot(t, b, shots, "decisions")
+	})
+
+	t.Run("a decision page shows the task as the CRM received it", func(t *testing.T) {
+		// What each fake CRM stored as the task text, by handoff id.
+		stored := map[handoff.Source]map[string]string{handoff.SourceHubSpot: {}, handoff.SourceSalesforce: {}, handoff.SourceMarketo: {}}
+		for _, tk := range hubspotTasks(d) {
+			body := tk.Props["hs_task_body"]
+			if _, id, ok := strings.Cut(body, "<p>"+html.EscapeString(hubspot.HandoffMarker)); ok {
+				stored[handoff.SourceHubSpot][strings.TrimSuffix(strings.TrimSpace(id), "</p>")] = body
+			}
+		}
+		for _, tk := range d.Salesforce.Tasks() {
+			if id, _ := tk["Handoff_Id__c"].(string); id != "" {
+				stored[handoff.SourceSalesforce][id], _ = tk["Description"].(string)
+			}
+		}
+		for _, tk := range d.Marketo.Tasks() {
+			stored[handoff.SourceMarketo][tk.HandoffID] = tk.Body
+		}
+		for crm, tasks := range stored {
+			browse(t, b, "decisions of "+string(crm), chromedp.Navigate(d.Base+"/console/decisions?window=7d&crm="+string(crm)), chromedp.WaitVisible(chromedp.ID("decisions")))
+			links := js[[]string](t, b, `[...new Set(Array.from(document.querySelectorAll('#decisions tbody td:first-child a')).map(a => a.href))]`)
+			same, appended := 0, 0
+			for _, link := range links {
+				browse(t, b, "decision", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("trace")))
+				id := js[string](t, b, `document.getElementById('handoff-id')?.textContent ?? ''`)
+				want, ok := tasks[id]
+				if id == "" || !ok {
+					continue // no task of its own (continue, follow-up), or none in this CRM
+				}
+				format := js[string](t, b, `document.getElementById('task-body')?.dataset.format ?? 'none'`)
+				var got string
+				if crm == handoff.SourceHubSpot {
+					// The stored HTML as the browser reads it, beside what the page shows.
+					if format != "html" {
+						t.Fatalf("%s: a HubSpot task shown as %q", link, format)
+					}
+					got = js[string](t, b, `document.getElementById('task-body').innerHTML`)
+					want = js[string](t, b, fmt.Sprintf(`new DOMParser().parseFromString(%q, 'text/html').body.innerHTML`, want))
+				} else {
+					if format != "text" {
+						t.Fatalf("%s: a %s task shown as %q", link, crm, format)
+					}
+					got = js[string](t, b, `document.getElementById('task-body').textContent`)
+				}
+				switch {
+				case got == want:
+					same++
+					if crm == handoff.SourceHubSpot && same == 1 {
+						shot(t, b, shots, "decision")
+					}
+				case crm != handoff.SourceHubSpot && strings.HasPrefix(want, got+"\n\n--- Update "),
+					crm == handoff.SourceHubSpot && strings.Contains(want, "<h3>Update "):
+					// A follow-up appended an update to the task since it was
+					// written; the page shows what the task said at first.
+					appended++
+				default:
+					t.Errorf("%s (handoff %s): the page's task is not what %s stored:\n--- page\n%s\n--- stored\n%s", link, id, crm, got, want)
+				}
+			}
+			t.Logf("%s: %d decision pages show the stored task exactly, %d its text before a follow-up's update", crm, same, appended)
+			if same == 0 {
+				t.Errorf("no %s decision page showed the task %s stored (%d decisions, %d tasks)", crm, crm, len(links), len(tasks))
+			}
+		}
 	})
 
 	t.Run("the outcomes chart follows the window", func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -342,6 +344,27 @@ func TestConsoleInBrowser(t *testing.T) {
 		browse(t, ro, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("owner-state")))
 		if state := text(t, ro, "#owner-state strong"); state != "pending" && state != "human" {
 			t.Fatalf("after a read-only release attempt the state is %q", state)
+		}
+	})
+
+	t.Run("another site cannot release through the admin's session", func(t *testing.T) {
+		// A page on another port of the same host: another origin but the
+		// same site, so the SameSite=Strict cookie goes with its POST.
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s"><input type="hidden" name="confirm" value="%s">`+
+				`<input type="hidden" name="reason" value="cross-site"></form><script>document.getElementById("f").submit()</script>`,
+				html.EscapeString(convURL+"/release"), html.EscapeString(conv))
+		}))
+		defer evil.Close()
+		browse(t, b, "the other site's page", chromedp.Navigate(evil.URL))
+		read(t, b, "the form's answer", chromedp.Poll[bool](`location.pathname.startsWith('/console/') && !!document.querySelector('body[data-page]')`))
+		if page, msg := js[string](t, b, `document.body.dataset.page`), text(t, b, "main"); page != "error" || !strings.Contains(msg, "another site") {
+			t.Fatalf("the cross-site release answered with the %s page: %s", page, msg)
+		}
+		browse(t, b, "conversation", chromedp.Navigate(convURL), chromedp.WaitVisible(chromedp.ID("owner-state")))
+		if state := text(t, b, "#owner-state strong"); state != "pending" && state != "human" {
+			t.Fatalf("after a cross-site release the state is %q", state)
 		}
 	})
 

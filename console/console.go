@@ -168,7 +168,7 @@ func session(token string) [32]byte {
 // which one nearly matched).
 func (c *Console) roleOf(token string) role {
 	h := sha256.Sum256([]byte(token))
-	return c.match(h, c.admin, c.read, token != "")
+	return c.tokenRole(h, c.admin, c.read, token != "")
 }
 
 // sessionRole checks a cookie's session value the same way.
@@ -177,12 +177,14 @@ func (c *Console) sessionRole(value string) role {
 	b, err := hex.DecodeString(value)
 	ok := err == nil && len(b) == len(v)
 	copy(v[:], b)
-	return c.match(v, c.adminSession, c.readSession, ok)
+	return c.tokenRole(v, c.adminSession, c.readSession, ok)
 }
 
-func (c *Console) match(got, admin, read [32]byte, ok bool) role {
-	isAdmin := subtle.ConstantTimeCompare(got[:], admin[:]) == 1
-	isRead := subtle.ConstantTimeCompare(got[:], read[:]) == 1
+// tokenRole is the role whose expected value got is (ok: got is well
+// formed), comparing with both in constant time.
+func (c *Console) tokenRole(got, wantAdmin, wantRead [32]byte, ok bool) role {
+	isAdmin := subtle.ConstantTimeCompare(got[:], wantAdmin[:]) == 1
+	isRead := subtle.ConstantTimeCompare(got[:], wantRead[:]) == 1
 	switch {
 	case !ok:
 		return roleNone
@@ -267,7 +269,9 @@ func (c *Console) auth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(ec echo.Context) error {
 		r := c.requestRole(ec.Request())
 		if r == roleNone {
-			if strings.HasPrefix(ec.Request().Header.Get("Authorization"), "Bearer ") || ec.Request().Method != http.MethodGet {
+			// A script (any Authorization) or a POST gets 401; a browser's
+			// page request goes to the sign-in form.
+			if ec.Request().Header.Get("Authorization") != "" || ec.Request().Method != http.MethodGet {
 				return ec.String(http.StatusUnauthorized, "a console token is required (ADMIN_TOKEN or CONSOLE_TOKEN)")
 			}
 			return ec.Redirect(http.StatusFound, "/console/login?next="+urlQueryEscape(ec.Request().URL.RequestURI()))

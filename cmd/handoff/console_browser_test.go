@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/handoff-dev/handoff"
 	"github.com/handoff-dev/handoff/connectors/hubspot"
@@ -113,6 +114,78 @@ func text(t *testing.T, ctx context.Context, css string) string {
 	return read(t, ctx, "text of "+css, chromedp.Text(chromedp.CSS(css)))
 }
 
+// unlabelledControls lists the page's visible form controls that have no
+// label: no <label> with text, no aria-label(ledby) with text, and (a
+// button) no text of its own.
+const unlabelledControls = `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button')).filter(el => {
+  const txt = s => (s || '').trim() !== '';
+  if (el.labels && Array.from(el.labels).some(l => txt(l.textContent))) return false;
+  if (txt(el.getAttribute('aria-label'))) return false;
+  const by = el.getAttribute('aria-labelledby');
+  if (by && by.split(/\s+/).some(id => txt(document.getElementById(id)?.textContent))) return false;
+  if (el.tagName === 'BUTTON' && txt(el.textContent)) return false;
+  return true;
+}).map(el => el.outerHTML.slice(0, 160))`
+
+// sidewaysScroll is empty unless the page is wider than the viewport;
+// then it names the elements that reach past its right edge.
+const sidewaysScroll = `(() => {
+  const w = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= w) return [];
+  return Array.from(document.querySelectorAll('body *')).filter(el => el.getBoundingClientRect().right > w + 1)
+    .slice(0, 12).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : '') + ' ' + Math.round(el.getBoundingClientRect().right) + 'px of ' + w);
+})()`
+
+// tabTo presses Tab from where the focus is until the element matching
+// css has it (at most 80 presses).
+func tabTo(t *testing.T, ctx context.Context, css string) {
+	t.Helper()
+	for range 80 {
+		if js[bool](t, ctx, fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%q)`, css)) {
+			return
+		}
+		browse(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+	}
+	t.Fatalf("80 presses of Tab did not reach %s", css)
+}
+
+// tabThrough presses Tab from the top of the page to its end and checks
+// that it reached every enabled control of the forms: each field and
+// button, and each group of radio buttons at its checked one (the arrow
+// keys choose within a group).
+func tabThrough(t *testing.T, ctx context.Context, forms ...string) {
+	t.Helper()
+	want := js[[]string](t, ctx, fmt.Sprintf(`(() => {
+  let n = 0; const seen = new Set(), out = [];
+  document.querySelectorAll(%q).forEach(el => {
+    if (el.disabled || el.type === 'hidden') return;
+    if (el.type === 'radio') {
+      if (seen.has(el.form.id + el.name)) return;
+      seen.add(el.form.id + el.name);
+      el = el.form.querySelector('input[type=radio][name="' + el.name + '"]:checked') || el;
+    }
+    el.dataset.kb = 'kb' + (n++); out.push(el.dataset.kb + ' ' + el.outerHTML.slice(0, 100));
+  });
+  return out;
+})()`, strings.Join(forms, " input, ")+" input, "+strings.Join(forms, " select, ")+" select, "+strings.Join(forms, " textarea, ")+" textarea, "+strings.Join(forms, " button, ")+" button"))
+	if len(want) == 0 {
+		t.Fatalf("no controls in %v", forms)
+	}
+	js[bool](t, ctx, `(document.activeElement && document.activeElement.blur(), window.scrollTo(0, 0), true)`)
+	reached := map[string]bool{}
+	for range 150 {
+		browse(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		if k := js[string](t, ctx, `document.activeElement?.dataset?.kb ?? ''`); k != "" {
+			reached[k] = true
+		}
+	}
+	for _, w := range want {
+		if k, _, _ := strings.Cut(w, " "); !reached[k] {
+			t.Errorf("the keyboard does not reach %s", w)
+		}
+	}
+}
+
 func signIn(t *testing.T, ctx context.Context, base, token string) {
 	t.Helper()
 	browse(t, ctx, "sign in",
@@ -175,7 +248,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	t.Run("a decision page shows the trace", func(t *testing.T) {
 		browse(t, b, "decision",
-			chromedp.Navigate(d.Base+"/console/decisions?rung=pricing&window=7d"),
+			chromedp.Navigate(d.Base+"/console/decisions?rung=pricing&window=7d&crm=hubspot"),
 			chromedp.WaitVisible(chromedp.ID("decisions")),
 			chromedp.Click(chromedp.CSS(`#decisions tbody tr:first-child td:first-child a`)),
 			chromedp.WaitVisible(chromedp.ID("trace")),
@@ -192,6 +265,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		if bundle := text(t, b, "#bundle"); !strings.Contains(bundle, "Goal:") {
 			t.Fatalf("bundle: %s", bundle)
 		}
+		if task := text(t, b, "#task-body"); !strings.Contains(strings.ToLower(task), "why it escalated") {
+			t.Fatalf("the task as the owner saw it: %s", task)
+		}
+		shot(t, b, shots, "decision")
 		browse(t, b, "decisions list", chromedp.Navigate(d.Base+"/console/decisions?window=7d"), chromedp.WaitVisible(chromedp.ID("decisions")))
 		shot(t, b, shots, "decisions")
 	})
@@ -242,9 +319,6 @@ func TestConsoleInBrowser(t *testing.T) {
 				switch {
 				case got == want:
 					same++
-					if crm == handoff.SourceHubSpot && same == 1 {
-						shot(t, b, shots, "decision")
-					}
 				case crm != handoff.SourceHubSpot && strings.HasPrefix(want, got+"\n\n--- Update "),
 					crm == handoff.SourceHubSpot && strings.Contains(want, "<h3>Update "):
 					// A follow-up appended an update to the task since it was
@@ -329,6 +403,46 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	convURL := d.Base + "/console/conversations/" + url.PathEscape(conv)
 
+	t.Run("accessible basics", func(t *testing.T) {
+		// A decision with a task, for the decision view.
+		browse(t, b, "a handoff decision", chromedp.Navigate(d.Base+"/console/decisions?window=7d&action=handoff"), chromedp.WaitVisible(chromedp.ID("decisions")))
+		decision := js[string](t, b, `document.querySelector('#decisions tbody td:first-child a').href`)
+		views := map[string]string{
+			"open": "/console/open", "decisions": "/console/decisions?window=7d", "decision": strings.TrimPrefix(decision, d.Base),
+			"conversation": strings.TrimPrefix(convURL, d.Base), "outcomes": "/console/outcomes?window=24h", "distribution": "/console/distribution?window=24h",
+			"shadow": "/console/shadow?window=24h", "playground": "/console/playground",
+		}
+		for _, name := range sortedKeys(views) {
+			for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
+				browse(t, b, name, chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(d.Base+views[name]), chromedp.WaitReady(chromedp.CSS(`body[data-page]`)))
+				if bad := js[[]string](t, b, unlabelledControls); len(bad) > 0 {
+					t.Errorf("%s: form controls without a label:\n%s", name, strings.Join(bad, "\n"))
+				}
+				if wide := js[[]string](t, b, sidewaysScroll); len(wide) > 0 {
+					t.Errorf("%s at %dx%d scrolls sideways:\n%s", name, size[0], size[1], strings.Join(wide, "\n"))
+				}
+			}
+		}
+		// The sign-in form, signed out.
+		out := browser(t, ctx)
+		for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
+			browse(t, out, "sign-in", chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(d.Base+"/console/login"), chromedp.WaitVisible(chromedp.ID("token")))
+			if bad := js[[]string](t, out, unlabelledControls); len(bad) > 0 {
+				t.Errorf("sign-in: form controls without a label:\n%s", strings.Join(bad, "\n"))
+			}
+			if wide := js[[]string](t, out, sidewaysScroll); len(wide) > 0 {
+				t.Errorf("sign-in at %dx%d scrolls sideways:\n%s", size[0], size[1], strings.Join(wide, "\n"))
+			}
+		}
+		browse(t, b, "desktop width", chromedp.EmulateViewport(1280, 800))
+		// The keyboard alone reaches every control of the release and of
+		// the playground's two forms.
+		browse(t, b, "conversation", chromedp.Navigate(convURL), chromedp.WaitVisible(chromedp.ID("release-form")))
+		tabThrough(t, b, "#release-form")
+		browse(t, b, "playground", chromedp.Navigate(d.Base+"/console/playground"), chromedp.WaitVisible(chromedp.ID("explain-form")))
+		tabThrough(t, b, "#explain-form", "#diff-form")
+	})
+
 	t.Run("a read-only token cannot release", func(t *testing.T) {
 		ro := browser(t, ctx)
 		signIn(t, ro, d.Base, consoleToken)
@@ -371,12 +485,13 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("admin releases with a confirmation", func(t *testing.T) {
 		browse(t, b, "conversation, admin", chromedp.Navigate(convURL), chromedp.WaitVisible(chromedp.ID("release-form")))
 		shot(t, b, shots, "conversation")
-		browse(t, b, "release",
-			chromedp.SendKeys(chromedp.ID("reason"), "handled in a call"),
-			chromedp.SendKeys(chromedp.ID("confirm"), conv),
-			chromedp.Click(chromedp.CSS(`#release-form button`)),
-			chromedp.WaitVisible(chromedp.CSS(`p.notice[role=status]`)),
-		)
+		// With the keyboard only: Tab to each field, type, Enter on the button.
+		tabTo(t, b, "#reason")
+		browse(t, b, "reason", chromedp.KeyEvent("handled in a call"))
+		tabTo(t, b, "#confirm")
+		browse(t, b, "confirmation", chromedp.KeyEvent(conv))
+		tabTo(t, b, "#release-form button")
+		browse(t, b, "release", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`p.notice[role=status]`)))
 		if state := text(t, b, "#owner-state strong"); state != "released" {
 			t.Fatalf("after release the state is %q", state)
 		}

@@ -247,12 +247,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 
 	t.Run("a decision page shows the trace", func(t *testing.T) {
-		browse(t, b, "decision",
-			chromedp.Navigate(d.Base+"/console/decisions?rung=pricing&window=7d&crm=hubspot"),
-			chromedp.WaitVisible(chromedp.ID("decisions")),
-			chromedp.Click(chromedp.CSS(`#decisions tbody tr:first-child td:first-child a`)),
-			chromedp.WaitVisible(chromedp.ID("trace")),
-		)
+		// The newest HubSpot pricing decision that made a task (a later
+		// message of a conversation a person holds is a follow-up).
+		browse(t, b, "decisions", chromedp.Navigate(d.Base+"/console/decisions?rung=pricing&window=7d&crm=hubspot"), chromedp.WaitVisible(chromedp.ID("decisions")))
+		links := js[[]string](t, b, `[...new Set(Array.from(document.querySelectorAll('#decisions tbody td:first-child a')).map(a => a.href))]`)
+		found := false
+		for _, link := range links {
+			browse(t, b, "decision", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("trace")))
+			if found = js[bool](t, b, `!!document.getElementById('task-body')`); found {
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("none of the %d HubSpot pricing decisions made a task", len(links))
+		}
 		trace := text(t, b, "#trace")
 		for _, want := range []string{"Checked, in order", "MATCH rung      pricing", `Decision: HANDOFF by rung "pricing"`, "saw  "} {
 			if !strings.Contains(trace, want) {

@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/hubspot"
 	"github.com/handoff-dev/handoff/internal/testredis"
 	"github.com/handoff-dev/handoff/jobs"
 	"github.com/handoff-dev/handoff/ladder"
@@ -58,6 +59,9 @@ func perfConsole(t testing.TB, n, open int) (*echo.Echo, time.Time) {
 		d := live.Decide(c)
 		r := jobs.DecisionRecord{Action: d.Action, Rung: d.Matched(), LadderVersion: d.LadderVersion, Decision: d, Context: c,
 			Shadow: &jobs.ShadowResult{LadderVersion: "shadow", Action: d.Action, Rung: d.Matched(), Agree: i%2 == 0}}
+		if d.Escalates() { // its page shows the task as HubSpot got it
+			r.Plan, r.HandoffID = jobs.PlanHandoff, fmt.Sprintf("ho_perf_%d", i)
+		}
 		meta = append(meta, newSeedRecord(t, r))
 	}
 	start := now.Add(-30 * 24 * time.Hour)
@@ -90,7 +94,7 @@ func perfConsole(t testing.TB, n, open int) (*echo.Echo, time.Time) {
 		m := meta[i%len(meta)]
 		r := m.rec
 		r.At = start.Add(time.Duration(i) * step)
-		r.Event = jobs.EventRef{Source: "agent", Kind: "agent_turn", Contact: handoff.ContactRef{Email: fmt.Sprintf("c%d@example.com", i%5000)},
+		r.Event = jobs.EventRef{Source: "agent", Kind: "agent_turn", Contact: handoff.ContactRef{Email: fmt.Sprintf("c%d@example.com", i%5000), CRM: "hubspot", Tenant: "62515"},
 			Conversation: fmt.Sprintf("conv-%d", i%20000)}
 		b := m.with(t, r.At, r.Event)
 		if i < len(meta) { // the built JSON reads back as the record itself
@@ -153,7 +157,8 @@ func perfConsole(t testing.TB, n, open int) (*echo.Echo, time.Time) {
 	if err := <-sent; err != nil {
 		t.Fatalf("seed: %v", err)
 	}
-	c, err := New(Config{Token: "perf-console-read-only-token"}, Deps{AdminToken: perfToken, Board: pl, Records: pl.Outcomes(), Live: live})
+	c, err := New(Config{Token: "perf-console-read-only-token"}, Deps{AdminToken: perfToken, Board: pl, Records: pl.Outcomes(), Live: live,
+		Tasks: map[handoff.Source]TaskRenderer{handoff.SourceHubSpot: {Render: hubspot.RenderBody, HTML: true}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,6 +243,13 @@ func TestViewsFastOnRealVolumes(t *testing.T) {
 	}
 	id := body[i+len(`href="/console/decisions/`):]
 	id = id[:strings.IndexByte(id, '"')]
+	_, body = get(t, e, "/console/decisions?window=30d&action=handoff")
+	i = strings.Index(body, `href="/console/decisions/`)
+	if i < 0 {
+		t.Fatal("the decisions view lists no handoff")
+	}
+	handoffID := body[i+len(`href="/console/decisions/`):]
+	handoffID = handoffID[:strings.IndexByte(handoffID, '"')]
 	views := map[string]struct {
 		path, want string
 	}{
@@ -245,6 +257,7 @@ func TestViewsFastOnRealVolumes(t *testing.T) {
 		"decisions":         {"/console/decisions?window=30d", "50 shown"},
 		"decisions by rung": {"/console/decisions?window=30d&rung=human-request", "50 shown"},
 		"decision":          {"/console/decisions/" + id, "Checked, in order"},
+		"decision, handoff": {"/console/decisions/" + handoffID, `id="task-body"`},
 		"conversation":      {"/console/conversations/conv-7", "<ol id=\"timeline\""},
 		"outcomes 24h":      {"/console/outcomes?window=24h", `id="chart-handoffs"`},
 		"outcomes 30d":      {"/console/outcomes?window=30d", `id="chart-tth"`},

@@ -100,8 +100,8 @@ rm -rf "$bin"
 # TestViewsFastOnRealVolumes seeds 100,000 audit entries and checks that
 # each console view renders in under 200 ms at p95. It skips under -race
 # (the race detector's slowdown makes the figures meaningless), so the run
-# above never exercises it; this runs it on its own, without -race (about
-# half a minute, most of it seeding Redis), prints each view's p50/p95 and
+# above never exercises it; this runs it on its own, without -race (10 to
+# 25 seconds, most of it seeding Redis), prints each view's p50/p95 and
 # fails if it fails or skips.
 rc=0
 out=$(go test -count=1 -timeout 5m -v -run '^TestViewsFastOnRealVolumes$' ./console/ 2>&1) || rc=$?

@@ -58,14 +58,63 @@ func TestConsoleAuthAndReadOnly(t *testing.T) {
 	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Path != "/console" {
 		t.Fatalf("cookie: %+v", ck)
 	}
+	roSession := ck[0].Value
+	// The cookie is a session value, not the token; the token itself in
+	// the cookie opens nothing.
+	if roSession == ro || strings.Contains(roSession, ro) {
+		t.Fatal("the cookie carries the token")
+	}
+	if r := do(e, http.MethodGet, "/console/open", "", ro, nil); r.Code != http.StatusFound {
+		t.Fatalf("the raw token as the cookie: %d", r.Code)
+	}
 	// Read-only: every view opens, release is refused server-side.
 	for _, p := range []string{"/console/open", "/console/decisions", "/console/outcomes", "/console/distribution", "/console/shadow", "/console/playground", "/console/conversations/conv-1"} {
-		if r := do(e, http.MethodGet, p, "", ro, nil); r.Code != http.StatusOK {
+		if r := do(e, http.MethodGet, p, "", roSession, nil); r.Code != http.StatusOK {
 			t.Errorf("read-only %s: %d", p, r.Code)
 		}
 	}
-	if body := do(e, http.MethodGet, "/console/conversations/conv-1", "", ro, nil).Body.String(); strings.Contains(body, "release-form") {
+	if body := do(e, http.MethodGet, "/console/conversations/conv-1", "", roSession, nil).Body.String(); strings.Contains(body, "release-form") {
 		t.Fatal("read-only page offers the release form")
+	}
+	if r := do(e, http.MethodPost, "/console/conversations/conv-1/release", "", roSession, url.Values{"confirm": {"conv-1"}}); r.Code != http.StatusForbidden {
+		t.Fatalf("read-only session release: %d", r.Code)
+	}
+	// A release a browser sends from another origin is refused before
+	// the session is looked at; from the console's own page it goes on
+	// (conv-1 is not held by a human: 409).
+	r = do(e, http.MethodPost, "/console/login", "", "", url.Values{"token": {perfToken}})
+	adminSession := r.Result().Cookies()[0].Value
+	release := func(hdr map[string]string) int {
+		req := httptest.NewRequest(http.MethodPost, "http://console.example/console/conversations/conv-1/release", strings.NewReader("confirm=conv-1"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: adminSession})
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	for name, hdr := range map[string]map[string]string{
+		"cross-site":                   {"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"},
+		"same-site (a sibling host)":   {"Sec-Fetch-Site": "same-site", "Origin": "https://evil.console.example"},
+		"another origin, old browser":  {"Origin": "https://evil.example"},
+		"another port, old browser":    {"Origin": "http://console.example:8081"},
+		"cross-site, origin forged ok": {"Sec-Fetch-Site": "cross-site", "Origin": "http://console.example"},
+	} {
+		if code := release(hdr); code != http.StatusForbidden {
+			t.Errorf("%s release: %d, want 403", name, code)
+		}
+	}
+	for name, hdr := range map[string]map[string]string{
+		"same-origin":           {"Sec-Fetch-Site": "same-origin", "Origin": "http://console.example"},
+		"same origin, no fetch": {"Origin": "http://console.example"},
+		"no browser headers":    {},
+		"typed address (none)":  {"Sec-Fetch-Site": "none"},
+	} {
+		if code := release(hdr); code != http.StatusConflict {
+			t.Errorf("%s release: %d, want 409 (refused for the state, not the origin)", name, code)
+		}
 	}
 	if r := do(e, http.MethodPost, "/console/conversations/conv-1/release", ro, "", url.Values{"confirm": {"conv-1"}}); r.Code != http.StatusForbidden {
 		t.Fatalf("read-only release: %d", r.Code)

@@ -174,10 +174,36 @@ func (c *Console) decision(ec echo.Context) error {
 	var trace bytes.Buffer
 	laddercli.Explain(&trace, c.d.Live, eventName(d), d.Context, d.Decision)
 	data := map[string]any{"Title": "Decision " + id, "D": d, "Trace": trace.String()}
-	if d.Decision.Escalates() {
-		data["Bundle"] = jobs.BuildBundle(d.HandoffID, d.Decision, d.Context, d.Event)
+	switch {
+	case d.Plan == jobs.PlanFollowUp && d.HandoffID != "":
+		data["FollowUp"] = true // appended to the open task of the handoff that holds the conversation
+	case d.HandoffID != "" && d.Decision.Escalates():
+		b := jobs.BuildBundle(d.HandoffID, d.Decision, d.Context, d.Event)
+		data["Bundle"] = b
+		crm := decisionCRM(d)
+		data["CRM"] = crmNames[crm]
+		if r, ok := c.d.Tasks[crm]; ok && r.Render != nil {
+			body := r.Render(b, d.HandoffID)
+			if r.HTML {
+				data["TaskHTML"] = taskHTML(body)
+			} else {
+				data["TaskText"] = body
+			}
+		}
 	}
 	return c.render(ec, http.StatusOK, "decision", data)
+}
+
+// crmNames are the CRMs as the pages name them.
+var crmNames = map[handoff.Source]string{handoff.SourceHubSpot: "HubSpot", handoff.SourceSalesforce: "Salesforce", handoff.SourceMarketo: "Marketo"}
+
+// decisionCRM is the CRM that got a decision's task: the event's own CRM,
+// or for an agent's event the CRM its contact names (the pipeline's rule,
+// handoff.Event.ContactCRM).
+func decisionCRM(d jobs.DecisionRecord) handoff.Source {
+	ev := handoff.Event{Source: d.Event.Source, Tenant: d.Event.Tenant, Contact: d.Event.Contact}
+	crm, _ := ev.ContactCRM()
+	return crm
 }
 
 func eventName(d jobs.DecisionRecord) string {

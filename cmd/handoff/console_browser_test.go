@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +15,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/handoff-dev/handoff"
+	"github.com/handoff-dev/handoff/connectors/hubspot"
 )
 
 // chromiumPath finds the browser the console tests drive: $CHROMIUM, else
@@ -107,6 +114,78 @@ func text(t *testing.T, ctx context.Context, css string) string {
 	return read(t, ctx, "text of "+css, chromedp.Text(chromedp.CSS(css)))
 }
 
+// unlabelledControls lists the page's visible form controls that have no
+// label: no <label> with text, no aria-label(ledby) with text, and (a
+// button) no text of its own.
+const unlabelledControls = `Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button')).filter(el => {
+  const txt = s => (s || '').trim() !== '';
+  if (el.labels && Array.from(el.labels).some(l => txt(l.textContent))) return false;
+  if (txt(el.getAttribute('aria-label'))) return false;
+  const by = el.getAttribute('aria-labelledby');
+  if (by && by.split(/\s+/).some(id => txt(document.getElementById(id)?.textContent))) return false;
+  if (el.tagName === 'BUTTON' && txt(el.textContent)) return false;
+  return true;
+}).map(el => el.outerHTML.slice(0, 160))`
+
+// sidewaysScroll is empty unless the page is wider than the viewport;
+// then it names the elements that reach past its right edge.
+const sidewaysScroll = `(() => {
+  const w = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= w) return [];
+  return Array.from(document.querySelectorAll('body *')).filter(el => el.getBoundingClientRect().right > w + 1)
+    .slice(0, 12).map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className ? '.' + el.className : '') + ' ' + Math.round(el.getBoundingClientRect().right) + 'px of ' + w);
+})()`
+
+// tabTo presses Tab from where the focus is until the element matching
+// css has it (at most 80 presses).
+func tabTo(t *testing.T, ctx context.Context, css string) {
+	t.Helper()
+	for range 80 {
+		if js[bool](t, ctx, fmt.Sprintf(`!!document.activeElement && document.activeElement.matches(%q)`, css)) {
+			return
+		}
+		browse(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+	}
+	t.Fatalf("80 presses of Tab did not reach %s", css)
+}
+
+// tabThrough presses Tab from the top of the page to its end and checks
+// that it reached every enabled control of the forms: each field and
+// button, and each group of radio buttons at its checked one (the arrow
+// keys choose within a group).
+func tabThrough(t *testing.T, ctx context.Context, forms ...string) {
+	t.Helper()
+	want := js[[]string](t, ctx, fmt.Sprintf(`(() => {
+  let n = 0; const seen = new Set(), out = [];
+  document.querySelectorAll(%q).forEach(el => {
+    if (el.disabled || el.type === 'hidden') return;
+    if (el.type === 'radio') {
+      if (seen.has(el.form.id + el.name)) return;
+      seen.add(el.form.id + el.name);
+      el = el.form.querySelector('input[type=radio][name="' + el.name + '"]:checked') || el;
+    }
+    el.dataset.kb = 'kb' + (n++); out.push(el.dataset.kb + ' ' + el.outerHTML.slice(0, 100));
+  });
+  return out;
+})()`, strings.Join(forms, " input, ")+" input, "+strings.Join(forms, " select, ")+" select, "+strings.Join(forms, " textarea, ")+" textarea, "+strings.Join(forms, " button, ")+" button"))
+	if len(want) == 0 {
+		t.Fatalf("no controls in %v", forms)
+	}
+	js[bool](t, ctx, `(document.activeElement && document.activeElement.blur(), window.scrollTo(0, 0), true)`)
+	reached := map[string]bool{}
+	for range 150 {
+		browse(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		if k := js[string](t, ctx, `document.activeElement?.dataset?.kb ?? ''`); k != "" {
+			reached[k] = true
+		}
+	}
+	for _, w := range want {
+		if k, _, _ := strings.Cut(w, " "); !reached[k] {
+			t.Errorf("the keyboard does not reach %s", w)
+		}
+	}
+}
+
 func signIn(t *testing.T, ctx context.Context, base, token string) {
 	t.Helper()
 	browse(t, ctx, "sign in",
@@ -168,12 +247,20 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 
 	t.Run("a decision page shows the trace", func(t *testing.T) {
-		browse(t, b, "decision",
-			chromedp.Navigate(d.Base+"/console/decisions?rung=pricing&window=7d"),
-			chromedp.WaitVisible(chromedp.ID("decisions")),
-			chromedp.Click(chromedp.CSS(`#decisions tbody tr:first-child td:first-child a`)),
-			chromedp.WaitVisible(chromedp.ID("trace")),
-		)
+		// The newest HubSpot pricing decision that made a task (a later
+		// message of a conversation a person holds is a follow-up).
+		browse(t, b, "decisions", chromedp.Navigate(d.Base+"/console/decisions?rung=pricing&window=7d&crm=hubspot"), chromedp.WaitVisible(chromedp.ID("decisions")))
+		links := js[[]string](t, b, `[...new Set(Array.from(document.querySelectorAll('#decisions tbody td:first-child a')).map(a => a.href))]`)
+		found := false
+		for _, link := range links {
+			browse(t, b, "decision", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("trace")))
+			if found = js[bool](t, b, `!!document.getElementById('task-body')`); found {
+				break
+			}
+		}
+		if !found {
+			t.Fatalf("none of the %d HubSpot pricing decisions made a task", len(links))
+		}
 		trace := text(t, b, "#trace")
 		for _, want := range []string{"Checked, in order", "MATCH rung      pricing", `Decision: HANDOFF by rung "pricing"`, "saw  "} {
 			if !strings.Contains(trace, want) {
@@ -186,9 +273,74 @@ func TestConsoleInBrowser(t *testing.T) {
 		if bundle := text(t, b, "#bundle"); !strings.Contains(bundle, "Goal:") {
 			t.Fatalf("bundle: %s", bundle)
 		}
+		if task := text(t, b, "#task-body"); !strings.Contains(strings.ToLower(task), "why it escalated") {
+			t.Fatalf("the task as the owner saw it: %s", task)
+		}
 		shot(t, b, shots, "decision")
 		browse(t, b, "decisions list", chromedp.Navigate(d.Base+"/console/decisions?window=7d"), chromedp.WaitVisible(chromedp.ID("decisions")))
 		shot(t, b, shots, "decisions")
+	})
+
+	t.Run("a decision page shows the task as the CRM received it", func(t *testing.T) {
+		// What each fake CRM stored as the task text, by handoff id.
+		stored := map[handoff.Source]map[string]string{handoff.SourceHubSpot: {}, handoff.SourceSalesforce: {}, handoff.SourceMarketo: {}}
+		for _, tk := range hubspotTasks(d) {
+			body := tk.Props["hs_task_body"]
+			if _, id, ok := strings.Cut(body, "<p>"+html.EscapeString(hubspot.HandoffMarker)); ok {
+				stored[handoff.SourceHubSpot][strings.TrimSuffix(strings.TrimSpace(id), "</p>")] = body
+			}
+		}
+		for _, tk := range d.Salesforce.Tasks() {
+			if id, _ := tk["Handoff_Id__c"].(string); id != "" {
+				stored[handoff.SourceSalesforce][id], _ = tk["Description"].(string)
+			}
+		}
+		for _, tk := range d.Marketo.Tasks() {
+			stored[handoff.SourceMarketo][tk.HandoffID] = tk.Body
+		}
+		for crm, tasks := range stored {
+			browse(t, b, "decisions of "+string(crm), chromedp.Navigate(d.Base+"/console/decisions?window=7d&crm="+string(crm)), chromedp.WaitVisible(chromedp.ID("decisions")))
+			links := js[[]string](t, b, `[...new Set(Array.from(document.querySelectorAll('#decisions tbody td:first-child a')).map(a => a.href))]`)
+			same, appended := 0, 0
+			for _, link := range links {
+				browse(t, b, "decision", chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("trace")))
+				id := js[string](t, b, `document.getElementById('handoff-id')?.textContent ?? ''`)
+				want, ok := tasks[id]
+				if id == "" || !ok {
+					continue // no task of its own (continue, follow-up), or none in this CRM
+				}
+				format := js[string](t, b, `document.getElementById('task-body')?.dataset.format ?? 'none'`)
+				var got string
+				if crm == handoff.SourceHubSpot {
+					// The stored HTML as the browser reads it, beside what the page shows.
+					if format != "html" {
+						t.Fatalf("%s: a HubSpot task shown as %q", link, format)
+					}
+					got = js[string](t, b, `document.getElementById('task-body').innerHTML`)
+					want = js[string](t, b, fmt.Sprintf(`new DOMParser().parseFromString(%q, 'text/html').body.innerHTML`, want))
+				} else {
+					if format != "text" {
+						t.Fatalf("%s: a %s task shown as %q", link, crm, format)
+					}
+					got = js[string](t, b, `document.getElementById('task-body').textContent`)
+				}
+				switch {
+				case got == want:
+					same++
+				case crm != handoff.SourceHubSpot && strings.HasPrefix(want, got+"\n\n--- Update "),
+					crm == handoff.SourceHubSpot && strings.Contains(want, "<h3>Update "):
+					// A follow-up appended an update to the task since it was
+					// written; the page shows what the task said at first.
+					appended++
+				default:
+					t.Errorf("%s (handoff %s): the page's task is not what %s stored:\n--- page\n%s\n--- stored\n%s", link, id, crm, got, want)
+				}
+			}
+			t.Logf("%s: %d decision pages show the stored task exactly, %d its text before a follow-up's update", crm, same, appended)
+			if same == 0 {
+				t.Errorf("no %s decision page showed the task %s stored (%d decisions, %d tasks)", crm, crm, len(links), len(tasks))
+			}
+		}
 	})
 
 	t.Run("the outcomes chart follows the window", func(t *testing.T) {
@@ -259,6 +411,46 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	convURL := d.Base + "/console/conversations/" + url.PathEscape(conv)
 
+	t.Run("accessible basics", func(t *testing.T) {
+		// A decision with a task, for the decision view.
+		browse(t, b, "a handoff decision", chromedp.Navigate(d.Base+"/console/decisions?window=7d&action=handoff"), chromedp.WaitVisible(chromedp.ID("decisions")))
+		decision := js[string](t, b, `document.querySelector('#decisions tbody td:first-child a').href`)
+		views := map[string]string{
+			"open": "/console/open", "decisions": "/console/decisions?window=7d", "decision": strings.TrimPrefix(decision, d.Base),
+			"conversation": strings.TrimPrefix(convURL, d.Base), "outcomes": "/console/outcomes?window=24h", "distribution": "/console/distribution?window=24h",
+			"shadow": "/console/shadow?window=24h", "playground": "/console/playground",
+		}
+		for _, name := range sortedKeys(views) {
+			for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
+				browse(t, b, name, chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(d.Base+views[name]), chromedp.WaitReady(chromedp.CSS(`body[data-page]`)))
+				if bad := js[[]string](t, b, unlabelledControls); len(bad) > 0 {
+					t.Errorf("%s: form controls without a label:\n%s", name, strings.Join(bad, "\n"))
+				}
+				if wide := js[[]string](t, b, sidewaysScroll); len(wide) > 0 {
+					t.Errorf("%s at %dx%d scrolls sideways:\n%s", name, size[0], size[1], strings.Join(wide, "\n"))
+				}
+			}
+		}
+		// The sign-in form, signed out.
+		out := browser(t, ctx)
+		for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
+			browse(t, out, "sign-in", chromedp.EmulateViewport(size[0], size[1]), chromedp.Navigate(d.Base+"/console/login"), chromedp.WaitVisible(chromedp.ID("token")))
+			if bad := js[[]string](t, out, unlabelledControls); len(bad) > 0 {
+				t.Errorf("sign-in: form controls without a label:\n%s", strings.Join(bad, "\n"))
+			}
+			if wide := js[[]string](t, out, sidewaysScroll); len(wide) > 0 {
+				t.Errorf("sign-in at %dx%d scrolls sideways:\n%s", size[0], size[1], strings.Join(wide, "\n"))
+			}
+		}
+		browse(t, b, "desktop width", chromedp.EmulateViewport(1280, 800))
+		// The keyboard alone reaches every control of the release and of
+		// the playground's two forms.
+		browse(t, b, "conversation", chromedp.Navigate(convURL), chromedp.WaitVisible(chromedp.ID("release-form")))
+		tabThrough(t, b, "#release-form")
+		browse(t, b, "playground", chromedp.Navigate(d.Base+"/console/playground"), chromedp.WaitVisible(chromedp.ID("explain-form")))
+		tabThrough(t, b, "#explain-form", "#diff-form")
+	})
+
 	t.Run("a read-only token cannot release", func(t *testing.T) {
 		ro := browser(t, ctx)
 		signIn(t, ro, d.Base, consoleToken)
@@ -277,15 +469,37 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("another site cannot release through the admin's session", func(t *testing.T) {
+		// A page on another port of the same host: another origin but the
+		// same site, so the SameSite=Strict cookie goes with its POST.
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s"><input type="hidden" name="confirm" value="%s">`+
+				`<input type="hidden" name="reason" value="cross-site"></form><script>document.getElementById("f").submit()</script>`,
+				html.EscapeString(convURL+"/release"), html.EscapeString(conv))
+		}))
+		defer evil.Close()
+		browse(t, b, "the other site's page", chromedp.Navigate(evil.URL))
+		read(t, b, "the form's answer", chromedp.Poll[bool](`location.pathname.startsWith('/console/') && !!document.querySelector('body[data-page]')`))
+		if page, msg := js[string](t, b, `document.body.dataset.page`), text(t, b, "main"); page != "error" || !strings.Contains(msg, "another site") {
+			t.Fatalf("the cross-site release answered with the %s page: %s", page, msg)
+		}
+		browse(t, b, "conversation", chromedp.Navigate(convURL), chromedp.WaitVisible(chromedp.ID("owner-state")))
+		if state := text(t, b, "#owner-state strong"); state != "pending" && state != "human" {
+			t.Fatalf("after a cross-site release the state is %q", state)
+		}
+	})
+
 	t.Run("admin releases with a confirmation", func(t *testing.T) {
 		browse(t, b, "conversation, admin", chromedp.Navigate(convURL), chromedp.WaitVisible(chromedp.ID("release-form")))
 		shot(t, b, shots, "conversation")
-		browse(t, b, "release",
-			chromedp.SendKeys(chromedp.ID("reason"), "handled in a call"),
-			chromedp.SendKeys(chromedp.ID("confirm"), conv),
-			chromedp.Click(chromedp.CSS(`#release-form button`)),
-			chromedp.WaitVisible(chromedp.CSS(`p.notice[role=status]`)),
-		)
+		// With the keyboard only: Tab to each field, type, Enter on the button.
+		tabTo(t, b, "#reason")
+		browse(t, b, "reason", chromedp.KeyEvent("handled in a call"))
+		tabTo(t, b, "#confirm")
+		browse(t, b, "confirmation", chromedp.KeyEvent(conv))
+		tabTo(t, b, "#release-form button")
+		browse(t, b, "release", chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(`p.notice[role=status]`)))
 		if state := text(t, b, "#owner-state strong"); state != "released" {
 			t.Fatalf("after release the state is %q", state)
 		}

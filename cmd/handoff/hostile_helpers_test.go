@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -161,6 +162,53 @@ func (h *hostileEnv) send(t *testing.T, dl Delivery) (int, string) {
 		req.Header = http.Header{}
 	}
 	return h.do(t, req)
+}
+
+// consoleAnswer is a console route's answer, redirects not followed.
+type consoleAnswer struct {
+	status int
+	header http.Header
+	body   string
+}
+
+// console sends method path (a form body for a POST) to the console with
+// set's credential, and does not follow a redirect (a page's answer to a
+// request without a credential is the redirect to the sign-in form).
+func (h *hostileEnv) console(t *testing.T, method, path, form string, set func(*http.Request)) consoleAnswer {
+	t.Helper()
+	req, err := http.NewRequest(method, h.Base+path, strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	set(req)
+	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return consoleAnswer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+// consoleSession signs in to the console with token and returns the
+// session cookie's value.
+func (h *hostileEnv) consoleSession(t *testing.T, token string) string {
+	t.Helper()
+	a := h.console(t, http.MethodPost, "/console/login", "token="+url.QueryEscape(token), func(*http.Request) {})
+	if a.status != http.StatusSeeOther {
+		t.Fatalf("console sign-in: %d %s", a.status, truncate(a.body, 200))
+	}
+	for _, c := range (&http.Response{Header: a.header}).Cookies() {
+		if c.Name == "handoff_console" && c.Value != "" {
+			return c.Value
+		}
+	}
+	t.Fatal("console sign-in set no session cookie")
+	return ""
 }
 
 // rawResult is what came back on a raw connection.

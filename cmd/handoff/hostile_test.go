@@ -14,6 +14,7 @@ import (
 	"go/token"
 	"io"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -383,11 +384,27 @@ func TestHostileReplays(t *testing.T) {
 }
 
 // The admin area (/admin/queues/, /api/*) refuses every wrong credential
-// with 401 and an answer that holds no data.
+// with 401 and an answer that holds no data; so does the console
+// (/console/), whose state-changing route also refuses the read-only
+// CONSOLE_TOKEN (403) and a browser's request from another site (403).
 func TestHostileAdminAuth(t *testing.T) {
 	t.Parallel()
-	h := startHostile(t, nil)
+	consoleTok, agentTok := "console-"+randomHex(16), "agent-"+randomHex(16)
+	h := startHostile(t, map[string]string{"CONSOLE_TOKEN": consoleTok, "AGENT_API_TOKEN": agentTok})
 	tok := h.AdminToken
+	// The agent token reads a conversation's owner and nothing else.
+	for _, p := range []string{"/admin/queues/", "/api/decisions", "/api/outcomes"} {
+		h.hostile(t, "agent token "+p, func(t *testing.T) string {
+			req, _ := http.NewRequest(http.MethodGet, h.Base+p, nil)
+			req.Header.Set("Authorization", "Bearer "+agentTok)
+			st, body := h.do(t, req)
+			if want := map[bool]int{true: http.StatusUnauthorized, false: http.StatusForbidden}[strings.HasPrefix(p, "/admin/")]; st != want {
+				t.Errorf("agent token %s: %d, want %d: %s", p, st, want, truncate(body, 200))
+			}
+			return body
+		})
+	}
+	t.Run("console", func(t *testing.T) { hostileConsoleAuth(t, h, consoleTok, agentTok) })
 	creds := map[string]func(*http.Request){
 		"none":                func(*http.Request) {},
 		"wrong bearer":        func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+randomHex(16)) },
@@ -434,6 +451,153 @@ func TestHostileAdminAuth(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+tok)
 	if st, body := h.do(t, req); st != http.StatusOK {
 		t.Fatalf("right token: %d %s", st, body)
+	}
+}
+
+// hostileConsoleAuth: every console page refuses a request without a
+// working credential (a browser without one is sent to the sign-in form,
+// a wrong bearer gets 401) and serves no page; the release refuses no
+// token, a wrong one, the agent token and the token itself as the cookie
+// (401), the read-only CONSOLE_TOKEN (403) and a request from another
+// site even with the admin's session (403). The admin's token (control)
+// gets through to the release, which answers 409: conv-1 is not held.
+func hostileConsoleAuth(t *testing.T, h *hostileEnv, consoleTok, agentTok string) {
+	tok := h.AdminToken
+	adminSession, consoleSession := h.consoleSession(t, tok), h.consoleSession(t, consoleTok)
+	bearer := func(v string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+v) }
+	}
+	cookie := func(v string) func(*http.Request) {
+		return func(r *http.Request) { r.AddCookie(&http.Cookie{Name: "handoff_console", Value: v}) }
+	}
+	flipped := []byte(adminSession)
+	flipped[0] ^= 1 // still hex: '0'..'9' and 'a'..'f' stay in range
+	if flipped[0] < '0' || (flipped[0] > '9' && flipped[0] < 'a') || flipped[0] > 'f' {
+		flipped[0] = '0'
+	}
+	// Credentials a page answers with the sign-in redirect (302) and a
+	// bearer one with 401.
+	refused := map[string]func(*http.Request){
+		"none":                         func(*http.Request) {},
+		"wrong bearer":                 bearer(randomHex(16)),
+		"empty bearer":                 bearer(""),
+		"admin token minus a byte":     bearer(tok[:len(tok)-1]),
+		"admin token plus a byte":      bearer(tok + "0"),
+		"agent token":                  bearer(agentTok),
+		"admin token, basic":           func(r *http.Request) { r.SetBasicAuth("admin", tok) },
+		"admin token in the query":     func(r *http.Request) { r.URL.RawQuery = "token=" + tok + "&access_token=" + tok },
+		"admin token as the cookie":    cookie(tok),
+		"agent token as the cookie":    cookie(agentTok),
+		"console token as the cookie":  cookie(consoleTok),
+		"admin session, one bit wrong": cookie(string(flipped)),
+		"admin session, cut short":     cookie(adminSession[:len(adminSession)-2]),
+		"a random session":             cookie(randomHex(32)),
+	}
+	pages := []string{"/console", "/console/", "/console/open", "/console/decisions", "/console/decisions/1700000000000-0",
+		"/console/conversations/conv-1", "/console/outcomes", "/console/distribution", "/console/shadow", "/console/playground"}
+	for name, set := range refused {
+		for _, p := range pages {
+			h.hostile(t, name+" GET "+p, func(t *testing.T) string {
+				a := h.console(t, http.MethodGet, p, "", set)
+				probe, _ := http.NewRequest(http.MethodGet, h.Base, nil)
+				set(probe)
+				script := probe.Header.Get("Authorization") != "" // a script's credential: 401, not the sign-in form
+				switch {
+				case script && a.status != http.StatusUnauthorized:
+					t.Errorf("%s GET %s: %d, want 401", name, p, a.status)
+				case !script && (a.status != http.StatusFound || !strings.HasPrefix(a.header.Get("Location"), "/console/login?next=")):
+					t.Errorf("%s GET %s: %d to %q, want 302 to the sign-in form", name, p, a.status, a.header.Get("Location"))
+				}
+				if strings.Contains(a.body, "data-page=") || strings.Contains(a.body, "conv-1") || a.header.Get("Set-Cookie") != "" {
+					t.Errorf("%s GET %s: the refusal serves a page or a cookie: %s", name, p, truncate(a.body, 200))
+				}
+				return a.body
+			})
+		}
+	}
+	// The state-changing route: the release.
+	const release = "/console/conversations/conv-1/release"
+	const form = "confirm=conv-1&reason=hostile"
+	crossSite := func(set func(*http.Request), hdr ...string) func(*http.Request) {
+		return func(r *http.Request) {
+			set(r)
+			for i := 0; i+1 < len(hdr); i += 2 {
+				r.Header.Set(hdr[i], hdr[i+1])
+			}
+		}
+	}
+	posts := []struct {
+		name string
+		set  func(*http.Request)
+		want int
+	}{
+		{"console token", bearer(consoleTok), http.StatusForbidden},
+		{"console session", cookie(consoleSession), http.StatusForbidden},
+		{"admin session from another site", crossSite(cookie(adminSession), "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"), http.StatusForbidden},
+		{"admin session from a sibling host", crossSite(cookie(adminSession), "Sec-Fetch-Site", "same-site", "Origin", "https://evil."+strings.TrimPrefix(h.Base, "http://")), http.StatusForbidden},
+		{"admin session, another origin (no Sec-Fetch-Site)", crossSite(cookie(adminSession), "Origin", "https://evil.example"), http.StatusForbidden},
+		{"admin token from another site", crossSite(bearer(tok), "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"), http.StatusForbidden},
+	}
+	for name, set := range refused {
+		posts = append(posts, struct {
+			name string
+			set  func(*http.Request)
+			want int
+		}{name, set, http.StatusUnauthorized})
+	}
+	for _, c := range posts {
+		h.hostile(t, c.name+" POST release", func(t *testing.T) string {
+			a := h.console(t, http.MethodPost, release, form, c.set)
+			if a.status != c.want {
+				t.Errorf("%s POST %s: %d, want %d: %s", c.name, release, a.status, c.want, truncate(a.body, 200))
+			}
+			return a.body
+		})
+	}
+	// Signing in or out from another site is refused too; the other
+	// POSTs (the playground changes nothing) need a token like the pages.
+	for _, p := range []string{"/console/login", "/console/logout"} {
+		h.hostile(t, "cross-site POST "+p, func(t *testing.T) string {
+			a := h.console(t, http.MethodPost, p, "token="+url.QueryEscape(tok), crossSite(func(*http.Request) {}, "Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"))
+			if a.status != http.StatusForbidden || a.header.Get("Set-Cookie") != "" {
+				t.Errorf("cross-site POST %s: %d (cookie %q), want 403 and no cookie", p, a.status, a.header.Get("Set-Cookie"))
+			}
+			return a.body
+		})
+	}
+	h.hostile(t, "agent token signs in", func(t *testing.T) string {
+		a := h.console(t, http.MethodPost, "/console/login", "token="+url.QueryEscape(agentTok), func(*http.Request) {})
+		if a.status != http.StatusUnauthorized || a.header.Get("Set-Cookie") != "" {
+			t.Errorf("sign-in with the agent token: %d (cookie %q), want 401 and no cookie", a.status, a.header.Get("Set-Cookie"))
+		}
+		return a.body
+	})
+	for _, p := range []string{"/console/playground", "/console/playground/diff"} {
+		for _, name := range []string{"none", "agent token", "admin token as the cookie"} {
+			h.hostile(t, name+" POST "+p, func(t *testing.T) string {
+				a := h.console(t, http.MethodPost, p, "message=hi&ladder=live&old=live&new=live", refused[name])
+				if a.status != http.StatusUnauthorized {
+					t.Errorf("%s POST %s: %d, want 401", name, p, a.status)
+				}
+				return a.body
+			})
+		}
+	}
+	// Controls: the admin's token and session, from the console's own
+	// page, reach the release (409: conv-1 is not held by a human).
+	for name, set := range map[string]func(*http.Request){
+		"admin token":                 bearer(tok),
+		"admin session, same origin":  crossSite(cookie(adminSession), "Sec-Fetch-Site", "same-origin", "Origin", h.Base),
+		"console token reads a page":  bearer(consoleTok),
+		"console session reads pages": cookie(consoleSession),
+	} {
+		method, path, want := http.MethodPost, release, http.StatusConflict
+		if strings.HasPrefix(name, "console") {
+			method, path, want = http.MethodGet, "/console/open", http.StatusOK
+		}
+		if a := h.console(t, method, path, form, set); a.status != want {
+			t.Errorf("control, %s: %s %s answered %d, want %d: %s", name, method, path, a.status, want, truncate(a.body, 200))
+		}
 	}
 }
 
@@ -544,8 +708,8 @@ func TestHostileSecretsComparedInConstantTime(t *testing.T) {
 	// The functions that check secrets, each of which must compare with
 	// hmac.Equal or subtle.ConstantTimeCompare.
 	mustCompare := map[string]bool{"VerifyHubSpotV3": true, "VerifyHubSpotV1V2": true, "VerifyStandardWebhook": true,
-		"secretEqual": true, "matchOrg": true, "tokenAuth": true}
-	for _, dir := range []string{"../../webhooks", "../../internal/httpserver", "../../connectors/tokenstore"} {
+		"secretEqual": true, "matchOrg": true, "tokenAuth": true, "tokenRole": true}
+	for _, dir := range []string{"../../webhooks", "../../internal/httpserver", "../../connectors/tokenstore", "../../console"} {
 		paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)

@@ -270,8 +270,15 @@ func webhookSecrets(cfg Config, l *ladder.Ladder) (map[string]string, error) {
 // mountConsole serves the RevOps console at /console/ (with ADMIN_TOKEN or
 // CONSOLE_TOKEN set).
 func mountConsole(cfg Config, pl *pipeline, srv *httpserver.Server, log *slog.Logger) error {
+	// The decision page shows a handoff's task with the function its
+	// connector writes it with.
+	tasks := map[handoff.Source]console.TaskRenderer{
+		handoff.SourceHubSpot:    {Render: hubspot.RenderBody, HTML: true},
+		handoff.SourceSalesforce: {Render: salesforce.RenderDescription},
+		handoff.SourceMarketo:    {Render: marketo.RenderBody},
+	}
 	c, err := console.New(cfg.Console, console.Deps{AdminToken: cfg.HTTP.AdminToken, Board: pl.jobs,
-		Records: pl.jobs.Outcomes(), Live: pl.active, Shadow: pl.shadow, Log: log.With("component", "console")})
+		Records: pl.jobs.Outcomes(), Tasks: tasks, Live: pl.active, Shadow: pl.shadow, Log: log.With("component", "console")})
 	if err != nil {
 		return err
 	}

@@ -169,7 +169,9 @@ func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
 
 // RenderBody renders a bundle as the hs_task_body HTML, sections in the
-// contract's order, ending with the handoff-id marker line.
+// contract's order, ending with the handoff-id marker line, exactly as
+// RenderTask writes it (the console shows it as the owner saw it). It is
+// pure.
 func RenderBody(b handoff.Bundle, handoffID string) string {
 	return bundletext.HTMLOf(b, handoffID, sections, HandoffMarker)
 }

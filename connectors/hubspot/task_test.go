@@ -112,6 +112,10 @@ func TestRenderTaskGolden(t *testing.T) {
 	if hubspot.RenderTask(sampleSpec()).Properties["hs_task_body"] != body {
 		t.Fatal("RenderTask is not deterministic")
 	}
+	// The body is RenderBody's, which the console shows as the owner saw it.
+	if spec := sampleSpec(); hubspot.RenderBody(spec.Bundle, spec.HandoffID) != body {
+		t.Fatal("the task body is not RenderBody's rendering of the bundle")
+	}
 	noMissing := sampleSpec()
 	noMissing.Bundle.Missing = nil
 	if strings.Contains(hubspot.RenderTask(noMissing).Properties["hs_task_body"], "Missing context") {

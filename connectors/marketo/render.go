@@ -63,7 +63,7 @@ func RenderTask(spec handoff.TaskSpec) TaskTokens {
 	}
 	return TaskTokens{
 		{TokenSubject, clip(clean(subject(spec)), MaxSubject)},
-		{TokenBody, renderBody(spec)},
+		{TokenBody, RenderBody(spec.Bundle, spec.HandoffID)},
 		{TokenOwnerEmail, clean(ownerEmail(spec.Owner))},
 		{TokenDue, due},
 		{TokenPriority, sfPriority(spec.Priority)},
@@ -118,10 +118,12 @@ var textStyle = bundletext.TextStyle{
 
 var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
 
-// renderBody writes the bundle sections in the contract's order as plain
-// text. The footer (missing context, handoff id) survives truncation.
-func renderBody(spec handoff.TaskSpec) string {
-	return bundletext.TextOf(spec.Bundle, spec.HandoffID, sections, textStyle)
+// RenderBody writes a bundle's sections in the contract's order as the
+// plain text of the body token, exactly as RenderTask passes it (the
+// console shows it as the owner saw it). The footer (missing context,
+// handoff id) survives truncation. It is pure.
+func RenderBody(b handoff.Bundle, handoffID string) string {
+	return bundletext.TextOf(b, handoffID, sections, textStyle)
 }
 
 func timelineLine(h handoff.HistoryItem) string {

@@ -102,6 +102,11 @@ func TestRenderTaskOrderAndMissing(t *testing.T) {
 		}
 		last = i
 	}
+	// The body token is RenderBody's, which the console shows as the owner
+	// saw it.
+	if full := fullSpec(); marketo.RenderBody(full.Bundle, full.HandoffID) != body {
+		t.Error("the body token is not RenderBody's rendering of the bundle")
+	}
 	spec := fullSpec()
 	spec.Bundle.Missing = nil
 	if strings.Contains(marketo.RenderTask(spec).Get("handoff_body"), "Missing context") {

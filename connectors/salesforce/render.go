@@ -84,7 +84,7 @@ func RenderTask(spec handoff.TaskSpec) TaskFields {
 		OwnerID:     spec.Owner.ID,
 		WhoID:       spec.Contact.ID,
 		Subject:     renderSubject(spec),
-		Description: renderDescription(spec.Bundle, spec.HandoffID),
+		Description: RenderDescription(spec.Bundle, spec.HandoffID),
 		Priority:    SFPriority(spec.Priority),
 		Status:      StatusNotStarted,
 	}
@@ -149,7 +149,10 @@ var textStyle = bundletext.TextStyle{
 
 var sections = bundletext.Style{TimelineLine: timelineLine, Snapshot: snapshot}
 
-func renderDescription(b handoff.Bundle, handoffID string) string {
+// RenderDescription renders a bundle (and its handoff id) as the Task
+// Description's plain text, exactly as RenderTask writes it: the
+// console shows it as the owner saw it. It is pure.
+func RenderDescription(b handoff.Bundle, handoffID string) string {
 	return bundletext.TextOf(b, handoffID, sections, textStyle)
 }
 

@@ -115,6 +115,11 @@ func TestRenderTaskContent(t *testing.T) {
 	if strings.ContainsAny(f.Description, "<>") && strings.Contains(f.Description, "<p>") {
 		t.Fatal("description must be plain text")
 	}
+	// The Description is RenderDescription's, which the console shows as
+	// the owner saw it.
+	if spec := sampleSpec(); salesforce.RenderDescription(spec.Bundle, spec.HandoffID) != f.Description {
+		t.Fatal("the Description is not RenderDescription's rendering of the bundle")
+	}
 	if f.WhatID != salesforcetest.OppGlobexEnterprise || f.ActivityDate != "2026-11-24" || f.Priority != "High" || f.Status != "Not Started" {
 		t.Fatalf("fields %+v", f)
 	}

@@ -46,6 +46,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Formatting is checked, not assumed: the files gofmt would change fail the run.
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+  echo "test.sh: these files are not formatted (run gofmt -w):" >&2
+  printf '%s\n' "$unformatted" >&2
+  exit 1
+fi
 go vet ./...
 go test -race -count=1 -timeout 15m ./...
 

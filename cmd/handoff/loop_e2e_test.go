@@ -194,7 +194,7 @@ type callbackReceiver struct {
 
 type callback struct {
 	ID   string
-	At   time.Time // when the receiver accepted it
+	At   time.Time      // when the receiver accepted it
 	Type string         `json:"type"`
 	Data map[string]any `json:"data"`
 }

@@ -37,6 +37,13 @@ var droppedWithContent = map[atom.Atom]bool{
 // end tags without a start are dropped and what is left open is closed,
 // so the body cannot reach outside its container. For what the connector
 // writes the result is the same HTML.
+//
+// Why not bluemonday (github.com/microcosm-cc/bluemonday, v1.0.27): with
+// the same allow-list it keeps stray and unclosed tags as they come
+// (`<p>closes</ul>` stays, `<strong>open` is never closed), so a body
+// could close the page's own elements around it or bleed into the rest
+// of the page; balancing is the part this needs, on top of the
+// tokenizer golang.org/x/net/html already gives.
 func taskHTML(body string) template.HTML {
 	z := xhtml.NewTokenizer(strings.NewReader(body))
 	var w strings.Builder
